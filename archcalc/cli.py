@@ -1,0 +1,102 @@
+"""The `archcalc` command line. Bad input prints one line and exits with status 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import ArchcalcError, OptionError
+
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+def _sets(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise OptionError(f"--set expects NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _point_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--width", "-a", default="1", metavar="A",
+                   help="width multiplier alpha (default 1)")
+    p.add_argument("--resolution", "-r", default=None, metavar="R",
+                   help="input size in pixels (160) or a multiplier of the spec's own (0.5x)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter the spec declares (repeatable)")
+    p.add_argument("--convention", "-c", default="paper",
+                   choices=("paper", "torchvision", "tf-slim"),
+                   help="counting convention preset (default paper)")
+    p.add_argument("--bn-params", action=argparse.BooleanOptionalAction, default=None,
+                   help="count BN gamma/beta in params (overrides the preset)")
+    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
+                   help="count biases in params (overrides the preset)")
+    p.add_argument("--elementwise", action=argparse.BooleanOptionalAction, default=None,
+                   help="report element-wise ops (BN, activations, adds, pooling)")
+    p.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16", "int8"),
+                   help="activation element type for memory (default fp32)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archcalc",
+        description="Exact params, multiply-adds and activation memory of efficient CNNs "
+                    "from paper-style specs.")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"archcalc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    rep = sub.add_parser("report", help="per-layer params, MAdds and memory of one spec",
+                         description="Per-layer params, MAdds and memory of SPEC at one point.")
+    rep.add_argument("spec", metavar="SPEC", help="a spec file, e.g. specs/mobilenet_v2.yaml")
+    _point_options(rep)
+    rep.add_argument("--format", "-f", default="table", choices=FORMATS)
+    rep.add_argument("--symbolic", action="store_true",
+                     help="also print closed forms in alpha and r (totals and per layer)")
+    rep.add_argument("--ops", action="store_true",
+                     help="one table row per primitive op (conv, bn, act) instead of per layer")
+    rep.set_defaults(run=cmd_report)
+    return parser
+
+
+def _convention(args):
+    from .api import convention_named
+    return convention_named(args.convention).with_options(
+        bn_params=args.bn_params, bias=args.bias, elementwise=args.elementwise)
+
+
+def cmd_report(args) -> str:
+    from .api import closed_form, evaluate
+    from .report.render import render, render_closed_forms
+    convention = _convention(args)
+    sets = _sets(args.sets)
+    table = evaluate(args.spec, args.width, args.resolution, convention=convention,
+                     dtype=args.dtype, sets=sets)
+    forms = None
+    if args.symbolic:
+        forms = closed_form(args.spec, convention=convention, dtype=args.dtype, sets=sets).closed_forms()
+    text = render(table, args.format, all_ops=args.ops, closed_forms=forms)
+    if forms and args.format != "json":
+        text += "\n" + render_closed_forms(forms)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        text = args.run(args)
+    except ArchcalcError as err:
+        print(f"archcalc: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:   # `archcalc report ... | head`
+        sys.stderr.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""ArchGraph -> CostTable: per-op params, MAdds and memory under a convention, plus totals.
+
+A table holds exact Python numbers when the graph was compiled at a point, or sympy
+expressions when it is symbolic; `CostTable.at(width, resolution)` evaluates the latter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from ..errors import OptionError
+from ..ops import rule_for
+from .convention import CONVENTIONS, DTYPE_BYTES, Convention, flops_from_madds
+from .memory import live_sets
+
+METRICS = ("params", "bn_params", "madds", "elementwise_ops", "memory_bytes", "live_bytes",
+           "live_bytes_streamed")
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One primitive op's row: what it costs and the live activation set while it runs."""
+    name: str
+    layer: str
+    block: str
+    op: str
+    label: str
+    output_shape: tuple
+    params: Any          # weights + biases (+ BN gamma/beta when the convention counts them)
+    bn_params: Any       # BN gamma/beta, always reported
+    madds: Any
+    elementwise_ops: Any
+    memory_bytes: Any    # bytes of the tensor this op materialises (0 for in-place BN/act)
+    live_bytes: Any      # naive schedule
+    live_bytes_streamed: Any   # MobileNetV2 Sec. 5.1 schedule
+
+
+@dataclass(frozen=True)
+class CostTable:
+    spec: Any
+    width: Any
+    resolution: Any
+    convention: Convention
+    dtype: str
+    symbolic: bool
+    rows: tuple
+    totals: dict
+
+    def at(self, width, resolution=None) -> "CostTable":
+        """Evaluate a symbolic table at a point, exactly (sympy rationals, then Python ints)."""
+        if not self.symbolic:
+            raise OptionError("this table is already at a point")
+        import sympy
+
+        from .. import symbolic
+        from ..graph.compile import parse_resolution, parse_width
+        a = parse_width(width)
+        res = parse_resolution(self.spec.resolution if resolution is None else resolution,
+                               self.spec.resolution)
+        point = {symbolic.alpha: sympy.Rational(a.numerator, a.denominator),
+                 symbolic.r: sympy.Integer(res)}
+
+        def ev(x):
+            return symbolic.to_python(x.xreplace(point) if isinstance(x, sympy.Basic) else x)
+
+        rows = tuple(replace(row, output_shape=tuple(ev(v) for v in row.output_shape),
+                             **{m: ev(getattr(row, m)) for m in METRICS}) for row in self.rows)
+        return replace(self, width=a, resolution=res, symbolic=False, rows=rows,
+                       totals={k: ev(v) for k, v in self.totals.items()})
+
+    def closed_forms(self) -> dict:
+        """Totals and per-layer costs as text (sympy's notation) for a symbolic table."""
+        if not self.symbolic:
+            raise OptionError("closed forms need a symbolic table (closed_form / --symbolic)")
+        return {
+            "symbols": {"alpha": "width multiplier", "r": "input resolution (r x r)"},
+            "totals": {k: str(v) for k, v in self.totals.items()
+                       if k != "elementwise_ops" or self.convention.elementwise},
+            "layers": [{"name": g["name"], "output_shape": [str(v) for v in g["output_shape"]],
+                        "params": str(g["params"]), "madds": str(g["madds"]),
+                        "memory_bytes": str(g["memory_bytes"])} for g in self.layers()],
+        }
+
+    # -- queries ------------------------------------------------------------------------------
+    def total(self, metric: str):
+        return self.totals[metric]
+
+    def by_block(self) -> dict:
+        """Totals of params, MAdds and memory per top-level spec section."""
+        out: dict = {}
+        for row in self.rows:
+            acc = out.setdefault(row.block, {"params": 0, "bn_params": 0, "madds": 0, "memory_bytes": 0})
+            for m in acc:
+                acc[m] += getattr(row, m)
+        return out
+
+    def layers(self) -> list[dict]:
+        """Rows grouped by layer: a conv with its BN and activation is one layer."""
+        grouped: dict = {}
+        for row in self.rows:
+            g = grouped.get(row.layer)
+            if g is None:
+                grouped[row.layer] = g = {"name": row.layer, "block": row.block, "ops": [],
+                                          "params": 0, "bn_params": 0, "madds": 0,
+                                          "elementwise_ops": 0, "memory_bytes": 0,
+                                          "live_bytes": row.live_bytes,
+                                          "live_bytes_streamed": row.live_bytes_streamed}
+            g["ops"].append(row.label)
+            g["output_shape"] = row.output_shape
+            for m in ("params", "bn_params", "madds", "elementwise_ops", "memory_bytes"):
+                g[m] += getattr(row, m)
+        return list(grouped.values())
+
+    def to_dict(self) -> dict:
+        """The JSON contract of `archcalc report --format json` (exact integers)."""
+        totals = {k: v for k, v in self.totals.items()
+                  if k != "elementwise_ops" or self.convention.elementwise}
+        layer_keys = ["name", "block", "op", "output_shape", "params", "bn_params", "madds",
+                      "memory_bytes", "live_bytes", "live_bytes_streamed"]
+        if self.convention.elementwise:
+            layer_keys.append("elementwise_ops")
+        return {
+            "spec": self.spec.name,
+            "spec_path": self.spec.path,
+            "width": _plain(self.width),
+            "resolution": _plain(self.resolution),
+            "convention": self.convention.name,
+            "convention_description": self.convention.describe(),
+            "params": {p.name: _plain(p.value) for p in self.spec.params},
+            "dtype": self.dtype,
+            "totals": {k: _plain(v) for k, v in totals.items()},
+            "layers": [{k: (list(map(_plain, row.output_shape)) if k == "output_shape"
+                            else _plain(getattr(row, k))) for k in layer_keys}
+                       for row in self.rows],
+        }
+
+    def to_dataframe(self):
+        """Per-op rows as a pandas DataFrame (pandas imported only here)."""
+        import pandas as pd
+        records = []
+        for row in self.rows:
+            rec = {f.name: getattr(row, f.name) for f in fields(row)}
+            c, h, w = rec.pop("output_shape")
+            rec.update(out_c=c, out_h=h, out_w=w)
+            records.append(rec)
+        return pd.DataFrame.from_records(records)
+
+
+def _plain(x):
+    """Exact numbers for JSON: ints stay ints; a non-integral Fraction becomes a float."""
+    from fractions import Fraction
+    if isinstance(x, Fraction):
+        return int(x) if x.denominator == 1 else float(x)
+    return x
+
+
+def _max(values, symbolic: bool):
+    if not symbolic:
+        return max(values)
+    import sympy
+    unique = list(dict.fromkeys(values))
+    return sympy.Max(*unique, evaluate=False) if len(unique) > 1 else unique[0]
+
+
+def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") -> CostTable:
+    """Cost every op of `graph` with the one rule of its kind, under `convention`."""
+    if isinstance(convention, str):
+        try:
+            convention = CONVENTIONS[convention]
+        except KeyError:
+            raise OptionError(f"unknown convention {convention!r} "
+                              f"(known: {', '.join(CONVENTIONS)})") from None
+    if dtype not in DTYPE_BYTES:
+        raise OptionError(f"unknown dtype {dtype!r} (known: {', '.join(DTYPE_BYTES)})")
+    memory = live_sets(graph, DTYPE_BYTES[dtype])
+    rows = []
+    for name in graph.names:
+        op = graph.op(name)
+        out = graph.shape(name)
+        cost = rule_for(op).cost(op, [graph.shape(u) for u in graph.inputs(name)], out)
+        params = cost.weights + (cost.bias if convention.bias else 0) + \
+            (cost.bn_params if convention.bn_params else 0)
+        materialised, live, live_streamed = memory[name]
+        rows.append(LayerCost(name=name, layer=op.layer, block=op.block, op=op.kind.value,
+                              label=op.label, output_shape=tuple(out), params=params,
+                              bn_params=cost.bn_params, madds=cost.madds,
+                              elementwise_ops=cost.elementwise, memory_bytes=materialised,
+                              live_bytes=live, live_bytes_streamed=live_streamed))
+    madds = sum(r.madds for r in rows)
+    totals = {
+        "params": sum(r.params for r in rows),
+        "bn_params": sum(r.bn_params for r in rows),
+        "madds": madds,
+        "flops": flops_from_madds(madds),
+        "elementwise_ops": sum(r.elementwise_ops for r in rows),
+        "activation_bytes": sum(r.memory_bytes for r in rows),
+        "peak_memory_bytes": _max([r.live_bytes for r in rows], graph.symbolic),
+        "peak_memory_bytes_streamed": _max([r.live_bytes_streamed for r in rows], graph.symbolic),
+    }
+    return CostTable(spec=graph.spec, width=graph.width, resolution=graph.resolution,
+                     convention=convention, dtype=dtype, symbolic=graph.symbolic,
+                     rows=tuple(rows), totals=totals)

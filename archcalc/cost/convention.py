@@ -1,0 +1,58 @@
+"""Counting conventions: what a count includes, as one explicit, printed object.
+
+MAdds are always the multiply-accumulates of convolutions and fully-connected layers (the
+papers' convention: MobileNetV1 Sec. 3, MobileNetV2 Table 4, ShuffleNet Table 1). What
+varies between published figures is whether BN's gamma/beta and biases count as parameters,
+whether element-wise ops are reported, and the number of classes; those are the fields here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+
+
+def flops_from_madds(madds):
+    """FLOPs = 2 x MAdds (a multiply and an add each): the one place this is defined."""
+    return 2 * madds
+
+
+@dataclass(frozen=True)
+class Convention:
+    name: str
+    bn_params: bool = False     # count BN gamma/beta in `params` (always reported as bn_params)
+    bias: bool = True           # count biases in `params`
+    elementwise: bool = False   # report element-wise ops (BN, activations, adds, pooling)
+    num_classes: int | None = None   # sets the spec's `num_classes` parameter (None: spec default)
+    reproduces: str = ""
+
+    def describe(self) -> str:
+        parts = ["MAdds = conv + fc multiply-accumulates", "FLOPs = 2 x MAdds",
+                 "BN params " + ("counted" if self.bn_params else "excluded"),
+                 "biases " + ("counted" if self.bias else "excluded"),
+                 "element-wise ops " + ("reported" if self.elementwise else "not counted"),
+                 f"num_classes = {self.num_classes}" if self.num_classes else "classes as the spec says"]
+        return f"{self.name} ({'; '.join(parts)})"
+
+    def with_options(self, bn_params: bool | None = None, bias: bool | None = None,
+                     elementwise: bool | None = None) -> "Convention":
+        """A variant of this convention; its name records what was changed."""
+        changes = {k: v for k, v in dict(bn_params=bn_params, bias=bias, elementwise=elementwise).items()
+                   if v is not None and v != getattr(self, k)}
+        if not changes:
+            return self
+        suffix = ",".join(f"{'+' if v else '-'}{k}" for k, v in changes.items())
+        return replace(self, name=f"{self.name}[{suffix}]", reproduces="", **changes)
+
+    def param_defaults(self) -> dict:
+        """Spec parameters this convention sets (when the spec declares them)."""
+        return {"num_classes": self.num_classes} if self.num_classes else {}
+
+
+CONVENTIONS = {
+    "paper": Convention("paper", reproduces="MobileNetV2 paper: 3.4M params, 300M MAdds"),
+    "torchvision": Convention("torchvision", bn_params=True, num_classes=1000,
+                              reproduces="torchvision mobilenet_v2 meta: num_params 3,504,872"),
+    "tf-slim": Convention("tf-slim", num_classes=1001,
+                          reproduces="TF-slim / Keras mobilenet_v2: 3.47M params"),
+}

@@ -1,0 +1,49 @@
+"""Errors archcalc raises on bad input: each renders as one line naming file, line and key."""
+from __future__ import annotations
+
+import difflib
+
+
+class ArchcalcError(ValueError):
+    """Base class: a user-facing error (the CLI prints str(err) and exits with status 2)."""
+
+
+class SpecError(ArchcalcError):
+    """A spec (or an option applied to it) is malformed; carries file, line and key."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 key: str | None = None, hint: str | None = None):
+        self.message, self.path, self.line, self.key, self.hint = message, path, line, key, hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.path or "<spec>"
+        if self.line is not None:
+            where += f":{self.line}"
+        text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        if self.hint:
+            text += f" (did you mean '{self.hint}'?)"
+        return text
+
+    def located(self, path: str) -> "SpecError":
+        """The same error with the spec's file path filled in."""
+        return SpecError(self.message, path=self.path or path, line=self.line, key=self.key,
+                         hint=self.hint)
+
+
+class OptionError(ArchcalcError):
+    """A command-line or API option is out of range (width <= 0, unknown --set name, ...)."""
+
+
+class UnsupportedOpError(ArchcalcError):
+    """An op kind has no rule: archcalc never counts an unknown op as zero."""
+
+
+class DuplicateRuleError(RuntimeError):
+    """Two rules registered for one op kind (a programming error, raised at import)."""
+
+
+def closest(word: str, choices) -> str | None:
+    """The most similar known word, for "did you mean ..." hints."""
+    found = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return found[0] if found else None

@@ -1,0 +1,55 @@
+"""ArchGraph: the compiled op-graph (a networkx DiGraph) plus the point it was compiled at."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from ..ops import Op
+
+
+@dataclass
+class ArchGraph:
+    """Nodes are op names in topological (insertion) order; each carries `op` (an Op),
+    `shape` (C, H, W) and `inputs` (ordered predecessor names).
+
+    `width` and `resolution` are the point (exact numbers), or sympy symbols when the
+    graph is symbolic.
+    """
+    spec: object
+    width: object
+    resolution: object
+    symbolic: bool
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+
+    def add(self, op: Op, shape: tuple, inputs: list[str]) -> str:
+        self.graph.add_node(op.name, op=op, shape=shape, inputs=tuple(inputs))
+        for name in inputs:
+            self.graph.add_edge(name, op.name)
+        return op.name
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.graph
+
+    def __len__(self) -> int:
+        return self.graph.number_of_nodes()
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.graph.nodes)
+
+    def op(self, name: str) -> Op:
+        return self.graph.nodes[name]["op"]
+
+    def shape(self, name: str) -> tuple:
+        return self.graph.nodes[name]["shape"]
+
+    def inputs(self, name: str) -> tuple[str, ...]:
+        return self.graph.nodes[name]["inputs"]
+
+    def consumers(self, name: str) -> list[str]:
+        return list(self.graph.successors(name))
+
+    def outputs(self) -> list[str]:
+        """Nodes nothing consumes: the network's outputs."""
+        return [n for n in self.graph.nodes if self.graph.out_degree(n) == 0]

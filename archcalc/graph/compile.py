@@ -1,0 +1,216 @@
+"""Compile a NetworkSpec into an ArchGraph of primitive ops, at a point or symbolically.
+
+Row semantics: MobileNetV2 Table 2 (each row repeated n times, "the first layer of each
+sequence has a stride s and all others use stride 1"), Table 1 (the bottleneck block) and
+Fig. 6b (residual placement); MobileNetV1 Fig. 3 (depthwise separable layer).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..errors import OptionError, SpecError
+from ..ops import Op, OpKind, rule_for
+from ..spec import schema
+from .archgraph import ArchGraph
+from .width import ConcreteDomain, SymbolicDomain, expanded_channels, scaled_channels
+
+
+@dataclass
+class Tensor:
+    """A value flowing between rows: its node and its design (unscaled) channel count,
+    which decides structure (residuals) identically at every width."""
+    node: str
+    design_c: int
+
+
+class _Builder:
+    def __init__(self, spec: schema.NetworkSpec, graph: ArchGraph, domain):
+        self.spec, self.g, self.domain = spec, graph, domain
+        self.section = ""
+        self.prev_expansion = None   # (node, design width, stride-1 block) for residual "expansion"
+
+    # -- primitives ---------------------------------------------------------------------------
+    def op(self, row: schema.Row | None, inputs: list[str], **fields) -> str:
+        op = Op(block=self.section, line=row.line if row else None, **fields)
+        in_shapes = [self.g.shape(n) for n in inputs]
+        shape = rule_for(op).shape(op, in_shapes)
+        if not self.domain.symbolic:
+            self._check(op, row, in_shapes, shape)
+        return self.g.add(op, shape, inputs)
+
+    def _check(self, op: Op, row, in_shapes, shape) -> None:
+        """Validate at a concrete point: nothing vanishes, groups divide, residual shapes match."""
+        path, line = self.spec.path, row.line if row else None
+        if op.kind is OpKind.ADD and in_shapes[0] != in_shapes[1]:
+            raise SpecError(f"residual between mismatched shapes {list(in_shapes[0])} and "
+                            f"{list(in_shapes[1])} at {op.name}", path=path, line=line,
+                            key="residual")
+        if op.groups != 1 and isinstance(op.groups, int):
+            c_in = in_shapes[0][0]
+            for what, c in (("input", c_in), ("output", op.out_ch)):
+                if isinstance(c, int) and c % op.groups:
+                    raise SpecError(f"{what} channels {c} are not divisible by groups={op.groups} "
+                                    f"at {op.name}", path=path, line=row.line_of("groups"),
+                                    key="groups")
+        c, h, w = shape
+        if c <= 0:
+            raise SpecError(f"no channels left at {op.name}", path=path, line=row.line_of("c"), key="c")
+        if h < 1 or w < 1:
+            key = "k" if op.kernel > 1 and op.padding != "same" else "s"
+            raise SpecError(f"the spatial size vanishes at {op.name} (input {in_shapes[0][1]}x"
+                            f"{in_shapes[0][2]}, kernel {op.kernel}, stride {op.stride}, padding "
+                            f"{op.padding})", path=path, line=row.line_of(key), key=key)
+
+    def conv_layer(self, row, x: str, layer: str, kind: OpKind, out_ch, kernel: int, stride: int,
+                   act: str, groups=1, norm: str = "bn", bias: bool = False, padding="same",
+                   stream_group: str | None = None) -> str:
+        """conv + BN + activation, like torchvision's Conv2dNormActivation."""
+        common = dict(layer=layer, stream_group=stream_group)
+        h = self.op(row, [x], kind=kind, name=f"{layer}.conv", out_ch=out_ch, kernel=kernel,
+                    stride=stride, padding=padding, groups=groups, bias=bias, **common)
+        if norm == "bn":
+            h = self.op(row, [h], kind=OpKind.BN, name=f"{layer}.bn", **common)
+        if act != "linear":
+            h = self.op(row, [h], kind=OpKind.ACT, name=f"{layer}.act", act=act, **common)
+        return h
+
+    def channels(self, c: int, scale: str):
+        return scaled_channels(c, scale, self.spec.width, self.domain)
+
+    # -- rows ---------------------------------------------------------------------------------
+    def conv(self, row: schema.ConvRow, x: Tensor, stride: int, path: str) -> Tensor:
+        if row.k == 1:
+            kind = OpKind.POINTWISE
+        else:
+            kind = OpKind.CONV if row.groups == 1 else OpKind.GROUPED_CONV
+        node = self.conv_layer(row, x.node, path, kind, self.channels(row.c, row.scale), row.k,
+                               stride, row.act, row.groups, row.norm, row.bias, row.padding)
+        return Tensor(node, row.c)
+
+    def pwconv(self, row: schema.PointwiseRow, x: Tensor, stride: int, path: str) -> Tensor:
+        node = self.conv_layer(row, x.node, path, OpKind.POINTWISE, self.channels(row.c, row.scale),
+                               1, stride, row.act, row.groups, row.norm, row.bias)
+        return Tensor(node, row.c)
+
+    def dwconv(self, row: schema.DepthwiseRow, x: Tensor, stride: int, path: str) -> Tensor:
+        c = self.g.shape(x.node)[0]
+        node = self.conv_layer(row, x.node, path, OpKind.DEPTHWISE, c, row.k, stride, row.act,
+                               c, row.norm, row.bias, row.padding)
+        return Tensor(node, x.design_c)
+
+    def sepconv(self, row: schema.SeparableRow, x: Tensor, stride: int, path: str) -> Tensor:
+        c = self.g.shape(x.node)[0]
+        h = self.conv_layer(row, x.node, f"{path}.dw", OpKind.DEPTHWISE, c, row.k, stride,
+                            row.act, c, row.norm, padding=row.padding)
+        h = self.conv_layer(row, h, f"{path}.pw", OpKind.POINTWISE, self.channels(row.c, row.scale),
+                            1, 1, row.act, 1, row.norm)
+        return Tensor(h, row.c)
+
+    def bottleneck(self, row: schema.BottleneckRow, x: Tensor, stride: int, path: str) -> Tensor:
+        """MobileNetV2 Table 1: 1x1 expand to t*c_in + ReLU6 (none when t = 1), k x k depthwise
+        with the stride + ReLU6, linear 1x1 projection to c; residual when s = 1 and c_in = c."""
+        c_in = self.g.shape(x.node)[0]
+        mid = c_in if row.t == 1 else expanded_channels(c_in, row.t, self.spec.width, self.domain)
+        group = path
+        h = x.node
+        prev, self.prev_expansion = self.prev_expansion, None
+        if row.t != 1:
+            h = self.conv_layer(row, h, f"{path}.expand", OpKind.POINTWISE, mid, 1, 1, row.act,
+                                stream_group=group)
+            design_mid = (row.t, x.design_c)
+            if row.residual == "expansion" and prev is not None and prev[1] == design_mid and prev[2]:
+                h = self.op(row, [prev[0], h], kind=OpKind.ADD, name=f"{path}.expand_add",
+                            layer=f"{path}.expand_add", stream_group=group)
+            self.prev_expansion = (h, design_mid, stride == 1)
+        h = self.conv_layer(row, h, f"{path}.dw", OpKind.DEPTHWISE, mid, row.k, stride, row.act,
+                            groups=mid, padding=row.padding, stream_group=group)
+        h = self.conv_layer(row, h, f"{path}.project", OpKind.POINTWISE,
+                            self.channels(row.c, row.scale), 1, 1, row.project_act,
+                            stream_group=group)
+        if row.residual == "bottleneck" and stride == 1 and x.design_c == row.c:
+            h = self.op(row, [x.node, h], kind=OpKind.ADD, name=f"{path}.add", layer=f"{path}.add",
+                        stream_group=group)
+        return Tensor(h, row.c)
+
+    def pool(self, row: schema.PoolRow, x: Tensor, stride: int, path: str) -> Tensor:
+        node = self.op(row, [x.node], kind=OpKind.POOL, name=f"{path}.pool", layer=path,
+                       pool=row.pool, kernel=row.k, stride=stride, padding=row.padding,
+                       global_pool=row.global_)
+        return Tensor(node, x.design_c)
+
+    def fc(self, row: schema.FcRow, x: Tensor, stride: int, path: str) -> Tensor:
+        h = self.op(row, [x.node], kind=OpKind.FC, name=f"{path}.fc", layer=path,
+                    out_ch=self.channels(row.c, row.scale), bias=row.bias)
+        if row.act != "linear":
+            h = self.op(row, [h], kind=OpKind.ACT, name=f"{path}.act", layer=path, act=row.act)
+        return Tensor(h, row.c)
+
+    def build(self) -> None:
+        spec, g = self.spec, self.g
+        x = Tensor(g.add(Op(kind=OpKind.INPUT, name="input", layer="input", block="input",
+                            out_ch=spec.input_channels),
+                         (spec.input_channels, self.domain.r, self.domain.r), []),
+                   spec.input_channels)
+        handlers = {schema.ConvRow: self.conv, schema.PointwiseRow: self.pwconv,
+                    schema.DepthwiseRow: self.dwconv, schema.SeparableRow: self.sepconv,
+                    schema.BottleneckRow: self.bottleneck, schema.PoolRow: self.pool,
+                    schema.FcRow: self.fc}
+        for section in spec.sections:
+            self.section = section.name
+            for i, row in enumerate(section.rows):
+                handler = handlers[type(row)]
+                for rep in range(row.n):
+                    stride = getattr(row, "s", 1) if rep == 0 else 1   # stride on the first repeat only
+                    path = f"{section.name}.{i}" + (f".{rep}" if row.n > 1 else "")
+                    x = handler(row, x, stride, path)
+
+
+def parse_width(width) -> Fraction:
+    """An exact width multiplier from a number or its decimal text ("0.75" -> 3/4)."""
+    try:
+        value = Fraction(str(width)) if isinstance(width, (str, float)) else Fraction(width)
+    except (ValueError, TypeError, ZeroDivisionError):
+        raise OptionError(f"width must be a number, got {width!r}") from None
+    if value <= 0:
+        raise OptionError(f"width must be positive, got {width}")
+    return value
+
+
+def parse_resolution(resolution, base: int) -> int:
+    """An input size (160) or a multiplier of the spec's base resolution ("0.5x" -> base/2)."""
+    text = str(resolution).strip()
+    try:
+        if text.endswith("x"):
+            rho = Fraction(text[:-1])
+            if rho <= 0:
+                raise OptionError(f"resolution multiplier must be positive, got {text}")
+            value = rho * base
+            if value.denominator != 1:
+                raise OptionError(f"resolution multiplier {text} of {base} is not a whole size "
+                                  f"({float(value):g})")
+            return int(value)
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise OptionError(f"resolution must be a size such as 160 or a multiplier such as 0.5x, "
+                          f"got {resolution!r}") from None
+    if value.denominator != 1 or value <= 0:
+        raise OptionError(f"resolution must be a positive whole number of pixels, got {resolution}")
+    return int(value)
+
+
+def compile_graph(spec: schema.NetworkSpec, width=None, resolution=None, *, symbolic: bool = False
+                  ) -> ArchGraph:
+    """Compile `spec` at (width, resolution) with exact numbers, or with symbolic=True as
+    closed forms in alpha and r. A missing width is 1; a missing resolution the spec's own."""
+    if symbolic:
+        if width is not None or resolution is not None:
+            raise OptionError("a symbolic graph takes no width or resolution; evaluate it at one")
+        domain = SymbolicDomain()
+    else:
+        domain = ConcreteDomain(parse_width(1 if width is None else width),
+                                parse_resolution(spec.resolution if resolution is None else resolution,
+                                                 spec.resolution))
+    graph = ArchGraph(spec=spec, width=domain.alpha, resolution=domain.r, symbolic=domain.symbolic)
+    _Builder(spec, graph, domain).build()
+    return graph

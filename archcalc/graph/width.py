@@ -1,0 +1,95 @@
+"""The width multiplier: how alpha turns a row's c (and t) into channel counts.
+
+The one place channel rounding is applied (MobileNetV1 Sec. 4.2 width multiplier; rounding
+rules of TF-slim and torchvision, see archcalc.rounding). Works over either domain: exact
+numbers at a point, or sympy expressions in alpha.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .. import rounding
+from ..spec.schema import WidthRule
+
+
+class ConcreteDomain:
+    """Exact arithmetic at one (alpha, r) point: ints and Fractions, no sympy."""
+    symbolic = False
+
+    def __init__(self, width: Fraction, resolution: int):
+        self.alpha, self.r = width, resolution
+
+    @staticmethod
+    def make_divisible(v, divisor, min_value):
+        return rounding.make_divisible(v, divisor, min_value)
+
+    @staticmethod
+    def truncate(v, min_value):
+        return rounding.truncate(v, min_value)
+
+    @staticmethod
+    def round(v):
+        return rounding.round_half_even(v)
+
+    @staticmethod
+    def at_least_one(alpha):
+        return max(Fraction(1), alpha)
+
+    @staticmethod
+    def clean(v):
+        return int(v) if isinstance(v, Fraction) and v.denominator == 1 else v
+
+
+class SymbolicDomain:
+    """Closed forms: sympy expressions in alpha and r (one compile answers every point)."""
+    symbolic = True
+
+    def __init__(self):
+        from .. import symbolic
+        self._sym = symbolic
+        self.alpha, self.r = symbolic.alpha, symbolic.r
+
+    def make_divisible(self, v, divisor, min_value):
+        return self._sym.make_divisible(v, divisor, min_value)
+
+    def truncate(self, v, min_value):
+        return self._sym.truncate(v, min_value)
+
+    def round(self, v):
+        return self._sym.round_half_even(v)
+
+    def at_least_one(self, alpha):
+        import sympy
+        return sympy.Max(1, alpha)
+
+    @staticmethod
+    def clean(v):
+        return v
+
+
+def _round(v, rule: WidthRule, domain):
+    if rule.rounding == "make_divisible":
+        return domain.make_divisible(v, rule.divisor, rule.min_channels)
+    if rule.rounding == "truncate":
+        return domain.truncate(v, rule.min_channels)
+    return domain.clean(v)
+
+
+def scaled_channels(c: int, scale: str, rule: WidthRule, domain):
+    """c under the width multiplier: scale "all" -> alpha * c, "up" -> max(1, alpha) * c
+    (MobileNetV2's last conv), "none" -> c (the classifier); then the spec's rounding rule."""
+    if scale == "none":
+        return c
+    factor = domain.alpha if scale == "all" else domain.at_least_one(domain.alpha)
+    return _round(c * factor, rule, domain)
+
+
+def expanded_channels(c_in, t, rule: WidthRule, domain):
+    """Inner width of an inverted residual, t * c_in of the actual (rounded) input width:
+    round(t * c_in) (torchvision) or make_divisible(t * c_in) (TF-slim expand_input_by_factor)."""
+    v = t * c_in
+    if rule.rounding == "none":
+        return domain.clean(v)
+    if rule.expand == "round":
+        return domain.round(v)
+    return domain.make_divisible(v, rule.divisor, rule.min_channels)

@@ -1,0 +1,228 @@
+"""Primitive ops of the op-graph and the one registry of their rules.
+
+Each op kind has exactly one rule object, holding its shape rule, parameters, multiply-adds
+(MAdds: the papers' multiply-accumulates of convolutions and fully-connected layers),
+element-wise op count and whether it runs in place. Rules are pure: they see an `Op` and
+the input shapes (exact ints or sympy expressions), never a tensor or a module. An op kind
+without a rule raises UnsupportedOpError; it is never counted as zero.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Callable, NamedTuple
+
+from . import rounding
+from .errors import DuplicateRuleError, UnsupportedOpError
+
+
+class OpKind(str, Enum):
+    INPUT = "input"
+    CONV = "conv"                  # dense k x k convolution
+    GROUPED_CONV = "grouped_conv"  # k x k convolution with 1 < groups < channels
+    DEPTHWISE = "depthwise"        # groups == in channels == out channels
+    POINTWISE = "pointwise"        # 1 x 1 convolution (groups allowed)
+    BN = "bn"
+    ACT = "act"
+    POOL = "pool"
+    ADD = "add"
+    FC = "fc"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+CONV_KINDS = (OpKind.CONV, OpKind.GROUPED_CONV, OpKind.DEPTHWISE, OpKind.POINTWISE)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One node of the op-graph. Channel fields may be ints or sympy expressions."""
+    kind: OpKind
+    name: str                 # node path, e.g. "bottlenecks.1.0.expand.conv"
+    layer: str                # the layer this primitive belongs to, e.g. "bottlenecks.1.0.expand"
+    block: str                # top-level section of the spec, e.g. "bottlenecks"
+    line: int | None = None   # spec line the op comes from (for error messages)
+    out_ch: Any = None        # conv / fc output channels; input: image channels
+    kernel: int = 1
+    stride: int = 1
+    padding: str | int = "same"
+    groups: Any = 1
+    bias: bool = False
+    act: str | None = None    # ACT: relu | relu6
+    pool: str | None = None   # POOL: avg | max
+    global_pool: bool = False
+    stream_group: str | None = None  # inverted-residual block whose inner tensors stream (Sec. 5.1)
+
+    @property
+    def label(self) -> str:
+        """Short human description, e.g. "conv 3x3/2", "relu6", "avgpool global"."""
+        k = self.kind
+        if k in CONV_KINDS:
+            name = {OpKind.CONV: "conv", OpKind.GROUPED_CONV: "gconv", OpKind.DEPTHWISE: "dwconv",
+                    OpKind.POINTWISE: "pwconv"}[k]
+            text = f"{name} {self.kernel}x{self.kernel}" + (f"/{self.stride}" if self.stride != 1 else "")
+            if k is OpKind.GROUPED_CONV or (k is OpKind.POINTWISE and self.groups != 1):
+                text += f" g{self.groups}"
+            return text
+        if k is OpKind.ACT:
+            return str(self.act)
+        if k is OpKind.POOL:
+            size = "global" if self.global_pool else f"{self.kernel}x{self.kernel}/{self.stride}"
+            return f"{self.pool}pool {size}"
+        return k.value
+
+
+Shape = tuple  # (C, H, W); entries are ints or sympy expressions
+
+
+class Cost(NamedTuple):
+    """Per-op counts. params = weights + bias; BN affine parameters are kept apart."""
+    weights: Any = 0
+    bias: Any = 0
+    bn_params: Any = 0
+    madds: Any = 0
+    elementwise: Any = 0
+
+
+@dataclass(frozen=True)
+class Rule:
+    shape: Callable[[Op, list], Shape]
+    cost: Callable[[Op, list, Shape], Cost]
+    inplace: bool = False     # output aliases the input (BN and activations fuse into their conv)
+    arity: int = 1            # number of inputs; 0 for the input node, None for any >= 2
+
+
+RULES: dict[OpKind, Rule] = {}
+
+
+def rule(*kinds: OpKind, inplace: bool = False, arity: int | None = 1):
+    """Register one rule object for `kinds`; a second registration is an error."""
+    def register(cls):
+        for kind in kinds:
+            if kind in RULES:
+                raise DuplicateRuleError(f"duplicate rule for op kind {kind}")
+            RULES[kind] = Rule(shape=cls.shape, cost=cls.cost, inplace=inplace, arity=arity)
+        return cls
+    return register
+
+
+def rule_for(op: Op) -> Rule:
+    try:
+        return RULES[op.kind]
+    except KeyError:
+        raise UnsupportedOpError(f"no cost rule for op kind '{op.kind}' (node {op.name})") from None
+
+
+def numel(shape: Shape):
+    c, h, w = shape
+    return c * h * w
+
+
+def _spatial(size, kernel: int, stride: int, padding):
+    if isinstance(size, int):
+        return rounding.spatial_out(size, kernel, stride, padding)
+    from . import symbolic
+    return symbolic.spatial_out(size, kernel, stride, padding)
+
+
+def _exact_div(a, b):
+    """a / b where b divides a (checked by the compiler on concrete points)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a // b
+    return a / b
+
+
+@rule(OpKind.INPUT, arity=0)
+class InputRule:
+    """The image: C x r x r; no cost, its tensor is live until first consumed."""
+    @staticmethod
+    def shape(op, inputs):
+        raise AssertionError("the input node's shape is set by the compiler")
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost()
+
+
+@rule(*CONV_KINDS)
+class ConvRule:
+    """weights = c_out * (c_in / g) * k^2, bias = c_out; MAdds = weights * h_out * w_out."""
+    @staticmethod
+    def shape(op, inputs):
+        _, h, w = inputs[0]
+        return (op.out_ch, _spatial(h, op.kernel, op.stride, op.padding),
+                _spatial(w, op.kernel, op.stride, op.padding))
+
+    @staticmethod
+    def cost(op, inputs, out):
+        weights = op.out_ch * _exact_div(inputs[0][0], op.groups) * op.kernel ** 2
+        return Cost(weights=weights, bias=op.out_ch if op.bias else 0,
+                    madds=weights * out[1] * out[2])
+
+
+@rule(OpKind.BN, inplace=True)
+class BatchNormRule:
+    """gamma and beta per channel (running statistics are buffers, not parameters);
+    one element-wise multiply-add per element."""
+    @staticmethod
+    def shape(op, inputs):
+        return inputs[0]
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost(bn_params=2 * out[0], elementwise=numel(out))
+
+
+@rule(OpKind.ACT, inplace=True)
+class ActivationRule:
+    """No parameters; one element-wise op per element."""
+    @staticmethod
+    def shape(op, inputs):
+        return inputs[0]
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost(elementwise=numel(out))
+
+
+@rule(OpKind.POOL)
+class PoolRule:
+    """Global: C x 1 x 1; windowed: the conv spatial rule. k^2 element-wise ops per output."""
+    @staticmethod
+    def shape(op, inputs):
+        c, h, w = inputs[0]
+        if op.global_pool:
+            return (c, 1, 1)
+        return (c, _spatial(h, op.kernel, op.stride, op.padding),
+                _spatial(w, op.kernel, op.stride, op.padding))
+
+    @staticmethod
+    def cost(op, inputs, out):
+        window = inputs[0][1] * inputs[0][2] if op.global_pool else op.kernel ** 2
+        return Cost(elementwise=numel(out) * window)
+
+
+@rule(OpKind.ADD, arity=2)
+class AddRule:
+    """Residual add of two equal shapes; one element-wise op per element."""
+    @staticmethod
+    def shape(op, inputs):
+        return inputs[0]
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost(elementwise=numel(out))
+
+
+@rule(OpKind.FC)
+class FullyConnectedRule:
+    """weights = in_features * out, bias = out; MAdds = weights (input flattened)."""
+    @staticmethod
+    def shape(op, inputs):
+        return (op.out_ch, 1, 1)
+
+    @staticmethod
+    def cost(op, inputs, out):
+        weights = numel(inputs[0]) * op.out_ch
+        return Cost(weights=weights, bias=op.out_ch if op.bias else 0, madds=weights)

@@ -1,0 +1,169 @@
+"""CostTable -> text in four formats. The table groups a conv with its BN and activation
+into one row per layer; CSV and JSON list every primitive op with exact integers."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from fractions import Fraction
+
+from .units import human_bytes, human_count
+
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+def _shape(shape) -> str:
+    return "x".join(str(v) if not isinstance(v, Fraction) else f"{float(v):.4g}" for v in shape)
+
+
+def _header(table) -> list[tuple[str, str]]:
+    spec = table.spec
+    point = f"width {_num(table.width)}, resolution {table.resolution}"
+    lines = [("spec", f"{spec.name} ({spec.path})" + (f", {spec.source}" if spec.source else "")),
+             ("point", point)]
+    if spec.params:
+        lines.append(("params", ", ".join(f"{p.name}={_num(p.value)}" for p in spec.params)))
+    lines.append(("convention", table.convention.describe()))
+    lines.append(("memory", f"{table.dtype} activations; peak = largest live set while one op runs"))
+    return lines
+
+
+def _num(x) -> str:
+    if isinstance(x, Fraction):
+        return str(x.numerator) if x.denominator == 1 else f"{float(x):g}"
+    return str(x)
+
+
+def _total_lines(table) -> list[tuple[str, str, str]]:
+    t = table.totals
+    rows = [("params", human_count(t["params"]), f"{t['params']:,}"),
+            ("BN params", human_count(t["bn_params"]),
+             f"{t['bn_params']:,} ({'included in' if table.convention.bn_params else 'not in'} params)"),
+            ("MAdds", human_count(t["madds"]), f"{t['madds']:,}"),
+            ("FLOPs", human_count(t["flops"]), f"{t['flops']:,} (2 x MAdds)")]
+    if table.convention.elementwise:
+        rows.append(("element-wise ops", human_count(t["elementwise_ops"]), f"{t['elementwise_ops']:,}"))
+    rows += [("activations", human_bytes(t["activation_bytes"]),
+              f"{t['activation_bytes']:,} bytes, all tensors"),
+             ("peak memory", human_bytes(t["peak_memory_bytes"]),
+              f"{t['peak_memory_bytes']:,} bytes, naive schedule"),
+             ("peak streamed", human_bytes(t["peak_memory_bytes_streamed"]),
+              f"{t['peak_memory_bytes_streamed']:,} bytes, MobileNetV2 Sec. 5.1")]
+    return rows
+
+
+def _layer_rows(table, all_ops: bool) -> list[dict]:
+    if all_ops:
+        return [{"name": r.name, "ops": [r.label], "output_shape": r.output_shape, "params": r.params,
+                 "madds": r.madds, "memory_bytes": r.memory_bytes,
+                 "elementwise_ops": r.elementwise_ops} for r in table.rows]
+    return table.layers()
+
+
+def _columns(table) -> list[str]:
+    cols = ["layer", "op", "output", "params", "MAdds", "% MAdds", "memory"]
+    if table.convention.elementwise:
+        cols.insert(6, "elem. ops")
+    return cols
+
+
+def _cells(table, row) -> list[str]:
+    total = table.totals["madds"] or 1
+    cells = [row["name"], " + ".join(row["ops"]), _shape(row["output_shape"]),
+             human_count(row["params"]) if row["params"] else "",
+             human_count(row["madds"]) if row["madds"] else "",
+             f"{100 * row['madds'] / total:.1f}" if row["madds"] else "",
+             human_bytes(row["memory_bytes"]) if row["memory_bytes"] else ""]
+    if table.convention.elementwise:
+        cells.insert(6, human_count(row["elementwise_ops"]))
+    return cells
+
+
+def render_table(table, all_ops: bool = False, width: int | None = None) -> str:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    out = io.StringIO()
+    console = Console(file=out, width=width or 132, highlight=False, color_system=None)
+    for key, value in _header(table):
+        console.print(f"[bold]{key:>10}[/bold]  {value}", soft_wrap=True)
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col in _columns(table):
+        grid.add_column(col, justify="left" if col in ("layer", "op", "output") else "right",
+                        no_wrap=True)
+    previous_block = None
+    for row in _layer_rows(table, all_ops):
+        block = row["name"].split(".")[0]
+        if previous_block is not None and block != previous_block:
+            grid.add_section()
+        previous_block = block
+        grid.add_row(*_cells(table, row))
+    console.print(grid)
+    console.print()
+    totals = Table(box=None, show_header=False, pad_edge=False)
+    totals.add_column(justify="right", style="bold")
+    totals.add_column(justify="right")
+    totals.add_column(justify="left")
+    for name, short, exact in _total_lines(table):
+        totals.add_row(name, short, exact)
+    console.print(totals)
+    return out.getvalue()
+
+
+def render_markdown(table, all_ops: bool = False) -> str:
+    lines = [f"**{k}**: {v}  " for k, v in _header(table)] + [""]
+    cols = _columns(table)
+    lines.append("| " + " | ".join(cols) + " |")
+    lines.append("|" + "|".join("---" if c in ("layer", "op", "output") else "---:" for c in cols) + "|")
+    for row in _layer_rows(table, all_ops):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(table, row)) + " |")
+    lines += ["", "| total | | exact |", "|---|---:|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in _total_lines(table)]
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(table) -> str:
+    out = io.StringIO()
+    data = table.to_dict()
+    keys = [k for k in data["layers"][0] if k != "output_shape"]
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["name", "block", "op", "out_c", "out_h", "out_w"] + keys[3:])
+    for layer in data["layers"]:
+        writer.writerow([layer["name"], layer["block"], layer["op"], *layer["output_shape"]]
+                        + [layer[k] for k in keys[3:]])
+    return out.getvalue()
+
+
+def render_json(table, closed_forms: dict | None = None) -> str:
+    data = table.to_dict()
+    if closed_forms:
+        data["closed_forms"] = closed_forms
+    return json.dumps(data, indent=2) + "\n"
+
+
+def render(table, fmt: str = "table", all_ops: bool = False, closed_forms: dict | None = None) -> str:
+    if fmt == "table":
+        return render_table(table, all_ops)
+    if fmt == "markdown":
+        return render_markdown(table, all_ops)
+    if fmt == "csv":
+        return render_csv(table)
+    if fmt == "json":
+        return render_json(table, closed_forms)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def render_closed_forms(forms: dict) -> str:
+    """Closed forms (strings) of totals and per layer, in alpha (width) and r (resolution)."""
+    lines = ["closed forms in alpha (width multiplier) and r (input resolution):", ""]
+    for key, expr in forms["totals"].items():
+        if len(expr) > 2000:
+            expr = f"{expr[:200]} ... ({len(expr):,} characters; full form with --format json)"
+        lines.append(f"  {key} = {expr}")
+    lines.append("")
+    for layer in forms["layers"]:
+        lines.append(f"  {layer['name']}:")
+        for key in ("output_shape", "params", "madds", "memory_bytes"):
+            lines.append(f"      {key} = {layer[key]}")
+    return "\n".join(lines) + "\n"

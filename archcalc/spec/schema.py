@@ -1,0 +1,168 @@
+"""Frozen dataclasses a spec decodes into: the network, its parameters and its rows.
+
+A row keeps the paper's column names: MobileNetV2 Table 2's t (expansion), c (output
+channels), n (repeats), s (stride of the first repeat); k is the kernel size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+ACTIVATIONS = ("relu", "relu6", "linear")
+NORMS = ("bn", "none")
+SCALES = ("all", "up", "none")       # width multiplier: alpha, max(1, alpha), never
+RESIDUALS = ("bottleneck", "expansion", "none")   # MobileNetV2 Fig. 6b placements
+POOLS = ("avg", "max")
+
+
+@dataclass(frozen=True)
+class ParamDecl:
+    """A named spec parameter (`num_classes`, ...): its default, allowed values and bound value."""
+    name: str
+    default: Any
+    value: Any
+    choices: tuple | None = None
+    minimum: Any = None
+    maximum: Any = None
+    line: int | None = None
+
+    @property
+    def type_name(self) -> str:
+        return {bool: "bool", int: "int", Fraction: "number", str: "str"}[type(self.default)]
+
+
+@dataclass(frozen=True)
+class WidthRule:
+    """How the width multiplier alpha becomes channel counts (the spec's `width:` section)."""
+    rounding: str = "make_divisible"   # make_divisible | truncate | none
+    divisor: int = 8
+    min_channels: int = 8
+    expand: str = "round"              # round (torchvision) | make_divisible (TF-slim)
+
+
+@dataclass(frozen=True)
+class Row:
+    op: str
+    line: int
+    key_lines: tuple = field(default=(), compare=False, repr=False)
+    n: int = 1
+
+    def line_of(self, key: str) -> int:
+        return dict(self.key_lines).get(key, self.line)
+
+
+@dataclass(frozen=True)
+class ConvRow(Row):
+    """Full k x k convolution (+ BN + activation); grouped when groups > 1."""
+    c: int = 0
+    k: int = 3
+    s: int = 1
+    groups: int = 1
+    act: str = "relu"
+    norm: str = "bn"
+    bias: bool = False
+    padding: Any = "same"
+    scale: str = "all"
+
+
+@dataclass(frozen=True)
+class DepthwiseRow(Row):
+    """Depthwise k x k convolution: one filter per input channel (+ BN + activation)."""
+    k: int = 3
+    s: int = 1
+    act: str = "relu"
+    norm: str = "bn"
+    bias: bool = False
+    padding: Any = "same"
+
+
+@dataclass(frozen=True)
+class PointwiseRow(Row):
+    """1 x 1 convolution (+ BN + activation); grouped when groups > 1."""
+    c: int = 0
+    groups: int = 1
+    act: str = "relu"
+    norm: str = "bn"
+    bias: bool = False
+    scale: str = "all"
+
+
+@dataclass(frozen=True)
+class SeparableRow(Row):
+    """Depthwise separable layer (MobileNetV1 Fig. 3): k x k depthwise + 1 x 1 to c, each + BN + act."""
+    c: int = 0
+    k: int = 3
+    s: int = 1
+    act: str = "relu"
+    norm: str = "bn"
+    padding: Any = "same"
+    scale: str = "all"
+
+
+@dataclass(frozen=True)
+class BottleneckRow(Row):
+    """Inverted residual with linear bottleneck (MobileNetV2 Table 1), repeated n times."""
+    t: Any = 1
+    c: int = 0
+    s: int = 1
+    k: int = 3
+    act: str = "relu6"
+    project_act: str = "linear"
+    residual: str = "bottleneck"
+    padding: Any = "same"
+    scale: str = "all"
+
+
+@dataclass(frozen=True)
+class PoolRow(Row):
+    """Average or max pooling, windowed (k, s) or global."""
+    pool: str = "avg"
+    k: int = 0
+    s: int = 0
+    padding: Any = "valid"
+    global_: bool = False
+
+
+@dataclass(frozen=True)
+class FcRow(Row):
+    """Fully-connected layer (the classifier): never width-scaled unless asked."""
+    c: int = 0
+    bias: bool = True
+    act: str = "linear"
+    scale: str = "none"
+
+
+ROW_TYPES: dict[str, type[Row]] = {
+    "conv": ConvRow, "dwconv": DepthwiseRow, "pwconv": PointwiseRow, "sepconv": SeparableRow,
+    "bottleneck": BottleneckRow, "avgpool": PoolRow, "maxpool": PoolRow, "fc": FcRow,
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level section of `layers:` (e.g. stem, bottlenecks, head); reports call it `block`."""
+    name: str
+    line: int
+    rows: tuple
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A validated spec with its parameters bound (defaults, then --set overrides)."""
+    name: str
+    path: str
+    input_channels: int
+    resolution: int
+    width: WidthRule
+    sections: tuple
+    params: tuple = ()
+    source: str = ""
+    description: str = ""
+
+    def param(self, name: str):
+        return {p.name: p.value for p in self.params}[name]
+
+    @property
+    def rows(self):
+        return [row for section in self.sections for row in section.rows]
