@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--ops", action="store_true",
                      help="one table row per primitive op (conv, bn, act) instead of per layer")
     rep.set_defaults(run=cmd_report)
+
+    ver = sub.add_parser("verify", help="check the counts against a PyTorch build of the spec",
+                         description="Build SPEC as a PyTorch model (needs archcalc[torch]) and "
+                                     "check params, MAdds (FlopCounterMode / 2) and every "
+                                     "layer's output shape against archcalc's.")
+    ver.add_argument("spec", metavar="SPEC")
+    _point_options(ver)
+    ver.set_defaults(run=cmd_verify)
     return parser
 
 
@@ -82,6 +90,32 @@ def cmd_report(args) -> str:
     return text
 
 
+def cmd_verify(args) -> str:
+    from .api import load
+    from .graph import compile_graph
+    try:
+        from .torch import verify
+    except ImportError as err:
+        raise OptionError(f"verify needs PyTorch: pip install 'archcalc[torch]' ({err})") from None
+    spec = load(args.spec, _sets(args.sets), args.convention)
+    graph = compile_graph(spec, args.width, args.resolution)
+    result = verify(graph)
+    point = f"{spec.name} at width {args.width}, resolution {graph.resolution}"
+    lines = [f"{point}: params archcalc {result.params[0]:,} / torch {result.params[1]:,}; "
+             f"MAdds archcalc {result.madds[0]:,} / torch {result.madds[1]:,} "
+             f"(FlopCounterMode / 2); {result.shapes_checked} output shapes checked"]
+    if result.ok:
+        lines.append("OK: archcalc and PyTorch agree on every layer")
+        return "\n".join(lines) + "\n"
+    name, what, ours, theirs = result.first_mismatch
+    raise VerifyFailed("\n".join(lines) + f"\nMISMATCH: first differing layer {name}: {what} "
+                       f"archcalc {ours} vs torch {theirs} ({len(result.mismatches)} mismatches)")
+
+
+class VerifyFailed(Exception):
+    """Counts disagree: printed, exit status 1 (not a usage error)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -90,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     except ArchcalcError as err:
         print(f"archcalc: error: {err}", file=sys.stderr)
         return 2
+    except VerifyFailed as failed:
+        print(failed, file=sys.stderr)
+        return 1
     try:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -1,0 +1,124 @@
+"""ArchGraph -> torch.fx.GraphModule, one registered builder per op kind.
+
+Builders sit beside (not inside) the cost rules, like TVM's per-op facets: the core never
+imports torch. Module paths equal node names ("bottlenecks.1.0.expand.conv"), so a report's
+rows and the model's modules line up one to one.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import fx, nn
+
+from ..errors import DuplicateRuleError, OptionError, UnsupportedOpError
+from ..ops import Op, OpKind
+
+BUILDERS: dict[OpKind, Callable[[Op, tuple], nn.Module]] = {}
+
+
+def builder(*kinds: OpKind):
+    """Register the nn.Module factory for `kinds`; a second registration is an error."""
+    def register(fn):
+        for kind in kinds:
+            if kind in BUILDERS:
+                raise DuplicateRuleError(f"duplicate torch builder for op kind {kind}")
+            BUILDERS[kind] = fn
+        return fn
+    return register
+
+
+def _same_padding(kernel: int, padding) -> int | tuple:
+    """Symmetric padding that gives out = ceil(in / s) for odd kernels ("same")."""
+    if padding == "same":
+        if kernel % 2 == 0:
+            raise OptionError(f"the torch backend supports 'same' padding for odd kernels only "
+                              f"(got {kernel})")
+        return (kernel - 1) // 2
+    return 0 if padding == "valid" else padding
+
+
+@builder(OpKind.CONV, OpKind.GROUPED_CONV, OpKind.DEPTHWISE, OpKind.POINTWISE)
+def _conv(op: Op, in_shape: tuple) -> nn.Module:
+    return nn.Conv2d(in_shape[0], op.out_ch, op.kernel, op.stride,
+                     _same_padding(op.kernel, op.padding), groups=op.groups, bias=op.bias)
+
+
+@builder(OpKind.BN)
+def _bn(op: Op, in_shape: tuple) -> nn.Module:
+    return nn.BatchNorm2d(in_shape[0])
+
+
+@builder(OpKind.ACT)
+def _act(op: Op, in_shape: tuple) -> nn.Module:
+    return {"relu": nn.ReLU, "relu6": nn.ReLU6}[op.act](inplace=True)
+
+
+@builder(OpKind.POOL)
+def _pool(op: Op, in_shape: tuple) -> nn.Module:
+    if op.global_pool:
+        return nn.AdaptiveAvgPool2d(1) if op.pool == "avg" else nn.AdaptiveMaxPool2d(1)
+    pad = _same_padding(op.kernel, op.padding)
+    if op.pool == "avg":
+        return nn.AvgPool2d(op.kernel, op.stride, pad)
+    return nn.MaxPool2d(op.kernel, op.stride, pad)
+
+
+class Add(nn.Module):
+    """Residual add (no parameters)."""
+    def forward(self, a, b):
+        return a + b
+
+
+class FullyConnected(nn.Linear):
+    """Linear on the flattened input, output shaped (N, C, 1, 1) like a 1x1 conv's."""
+    def forward(self, x):
+        return super().forward(torch.flatten(x, 1))[:, :, None, None]
+
+
+@builder(OpKind.ADD)
+def _add(op: Op, in_shape: tuple) -> nn.Module:
+    return Add()
+
+
+@builder(OpKind.FC)
+def _fc(op: Op, in_shape: tuple) -> nn.Module:
+    c, h, w = in_shape
+    return FullyConnected(c * h * w, op.out_ch, bias=op.bias)
+
+
+def _attach(root: nn.Module, path: str, module: nn.Module) -> None:
+    parent = root
+    *parents, leaf = path.split(".")
+    for part in parents:
+        if not hasattr(parent, part):
+            parent.add_module(part, nn.Module())
+        parent = getattr(parent, part)
+    parent.add_module(leaf, module)
+
+
+def build_module(graph) -> fx.GraphModule:
+    """An nn.Module computing `graph` (compiled at a concrete point), in eval mode."""
+    if graph.symbolic:
+        raise OptionError("build a model from a graph compiled at a point, not a symbolic one")
+    root = nn.Module()
+    code = fx.Graph()
+    values: dict[str, fx.Node] = {}
+    for name in graph.names:
+        op = graph.op(name)
+        if op.kind is OpKind.INPUT:
+            values[name] = code.placeholder("x")
+            continue
+        in_shape = graph.shape(graph.inputs(name)[0])
+        if not all(isinstance(v, int) for v in (*graph.shape(name), *in_shape)):
+            raise OptionError(f"{name}: channel counts are not whole numbers (rounding: none); "
+                              "a model needs whole channels")
+        make = BUILDERS.get(op.kind)
+        if make is None:
+            raise UnsupportedOpError(f"no torch builder for op kind '{op.kind}' (node {name})")
+        _attach(root, name, make(op, in_shape))
+        values[name] = code.call_module(name, tuple(values[u] for u in graph.inputs(name)))
+    outputs = [values[n] for n in graph.outputs()]
+    code.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
+    module = fx.GraphModule(root, code, class_name=graph.spec.name.replace("-", "_").replace(" ", "_"))
+    return module.eval()
