@@ -26,6 +26,8 @@ class OpKind(str, Enum):
     ACT = "act"
     POOL = "pool"
     ADD = "add"
+    CONCAT = "concat"     # along channels
+    SHUFFLE = "shuffle"   # ShuffleNet channel shuffle (a permutation of channels)
     FC = "fc"
 
     def __str__(self) -> str:
@@ -67,6 +69,8 @@ class Op:
             return text
         if k is OpKind.ACT:
             return str(self.act)
+        if k is OpKind.SHUFFLE:
+            return f"shuffle g{self.groups}"
         if k is OpKind.POOL:
             size = "global" if self.global_pool else f"{self.kernel}x{self.kernel}/{self.stride}"
             return f"{self.pool}pool {size}"
@@ -213,6 +217,31 @@ class AddRule:
     @staticmethod
     def cost(op, inputs, out):
         return Cost(elementwise=numel(out))
+
+
+@rule(OpKind.CONCAT, arity=None)
+class ConcatRule:
+    """Channel concatenation of equal-size maps: C = sum of inputs' C; a new tensor, no ops."""
+    @staticmethod
+    def shape(op, inputs):
+        return (sum(s[0] for s in inputs), inputs[0][1], inputs[0][2])
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost()
+
+
+@rule(OpKind.SHUFFLE)
+class ChannelShuffleRule:
+    """ShuffleNet channel shuffle: reshape (g, C/g) -> transpose -> flatten; no parameters, no
+    arithmetic, and (as PyTorch computes it) a new tensor."""
+    @staticmethod
+    def shape(op, inputs):
+        return inputs[0]
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost()
 
 
 @rule(OpKind.FC)

@@ -28,6 +28,7 @@ class _Builder:
     def __init__(self, spec: schema.NetworkSpec, graph: ArchGraph, domain):
         self.spec, self.g, self.domain = spec, graph, domain
         self.section = ""
+        self.rep = 0                 # repeat index of the row being built
         self.prev_expansion = None   # (node, design width, stride-1 block) for residual "expansion"
 
     # -- primitives ---------------------------------------------------------------------------
@@ -46,9 +47,14 @@ class _Builder:
             raise SpecError(f"residual between mismatched shapes {list(in_shapes[0])} and "
                             f"{list(in_shapes[1])} at {op.name}", path=path, line=line,
                             key="residual")
+        if op.kind is OpKind.CONCAT and len({s[1:] for s in in_shapes}) > 1:
+            raise SpecError(f"concatenation of different spatial sizes "
+                            f"{' and '.join(str(list(s)) for s in in_shapes)} at {op.name}",
+                            path=path, line=line, key="s")
         if op.groups != 1 and isinstance(op.groups, int):
             c_in = in_shapes[0][0]
-            for what, c in (("input", c_in), ("output", op.out_ch)):
+            checks = [("input", c_in)] + ([("output", op.out_ch)] if op.out_ch is not None else [])
+            for what, c in checks:
                 if isinstance(c, int) and c % op.groups:
                     raise SpecError(f"{what} channels {c} are not divisible by groups={op.groups} "
                                     f"at {op.name}", path=path, line=row.line_of("groups"),
@@ -75,8 +81,10 @@ class _Builder:
             h = self.op(row, [h], kind=OpKind.ACT, name=f"{layer}.act", act=act, **common)
         return h
 
-    def channels(self, c: int, scale: str):
-        return scaled_channels(c, scale, self.spec.width, self.domain)
+    def channels(self, row, c: int | None = None):
+        """The row's c (or `c`) under the width multiplier and the row's rounding."""
+        return scaled_channels(row.c if c is None else c, row.scale, self.spec.width, self.domain,
+                               row.divisor)
 
     # -- rows ---------------------------------------------------------------------------------
     def conv(self, row: schema.ConvRow, x: Tensor, stride: int, path: str) -> Tensor:
@@ -84,12 +92,12 @@ class _Builder:
             kind = OpKind.POINTWISE
         else:
             kind = OpKind.CONV if row.groups == 1 else OpKind.GROUPED_CONV
-        node = self.conv_layer(row, x.node, path, kind, self.channels(row.c, row.scale), row.k,
+        node = self.conv_layer(row, x.node, path, kind, self.channels(row), row.k,
                                stride, row.act, row.groups, row.norm, row.bias, row.padding)
         return Tensor(node, row.c)
 
     def pwconv(self, row: schema.PointwiseRow, x: Tensor, stride: int, path: str) -> Tensor:
-        node = self.conv_layer(row, x.node, path, OpKind.POINTWISE, self.channels(row.c, row.scale),
+        node = self.conv_layer(row, x.node, path, OpKind.POINTWISE, self.channels(row),
                                1, stride, row.act, row.groups, row.norm, row.bias)
         return Tensor(node, row.c)
 
@@ -103,7 +111,7 @@ class _Builder:
         c = self.g.shape(x.node)[0]
         h = self.conv_layer(row, x.node, f"{path}.dw", OpKind.DEPTHWISE, c, row.k, stride,
                             row.act, c, row.norm, padding=row.padding)
-        h = self.conv_layer(row, h, f"{path}.pw", OpKind.POINTWISE, self.channels(row.c, row.scale),
+        h = self.conv_layer(row, h, f"{path}.pw", OpKind.POINTWISE, self.channels(row),
                             1, 1, row.act, 1, row.norm)
         return Tensor(h, row.c)
 
@@ -126,12 +134,52 @@ class _Builder:
         h = self.conv_layer(row, h, f"{path}.dw", OpKind.DEPTHWISE, mid, row.k, stride, row.act,
                             groups=mid, padding=row.padding, stream_group=group)
         h = self.conv_layer(row, h, f"{path}.project", OpKind.POINTWISE,
-                            self.channels(row.c, row.scale), 1, 1, row.project_act,
+                            self.channels(row), 1, 1, row.project_act,
                             stream_group=group)
         if row.residual == "bottleneck" and stride == 1 and x.design_c == row.c:
             h = self.op(row, [x.node, h], kind=OpKind.ADD, name=f"{path}.add", layer=f"{path}.add",
                         stream_group=group)
         return Tensor(h, row.c)
+
+    def shuffle_unit(self, row: schema.ShuffleUnitRow, x: Tensor, stride: int, path: str) -> Tensor:
+        """ShuffleNet unit (Zhang et al. 2017, Fig. 2b, 2c); bottleneck width = c / 4 of the
+        unit's output (Sec. 3.3), as the authors' released code computes it (out // 4)."""
+        c_in = self.g.shape(x.node)[0]
+        c_out = self.channels(row)
+        mid = c_out // 4 if isinstance(c_out, int) else self._floor_div(c_out, 4)
+        first_repeat = self.rep == 0
+        g1 = 1 if (first_repeat and not row.group_first_pw) else row.groups
+        branch_out = c_out - c_in if stride != 1 else c_out
+        kind1 = OpKind.POINTWISE
+        h = self.conv_layer(row, x.node, f"{path}.pw1", kind1, mid, 1, 1, "relu", groups=g1,
+                            stream_group=path)
+        if row.groups > 1:
+            h = self.op(row, [h], kind=OpKind.SHUFFLE, name=f"{path}.shuffle", layer=f"{path}.shuffle",
+                        groups=row.groups, stream_group=path)
+        h = self.conv_layer(row, h, f"{path}.dw", OpKind.DEPTHWISE, mid, row.k, stride, "linear",
+                            groups=mid, stream_group=path)
+        h = self.conv_layer(row, h, f"{path}.pw2", OpKind.POINTWISE, branch_out, 1, 1, "linear",
+                            groups=row.groups, stream_group=path)
+        if stride == 1:
+            if x.design_c != row.c:
+                raise SpecError(f"a stride-1 ShuffleNet unit adds its input, so c must equal the "
+                                f"input's {x.design_c} (got {row.c})", path=self.spec.path,
+                                line=row.line_of("c"), key="c")
+            h = self.op(row, [x.node, h], kind=OpKind.ADD, name=f"{path}.add", layer=f"{path}.add",
+                        stream_group=path)
+        else:
+            shortcut = self.op(row, [x.node], kind=OpKind.POOL, name=f"{path}.shortcut",
+                               layer=f"{path}.shortcut", pool="avg", kernel=3, stride=stride,
+                               padding=1, stream_group=path)
+            h = self.op(row, [shortcut, h], kind=OpKind.CONCAT, name=f"{path}.concat",
+                        layer=f"{path}.concat", stream_group=path)
+        h = self.op(row, [h], kind=OpKind.ACT, name=f"{path}.act", layer=f"{path}.concat"
+                    if stride != 1 else f"{path}.add", act="relu", stream_group=path)
+        return Tensor(h, row.c)
+
+    def _floor_div(self, c, d: int):
+        import sympy
+        return sympy.floor(c / d)
 
     def pool(self, row: schema.PoolRow, x: Tensor, stride: int, path: str) -> Tensor:
         node = self.op(row, [x.node], kind=OpKind.POOL, name=f"{path}.pool", layer=path,
@@ -141,7 +189,7 @@ class _Builder:
 
     def fc(self, row: schema.FcRow, x: Tensor, stride: int, path: str) -> Tensor:
         h = self.op(row, [x.node], kind=OpKind.FC, name=f"{path}.fc", layer=path,
-                    out_ch=self.channels(row.c, row.scale), bias=row.bias)
+                    out_ch=self.channels(row), bias=row.bias)
         if row.act != "linear":
             h = self.op(row, [h], kind=OpKind.ACT, name=f"{path}.act", layer=path, act=row.act)
         return Tensor(h, row.c)
@@ -155,12 +203,14 @@ class _Builder:
         handlers = {schema.ConvRow: self.conv, schema.PointwiseRow: self.pwconv,
                     schema.DepthwiseRow: self.dwconv, schema.SeparableRow: self.sepconv,
                     schema.BottleneckRow: self.bottleneck, schema.PoolRow: self.pool,
+                    schema.ShuffleUnitRow: self.shuffle_unit,
                     schema.FcRow: self.fc}
         for section in spec.sections:
             self.section = section.name
             for i, row in enumerate(section.rows):
                 handler = handlers[type(row)]
                 for rep in range(row.n):
+                    self.rep = rep
                     stride = getattr(row, "s", 1) if rep == 0 else 1   # stride on the first repeat only
                     path = f"{section.name}.{i}" + (f".{rep}" if row.n > 1 else "")
                     x = handler(row, x, stride, path)

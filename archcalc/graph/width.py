@@ -6,6 +6,7 @@ numbers at a point, or sympy expressions in alpha.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 from .. import rounding
@@ -69,17 +70,20 @@ class SymbolicDomain:
 
 def _round(v, rule: WidthRule, domain):
     if rule.rounding == "make_divisible":
-        return domain.make_divisible(v, rule.divisor, rule.min_channels)
+        return domain.make_divisible(v, rule.divisor, rule.minimum)
     if rule.rounding == "truncate":
-        return domain.truncate(v, rule.min_channels)
+        return domain.truncate(v, rule.minimum)
     return domain.clean(v)
 
 
-def scaled_channels(c: int, scale: str, rule: WidthRule, domain):
+def scaled_channels(c: int, scale: str, rule: WidthRule, domain, divisor: int | None = None):
     """c under the width multiplier: scale "all" -> alpha * c, "up" -> max(1, alpha) * c
-    (MobileNetV2's last conv), "none" -> c (the classifier); then the spec's rounding rule."""
+    (MobileNetV2's last conv), "none" -> c (the classifier); then the spec's rounding rule,
+    with the row's own divisor if it has one."""
     if scale == "none":
         return c
+    if divisor is not None:
+        rule = replace(rule, divisor=divisor)
     factor = domain.alpha if scale == "all" else domain.at_least_one(domain.alpha)
     return _round(c * factor, rule, domain)
 
@@ -92,4 +96,4 @@ def expanded_channels(c_in, t, rule: WidthRule, domain):
         return domain.clean(v)
     if rule.expand == "round":
         return domain.round(v)
-    return domain.make_divisible(v, rule.divisor, rule.min_channels)
+    return domain.make_divisible(v, rule.divisor, rule.minimum)

@@ -74,9 +74,10 @@ KEY_CHECKS: dict[str, Callable] = {
     "t": _pos_number, "act": _one_of(schema.ACTIVATIONS), "project_act": _one_of(schema.ACTIVATIONS),
     "norm": _one_of(schema.NORMS), "bias": _bool, "padding": _padding,
     "scale": _one_of(schema.SCALES), "residual": _one_of(schema.RESIDUALS), "global": _bool,
+    "divisor": _pos_int, "group_first_pw": _bool,
 }
 REQUIRED = {"conv": ("c",), "pwconv": ("c",), "sepconv": ("c",), "bottleneck": ("t", "c"),
-            "fc": ("c",)}
+            "fc": ("c",), "shuffle_unit": ("c",)}
 NO_DEFAULTS = ("fc",)   # the classifier stays linear unless its own row says otherwise
 
 
@@ -207,7 +208,21 @@ def _bind(decls, overrides: Mapping[str, Any], path, soft: Mapping[str, Any] = (
 # ---- rows ---------------------------------------------------------------------------------------
 
 def _resolve(value, params: dict, path, line, key):
-    """`$name` -> the bound parameter's value; anything else as written."""
+    """`$name` -> the bound parameter's value; `{by: name, V1: X1, V2: X2, ...}` -> the Xi whose
+    Vi equals the parameter's value (a table lookup, e.g. ShuffleNet's channels per group
+    count); anything else as written."""
+    if isinstance(value, Located) and "by" in value:
+        name = value["by"]
+        name = name[1:] if isinstance(name, str) and name.startswith("$") else name
+        if name not in params:
+            raise SpecError(f"lookup by unknown parameter {name!r}", path=path,
+                            line=value.key_lines["by"], key=f"{key}.by",
+                            hint=closest(name, params) if isinstance(name, str) else None)
+        table = {_literal(k): v for k, v in value.items() if k != "by"}
+        if params[name] not in table:
+            raise SpecError(f"the lookup has no entry for {name}={params[name]} (entries: "
+                            f"{', '.join(map(str, table))})", path=path, line=value.line, key=key)
+        return table[params[name]]
     if isinstance(value, str) and value.startswith("$"):
         name = value[1:]
         if name not in params:
@@ -328,10 +343,12 @@ def parse_spec(text: str, path: str = "<spec>", overrides: Mapping[str, Any] | N
     resolution = _field(inp, "resolution", _pos_int, 224, path, "input")
 
     w = _mapping(doc, "width", WIDTH_KEYS, path)
+    for key in w:
+        w[key] = _resolve(w[key], params, path, w.key_lines[key], f"width.{key}")
     width = schema.WidthRule(
         rounding=_field(w, "rounding", _one_of(ROUNDING_RULES), "make_divisible", path, "width"),
         divisor=_field(w, "divisor", _pos_int, 8, path, "width"),
-        min_channels=_field(w, "min_channels", _pos_int, 8, path, "width"),
+        min_channels=_field(w, "min_channels", _pos_int, None, path, "width"),
         expand=_field(w, "expand", _one_of(EXPAND_RULES), "round", path, "width"))
 
     all_keys = sorted({k for t in schema.ROW_TYPES.values() for k in _row_keys(t)} - {"c", "n", "t"})

@@ -37,8 +37,12 @@ class WidthRule:
     """How the width multiplier alpha becomes channel counts (the spec's `width:` section)."""
     rounding: str = "make_divisible"   # make_divisible | truncate | none
     divisor: int = 8
-    min_channels: int = 8
+    min_channels: int | None = None    # None: the divisor (TF-slim's min_value default)
     expand: str = "round"              # round (torchvision) | make_divisible (TF-slim)
+
+    @property
+    def minimum(self) -> int:
+        return self.divisor if self.min_channels is None else self.min_channels
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class ConvRow(Row):
     bias: bool = False
     padding: Any = "same"
     scale: str = "all"
+    divisor: int | None = None       # this row's rounding divisor (default: width.divisor)
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class PointwiseRow(Row):
     norm: str = "bn"
     bias: bool = False
     scale: str = "all"
+    divisor: int | None = None       # this row's rounding divisor (default: width.divisor)
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class SeparableRow(Row):
     norm: str = "bn"
     padding: Any = "same"
     scale: str = "all"
+    divisor: int | None = None       # this row's rounding divisor (default: width.divisor)
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,7 @@ class BottleneckRow(Row):
     residual: str = "bottleneck"
     padding: Any = "same"
     scale: str = "all"
+    divisor: int | None = None       # this row's rounding divisor (default: width.divisor)
 
 
 @dataclass(frozen=True)
@@ -131,11 +139,26 @@ class FcRow(Row):
     bias: bool = True
     act: str = "linear"
     scale: str = "none"
+    divisor: int | None = None       # this row's rounding divisor (default: width.divisor)
+
+
+@dataclass(frozen=True)
+class ShuffleUnitRow(Row):
+    """ShuffleNet unit (Zhang et al. 2017, Fig. 2b/c): 1x1 group conv to c/4 + BN + ReLU, channel
+    shuffle, k x k depthwise with the stride + BN, 1x1 group conv + BN; stride 1: add the input,
+    then ReLU; stride 2: concat with a 3x3 average-pooled input (the branch makes c - c_in), then ReLU."""
+    c: int = 0
+    s: int = 1
+    k: int = 3
+    groups: int = 1
+    group_first_pw: bool = True      # False: the first repeat's first 1x1 conv is dense (Stage 2)
+    scale: str = "all"
+    divisor: int | None = None
 
 
 ROW_TYPES: dict[str, type[Row]] = {
     "conv": ConvRow, "dwconv": DepthwiseRow, "pwconv": PointwiseRow, "sepconv": SeparableRow,
-    "bottleneck": BottleneckRow, "avgpool": PoolRow, "maxpool": PoolRow, "fc": FcRow,
+    "bottleneck": BottleneckRow, "shuffle_unit": ShuffleUnitRow, "avgpool": PoolRow, "maxpool": PoolRow, "fc": FcRow,
 }
 
 

@@ -122,3 +122,30 @@ def build_module(graph) -> fx.GraphModule:
     code.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     module = fx.GraphModule(root, code, class_name=graph.spec.name.replace("-", "_").replace(" ", "_"))
     return module.eval()
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle (Zhang et al. 2017, Sec. 3.1)."""
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        return x.reshape(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+class Concat(nn.Module):
+    """Channel concatenation (no parameters)."""
+    def forward(self, *xs):
+        return torch.cat(xs, 1)
+
+
+@builder(OpKind.SHUFFLE)
+def _shuffle(op: Op, in_shape: tuple) -> nn.Module:
+    return ChannelShuffle(op.groups)
+
+
+@builder(OpKind.CONCAT)
+def _concat(op: Op, in_shape: tuple) -> nn.Module:
+    return Concat()
