@@ -58,6 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
                      help="one table row per primitive op (conv, bn, act) instead of per layer")
     rep.set_defaults(run=cmd_report)
 
+    cmp = sub.add_parser("compare", help="several specs side by side, with ratios to the first",
+                         description="Params, MAdds, FLOPs and peak memory of several specs (each "
+                                     "optionally at its own point: SPEC@WIDTH[,RESOLUTION]), with "
+                                     "ratios to the first and published accuracy where known.")
+    cmp.add_argument("specs", nargs="+", metavar="SPEC[@WIDTH[,RES]]")
+    cmp.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a parameter in the specs that declare it")
+    cmp.add_argument("--convention", "-c", default="paper", choices=("paper", "torchvision", "tf-slim"))
+    cmp.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16", "int8"))
+    cmp.add_argument("--format", "-f", default="table", choices=FORMATS)
+    cmp.add_argument("--memory-by-resolution", action="store_true",
+                     help="the MobileNetV2 paper's Table 3 layout (use --dtype fp16 as the paper does)")
+    cmp.set_defaults(run=cmd_compare)
+
     ver = sub.add_parser("verify", help="check the counts against a PyTorch build of the spec",
                          description="Build SPEC as a PyTorch model (needs archcalc[torch]) and "
                                      "check params, MAdds (FlopCounterMode / 2) and every "
@@ -88,6 +102,13 @@ def cmd_report(args) -> str:
     if forms and args.format != "json":
         text += "\n" + render_closed_forms(forms)
     return text
+
+
+def cmd_compare(args) -> str:
+    from .compare import compare
+    from .report.compare import render
+    entries = compare(args.specs, _sets(args.sets), args.convention, args.dtype)
+    return render(entries, args.format, args.memory_by_resolution)
 
 
 def cmd_verify(args) -> str:

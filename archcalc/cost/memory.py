@@ -22,6 +22,30 @@ def tensors(graph):
     return owner
 
 
+def _consumers(graph, owner) -> dict:
+    """tensor -> the ops that read it (through any in-place alias)."""
+    out = {n: [] for n in graph.names if owner[n] == n}
+    for n in graph.names:
+        for u in graph.inputs(n):
+            out[owner[u]].append(n)
+    return out
+
+
+def streamed_internal(graph, owner=None, consumers=None) -> set:
+    """Tensors made and read only inside one inverted-residual (or ShuffleNet) block: under
+    MobileNetV2 Sec. 5.1 they are computed in slices and never fully materialised."""
+    owner = owner or tensors(graph)
+    consumers = consumers or _consumers(graph, owner)
+    outputs = {owner[o] for o in graph.outputs()}
+    internal = set()
+    for t, readers in consumers.items():
+        group = graph.op(t).stream_group
+        if (group is not None and t not in outputs and readers
+                and all(graph.op(c).stream_group == group for c in readers)):
+            internal.add(t)
+    return internal
+
+
 def live_sets(graph, bytes_per_elem: int):
     """Per node: (bytes materialised by it, live bytes naive, live bytes streamed)."""
     names = graph.names
@@ -40,10 +64,7 @@ def live_sets(graph, bytes_per_elem: int):
         if group is not None:
             step[n] = last_in_group[group]
 
-    consumers = {t: [] for t in size}
-    for n in names:
-        for u in graph.inputs(n):
-            consumers[owner[u]].append(n)
+    consumers = _consumers(graph, owner)
     end = len(names) - 1
     outputs = {owner[o] for o in graph.outputs()}
 
@@ -53,20 +74,39 @@ def live_sets(graph, bytes_per_elem: int):
 
     naive_spans = {t: span(t, index) for t in size}
     streamed_spans = {t: span(t, step) for t in size}
-    streamed_size, internal = {}, set()
-    for t in size:
-        group = graph.op(t).stream_group
-        is_internal = (group is not None and t not in outputs and consumers[t]
-                    and all(graph.op(c).stream_group == group for c in consumers[t]))
-        if is_internal:
-            internal.add(t)
-        streamed_size[t] = 0 if is_internal else size[t]
+    internal = streamed_internal(graph, owner, consumers)
 
     rows = {}
     for n in names:
         i, s = index[n], step[n]
         naive = sum(size[t] for t, (a, b) in naive_spans.items() if a <= i <= b)
-        streamed = sum(streamed_size[t] for t, (a, b) in streamed_spans.items()
+        streamed = sum(size[t] for t, (a, b) in streamed_spans.items()
                        if a <= s <= b and t not in internal)
         rows[n] = (size.get(n, 0), naive, streamed)
     return rows
+
+
+def memory_by_resolution(graph, bytes_per_elem: int, first_layer_trick: bool = True) -> dict:
+    """MobileNetV2 Table 3's layout: for each spatial size, the largest tensor that must be
+    materialised (streamed model) as (channels, bytes), largest size first.
+
+    Tensors inside streamed blocks don't count, nor does the input image; with
+    `first_layer_trick` (Table 3's caption: "for the first layer ... we can employ the trick
+    described in Section 5") neither does the first layer's output, which is streamed into
+    the layer that reads it.
+    """
+    owner = tensors(graph)
+    internal = streamed_internal(graph, owner)
+    first = next((n for n in graph.names if owner[n] == n and graph.op(n).kind.value != "input"), None)
+    best: dict = {}
+    for t in graph.names:
+        if owner[t] != t or t in internal or graph.op(t).kind.value == "input":
+            continue
+        if first_layer_trick and t == first:
+            continue
+        c, h, w = graph.shape(t)
+        size = numel((c, h, w)) * bytes_per_elem
+        key = (h, w)
+        if key not in best or size > best[key][1]:
+            best[key] = (c, size, t)
+    return dict(sorted(best.items(), key=lambda kv: -kv[0][0] * kv[0][1]))

@@ -1,0 +1,73 @@
+"""Several specs side by side (the MobileNetV2 paper's Tables 3 and 4 comparisons).
+
+A target is `SPEC` or `SPEC@WIDTH[,RESOLUTION]` (e.g. specs/mobilenet_v2.yaml@1.4,224).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .api import convention_named, load
+from .cost import DTYPE_BYTES, analyze
+from .cost.memory import memory_by_resolution
+from .errors import OptionError, SpecError
+from .graph import compile_graph
+
+
+@dataclass(frozen=True)
+class Target:
+    path: str
+    width: str | None = None
+    resolution: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Target":
+        path, sep, point = text.partition("@")
+        if not sep:
+            return cls(path)
+        width, _, resolution = point.partition(",")
+        if not point or "," in resolution:
+            raise OptionError(f"expected SPEC@WIDTH[,RESOLUTION], got {text!r}")
+        return cls(path, width.strip() or None, resolution.strip() or None)
+
+
+@dataclass(frozen=True)
+class Entry:
+    target: Target
+    label: str
+    table: Any                  # CostTable at the target's point
+    memory: dict                # (h, w) -> (channels, bytes, tensor name)
+    published: Mapping | None   # published top-1 / latency for this point, with source
+
+
+def _sets_for(spec_params: set, sets: Mapping[str, str]) -> dict:
+    return {k: v for k, v in sets.items() if k in spec_params}
+
+
+def compare(targets: list[str], sets: Mapping[str, str] | None = None, convention="paper",
+            dtype: str = "fp32", published=None) -> list[Entry]:
+    """Cost every target. A --set applies to the specs that declare that parameter; naming a
+    parameter no spec declares is an error."""
+    conv = convention_named(convention)
+    sets = dict(sets or {})
+    used: set = set()
+    entries = []
+    for text in targets:
+        target = Target.parse(text)
+        declared = {p.name for p in load(target.path, None, conv).params}
+        mine = _sets_for(declared, sets)
+        used |= set(mine)
+        spec = load(target.path, mine, conv)
+        graph = compile_graph(spec, target.width, target.resolution)
+        table = analyze(graph, conv, dtype)
+        label = spec.name + ("" if table.width == 1 else f" {float(table.width):g}x") + \
+            ("" if table.resolution == spec.resolution else f" @{table.resolution}") + \
+            "".join(f" {k}={v}" for k, v in mine.items() if k != "num_classes")
+        pub = published(spec, table) if published else None
+        entries.append(Entry(target, label, table,
+                             memory_by_resolution(graph, DTYPE_BYTES[dtype]), pub))
+    unused = set(sets) - used
+    if unused:
+        name = sorted(unused)[0]
+        raise SpecError("no compared spec declares this parameter", key=f"--set {name}")
+    return entries

@@ -1,0 +1,128 @@
+"""Render a comparison: metrics per spec with ratios to the first, and the memory table."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from .render import _num
+from .units import human_bytes, human_count
+
+METRICS = (("params", "params", human_count), ("madds", "MAdds", human_count),
+           ("flops", "FLOPs", human_count),
+           ("peak_memory_bytes", "peak memory (naive)", human_bytes),
+           ("peak_memory_bytes_streamed", "peak memory (streamed)", human_bytes))
+
+
+def _published(entry, key):
+    return (entry.published or {}).get(key)
+
+
+def rows(entries) -> list[dict]:
+    """One dict per metric: name, exact values per entry, ratio to the first entry."""
+    out = []
+    for key, name, fmt in METRICS:
+        values = [e.table.totals[key] for e in entries]
+        out.append({"metric": key, "name": name, "values": values, "fmt": fmt})
+    for key, name in (("top1", "top-1 (published, %)"), ("latency_ms", "phone latency (published, ms)")):
+        values = [_published(e, key) for e in entries]
+        if any(v is not None for v in values):
+            out.append({"metric": key, "name": name, "values": values,
+                        "fmt": lambda v: "" if v is None else f"{v:g}"})
+    return out
+
+
+def _ratio(value, first) -> str:
+    if value is None or first in (None, 0):
+        return ""
+    return f"x{value / first:.2f}"
+
+
+def memory_rows(entries) -> tuple[list, list]:
+    sizes = []
+    for e in entries:
+        for key in e.memory:
+            if key not in sizes:
+                sizes.append(key)
+    sizes.sort(key=lambda k: -k[0] * k[1])
+    table = []
+    for key in sizes:
+        cells = [e.memory.get(key) for e in entries]
+        table.append((f"{key[0]}x{key[1]}", cells))
+    maxima = [max(e.memory.values(), key=lambda v: v[1]) if e.memory else None for e in entries]
+    return table, maxima
+
+
+def _mem_cell(cell) -> str:
+    return "" if cell is None else f"{cell[0]} / {cell[1] / 1000:.0f}K"
+
+
+def render_text(entries, with_memory: bool, markdown: bool = False) -> str:
+    conv = entries[0].table.convention
+    header = ["", *[e.label for e in entries]]
+    body = []
+    for row in rows(entries):
+        first = row["values"][0]
+        cells = [row["fmt"](v) + ("" if i == 0 or not _ratio(v, first) else f" ({_ratio(v, first)})")
+                 for i, v in enumerate(row["values"])]
+        body.append([row["name"], *cells])
+    lines = [f"convention: {conv.describe()}", f"memory: {entries[0].table.dtype} activations", ""]
+    lines += _grid(header, body, markdown)
+    sources = sorted({e.published["source"] for e in entries if e.published})
+    for source in sources:
+        lines.append(f"published: {source}")
+    if with_memory:
+        table, maxima = memory_rows(entries)
+        lines += ["", "largest tensor that must be materialised per spatial size, channels / kB "
+                  "(streamed model, first layer streamed; see docs/memory.md):", ""]
+        mem_body = [[size, *[_mem_cell(c) for c in cells]] for size, cells in table]
+        mem_body.append(["max", *[("" if m is None else f"{m[1] / 1000:.0f}K") for m in maxima]])
+        lines += _grid(["size", *[e.label for e in entries]], mem_body, markdown)
+    return "\n".join(lines) + "\n"
+
+
+def _grid(header, body, markdown: bool) -> list[str]:
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+        out += ["| " + " | ".join(r) + " |" for r in body]
+        return out
+    widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
+    fmt = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)  # noqa: E731
+                              for i, (c, w) in enumerate(zip(r, widths)))
+    return [fmt(header), "  ".join("-" * w for w in widths), *[fmt(r) for r in body]]
+
+
+def to_dict(entries, with_memory: bool) -> dict:
+    out = {"convention": entries[0].table.convention.name, "dtype": entries[0].table.dtype,
+           "entries": []}
+    for e in entries:
+        item = {"label": e.label, "spec": e.table.spec.path, "width": _num(e.table.width),
+                "resolution": e.table.resolution,
+                "params": {p.name: _num(p.value) for p in e.table.spec.params},
+                "totals": {k: e.table.totals[k] for k, _, _ in METRICS},
+                "published": dict(e.published) if e.published else None}
+        if with_memory:
+            item["memory_by_resolution"] = [
+                {"size": [h, w], "channels": c, "bytes": b, "tensor": name}
+                for (h, w), (c, b, name) in e.memory.items()]
+        out["entries"].append(item)
+    return out
+
+
+def render(entries, fmt: str, with_memory: bool) -> str:
+    if fmt == "json":
+        return json.dumps(to_dict(entries, with_memory), indent=2) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["metric", *[e.label for e in entries]])
+        for row in rows(entries):
+            writer.writerow([row["metric"], *["" if v is None else v for v in row["values"]]])
+        if with_memory:
+            table, maxima = memory_rows(entries)
+            for size, cells in table:
+                writer.writerow([f"memory_{size}_channels", *["" if c is None else c[0] for c in cells]])
+                writer.writerow([f"memory_{size}_bytes", *["" if c is None else c[1] for c in cells]])
+            writer.writerow(["memory_max_bytes", *["" if m is None else m[1] for m in maxima]])
+        return buf.getvalue()
+    return render_text(entries, with_memory, markdown=fmt == "markdown")
