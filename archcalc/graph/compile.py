@@ -181,6 +181,20 @@ class _Builder:
         import sympy
         return sympy.floor(c / d)
 
+    def predictor(self, row: schema.PredictorRow, x: Tensor, stride: int, path: str) -> Tensor:
+        """Box and class predictors of one SSD feature map (graph outputs); passes x through."""
+        for name, per_anchor in (("box", row.box_size), ("cls", row.classes)):
+            h = x.node
+            if row.separable:
+                c = self.g.shape(h)[0]
+                h = self.conv_layer(row, h, f"{path}.{name}_dw", OpKind.DEPTHWISE, c, row.k, 1,
+                                    row.act, groups=c)
+            k = 1 if row.separable else row.k
+            kind = OpKind.POINTWISE if k == 1 else OpKind.CONV
+            self.conv_layer(row, h, f"{path}.{name}", kind, row.anchors * per_anchor, k, 1, "linear",
+                            norm="none", bias=True)
+        return x
+
     def pool(self, row: schema.PoolRow, x: Tensor, stride: int, path: str) -> Tensor:
         node = self.op(row, [x.node], kind=OpKind.POOL, name=f"{path}.pool", layer=path,
                        pool=row.pool, kernel=row.k, stride=stride, padding=row.padding,
@@ -203,17 +217,40 @@ class _Builder:
         handlers = {schema.ConvRow: self.conv, schema.PointwiseRow: self.pwconv,
                     schema.DepthwiseRow: self.dwconv, schema.SeparableRow: self.sepconv,
                     schema.BottleneckRow: self.bottleneck, schema.PoolRow: self.pool,
-                    schema.ShuffleUnitRow: self.shuffle_unit,
+                    schema.ShuffleUnitRow: self.shuffle_unit, schema.PredictorRow: self.predictor,
                     schema.FcRow: self.fc}
+        self.names: dict[str, Tensor] = {}
         for section in spec.sections:
             self.section = section.name
             for i, row in enumerate(section.rows):
                 handler = handlers[type(row)]
+                if row.from_ is not None:
+                    x = self.lookup(row)
                 for rep in range(row.n):
                     self.rep = rep
                     stride = getattr(row, "s", 1) if rep == 0 else 1   # stride on the first repeat only
                     path = f"{section.name}.{i}" + (f".{rep}" if row.n > 1 else "")
                     x = handler(row, x, stride, path)
+                    self.names[path] = x
+                if row.name is not None:
+                    if row.name in self.names:
+                        raise SpecError("this name is already taken by an earlier row",
+                                        path=spec.path, line=row.line_of("name"), key="name")
+                    self.names[row.name] = x
+
+    def lookup(self, row) -> Tensor:
+        """The tensor a row's `from` names: an earlier row's name, a row path (its output)
+        or a layer path inside a block (e.g. bottlenecks.5.0.expand: that layer's output)."""
+        ref = row.from_
+        if ref in self.names:
+            return self.names[ref]
+        layer_nodes = [n for n in self.g.names if self.g.op(n).layer == ref]
+        if layer_nodes:
+            return Tensor(layer_nodes[-1], None)
+        from ..errors import closest
+        known = list(self.names) + sorted({self.g.op(n).layer for n in self.g.names})
+        raise SpecError(f"no earlier row or layer named {ref!r}", path=self.spec.path,
+                        line=row.line_of("from"), key="from", hint=closest(ref, known))
 
 
 def parse_width(width) -> Fraction:

@@ -6,6 +6,7 @@ parameter. Every error is a SpecError naming the file, the line and the key.
 from __future__ import annotations
 
 import dataclasses
+import keyword
 import os
 from fractions import Fraction
 from typing import Any, Callable, Mapping
@@ -69,15 +70,29 @@ def _padding(v):
     return _nonneg_int(v)
 
 
+def _identifier(v):
+    if not isinstance(v, str) or not v.isidentifier():
+        raise ValueError(f"expected a name (letters, digits, _), got {v!r}")
+    return v
+
+
+def _reference(v):
+    if not isinstance(v, str) or not all(p.isidentifier() or p.isdigit() for p in v.split(".")):
+        raise ValueError(f"expected an earlier row's name or layer path such as "
+                         f"bottlenecks.5.0.expand, got {v!r}")
+    return v
+
+
 KEY_CHECKS: dict[str, Callable] = {
     "n": _pos_int, "c": _pos_int, "k": _pos_int, "s": _pos_int, "groups": _pos_int,
     "t": _pos_number, "act": _one_of(schema.ACTIVATIONS), "project_act": _one_of(schema.ACTIVATIONS),
     "norm": _one_of(schema.NORMS), "bias": _bool, "padding": _padding,
     "scale": _one_of(schema.SCALES), "residual": _one_of(schema.RESIDUALS), "global": _bool,
-    "divisor": _pos_int, "group_first_pw": _bool,
+    "divisor": _pos_int, "group_first_pw": _bool, "anchors": _pos_int, "classes": _pos_int,
+    "box_size": _pos_int, "separable": _bool, "from": _reference, "name": _identifier,
 }
 REQUIRED = {"conv": ("c",), "pwconv": ("c",), "sepconv": ("c",), "bottleneck": ("t", "c"),
-            "fc": ("c",), "shuffle_unit": ("c",)}
+            "fc": ("c",), "shuffle_unit": ("c",), "predictor": ("anchors", "classes")}
 NO_DEFAULTS = ("fc",)   # the classifier stays linear unless its own row says otherwise
 
 
@@ -90,7 +105,7 @@ def to_fraction(v) -> Fraction:
 
 def _row_keys(row_type: type) -> list[str]:
     names = [f.name for f in dataclasses.fields(row_type) if f.name not in ("op", "line", "key_lines")]
-    return ["global" if n == "global_" else n for n in names]
+    return [{"global_": "global", "from_": "from"}.get(n, n) for n in names]
 
 
 # ---- parameters ---------------------------------------------------------------------------------
@@ -267,7 +282,7 @@ def _parse_row(raw, line: int, section: str, index: int, defaults: Located, para
     for key, value in values.items():
         value = _resolve(value, params, path, lines[key], f"{where}.{key}")
         try:
-            clean["global_" if key == "global" else key] = KEY_CHECKS[key](value)
+            clean[{"global": "global_", "from": "from_"}.get(key, key)] = KEY_CHECKS[key](value)
         except ValueError as err:
             raise SpecError(str(err), path=path, line=lines[key], key=f"{where}.{key}") from None
     if op in ("avgpool", "maxpool"):
@@ -351,7 +366,8 @@ def parse_spec(text: str, path: str = "<spec>", overrides: Mapping[str, Any] | N
         min_channels=_field(w, "min_channels", _pos_int, None, path, "width"),
         expand=_field(w, "expand", _one_of(EXPAND_RULES), "round", path, "width"))
 
-    all_keys = sorted({k for t in schema.ROW_TYPES.values() for k in _row_keys(t)} - {"c", "n", "t"})
+    all_keys = sorted({k for t in schema.ROW_TYPES.values() for k in _row_keys(t)}
+                      - {"c", "n", "t", "from", "name"})
     defaults = _mapping(doc, "defaults", all_keys, path)
     for key, value in defaults.items():
         value = _resolve(value, params, path, defaults.key_lines[key], f"defaults.{key}")
@@ -366,8 +382,8 @@ def parse_spec(text: str, path: str = "<spec>", overrides: Mapping[str, Any] | N
                         key="layers")
     sections = []
     for name, rows in layers.items():
-        if not isinstance(name, str) or not name.isidentifier():
-            raise SpecError("section names must be identifiers", path=path,
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise SpecError("section names must be identifiers and not Python keywords", path=path,
                             line=layers.key_lines[name], key=f"layers.{name}")
         sections.append(schema.Section(name=name, line=layers.key_lines[name],
                                        rows=_section_rows(rows, name, layers.key_lines[name],

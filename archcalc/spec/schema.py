@@ -51,6 +51,8 @@ class Row:
     line: int
     key_lines: tuple = field(default=(), compare=False, repr=False)
     n: int = 1
+    from_: str | None = None   # input: an earlier layer path or row name (default: the previous row)
+    name: str | None = None    # a name later rows can take their input `from`
 
     def line_of(self, key: str) -> int:
         return dict(self.key_lines).get(key, self.line)
@@ -156,9 +158,23 @@ class ShuffleUnitRow(Row):
     divisor: int | None = None
 
 
+@dataclass(frozen=True)
+class PredictorRow(Row):
+    """SSD box and class predictors on one feature map (Liu et al. 2016; MobileNetV2 Sec. 6.2):
+    a k x k conv to anchors * 4 box encodings and one to anchors * classes scores, both with a
+    bias; `separable: true` (SSDLite) makes each a k x k depthwise + BN + act, then a 1x1 conv.
+    The row's output is its input, so the next row continues from the feature map."""
+    anchors: int = 1
+    classes: int = 1
+    box_size: int = 4
+    k: int = 3
+    separable: bool = False
+    act: str = "relu6"
+
+
 ROW_TYPES: dict[str, type[Row]] = {
     "conv": ConvRow, "dwconv": DepthwiseRow, "pwconv": PointwiseRow, "sepconv": SeparableRow,
-    "bottleneck": BottleneckRow, "shuffle_unit": ShuffleUnitRow, "avgpool": PoolRow, "maxpool": PoolRow, "fc": FcRow,
+    "bottleneck": BottleneckRow, "shuffle_unit": ShuffleUnitRow, "predictor": PredictorRow, "avgpool": PoolRow, "maxpool": PoolRow, "fc": FcRow,
 }
 
 

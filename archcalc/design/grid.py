@@ -1,0 +1,149 @@
+"""Exact grids and budgets from command-line text.
+
+Widths are exact Fractions built from their decimal text ("0.35" is 7/20, never the binary
+float 0.34999...), so a grid point is exactly the width `archcalc report --width 0.35` uses.
+Ranges are inclusive of their end when a step lands on it: "0.25:1.5:0.05" has 26 widths.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..errors import OptionError
+
+MAX_GRID_AXIS = 10**7   # values on one axis; a guard against typos like 0.25:1.5:0.0000001
+
+
+def _fraction(text: str, what: str) -> Fraction:
+    try:
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise OptionError(f"{what}: expected a number, got {text!r}") from None
+
+
+def _unique(values: list) -> list:
+    return list(dict.fromkeys(values))
+
+
+def parse_widths(text) -> list[Fraction]:
+    """"0.75", "0.35,0.5,1", "0.25:1.5:0.05" (inclusive), or a mix: exact positive Fractions."""
+    if isinstance(text, (list, tuple)):
+        return _unique([w if isinstance(w, Fraction) else _fraction(str(w), "width") for w in text])
+    out: list[Fraction] = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            raise OptionError(f"width: empty item in {text!r}")
+        parts = item.split(":")
+        if len(parts) == 1:
+            out.append(_fraction(parts[0], "width"))
+        elif len(parts) == 3:
+            lo, hi, step = (_fraction(p, "width range") for p in parts)
+            out.extend(_range(lo, hi, step, "width"))
+        else:
+            raise OptionError(f"width: expected A, A,B,... or LO:HI:STEP, got {item!r}")
+    for w in out:
+        if w <= 0:
+            raise OptionError(f"width must be positive, got {_decimal(w)}")
+    return _unique(out)
+
+
+def parse_width_interval(text) -> tuple[Fraction, Fraction] | None:
+    """"LO:HI" (two parts, no step): a continuous interval of widths; None for anything else."""
+    parts = str(text).split(":")
+    if len(parts) != 2 or "," in str(text):
+        return None
+    lo, hi = (_fraction(p, "width interval") for p in parts)
+    if not 0 < lo <= hi:
+        raise OptionError(f"width interval must satisfy 0 < LO <= HI, got {text!r}")
+    return lo, hi
+
+
+def parse_resolutions(text, base: int) -> list[int]:
+    """"224", "96,128,160", "96:320:16" (inclusive) or multiples of the spec's own, "0.5x"."""
+    from ..graph.compile import parse_resolution
+    if isinstance(text, (list, tuple)):
+        return _unique([parse_resolution(v, base) for v in text])
+    out: list[int] = []
+    for item in str(text).split(","):
+        item = item.strip()
+        parts = item.split(":")
+        if len(parts) == 1:
+            out.append(parse_resolution(item, base))
+        elif len(parts) == 3:
+            lo, hi, step = (_fraction(p, "resolution range") for p in parts)
+            if any(v.denominator != 1 for v in (lo, hi, step)):
+                raise OptionError(f"resolution range needs whole numbers, got {item!r}")
+            values = _range(lo, hi, step, "resolution")
+            out.extend(parse_resolution(int(v), base) for v in values)
+        else:
+            raise OptionError(f"resolution: expected R, R1,R2,... or LO:HI:STEP, got {item!r}")
+    return _unique(out)
+
+
+def _range(lo: Fraction, hi: Fraction, step: Fraction, what: str) -> list[Fraction]:
+    if step <= 0:
+        raise OptionError(f"{what} range step must be positive, got {_decimal(step)}")
+    if hi < lo:
+        raise OptionError(f"{what} range is empty: {_decimal(lo)} > {_decimal(hi)}")
+    count = int((hi - lo) // step) + 1
+    if count > MAX_GRID_AXIS:
+        raise OptionError(f"{what} range has {count:,} values (at most {MAX_GRID_AXIS:,})")
+    return [lo + k * step for k in range(count)]
+
+
+def _decimal(x: Fraction) -> str:
+    return decimal_text(x)
+
+
+def decimal_text(x) -> str:
+    """An exact decimal for a Fraction with a terminating expansion ("7/20" -> "0.35"), else
+    the shortest float repr that round-trips; ints as ints."""
+    if isinstance(x, int):
+        return str(x)
+    x = Fraction(x)
+    if x.denominator == 1:
+        return str(x.numerator)
+    d = x.denominator
+    twos = fives = 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    if d != 1:
+        return repr(float(x))
+    digits = max(twos, fives)
+    scaled = x * 10**digits
+    sign = "-" if scaled < 0 else ""
+    n = abs(int(scaled))
+    text = str(n).rjust(digits + 1, "0")
+    return f"{sign}{text[:-digits]}.{text[-digits:]}".rstrip("0").rstrip(".")
+
+
+# -- budgets ---------------------------------------------------------------------------------
+
+_COUNT_SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_BYTE_SUFFIXES = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20,
+                  "GIB": 2**30, "K": 10**3, "M": 10**6, "G": 10**9, "": 1}
+
+
+def parse_budget(text: str, unit: str = "count") -> Fraction:
+    """"150M" -> 150,000,000; "2.5M"; "500KB" -> 500,000 bytes; "512KiB" -> 524,288 bytes.
+    Decimal prefixes (K = 10^3), as the report prints them; exact."""
+    raw = str(text).strip().replace(",", "").replace("_", "")
+    i = len(raw)
+    while i > 0 and raw[i - 1].isalpha():
+        i -= 1
+    number, suffix = raw[:i].strip(), raw[i:].upper()
+    table = _BYTE_SUFFIXES if unit == "bytes" else _COUNT_SUFFIXES
+    if suffix not in table or not number:
+        known = "K, M, G" + (", KB, MB, GB, KiB, MiB, GiB" if unit == "bytes" else "")
+        raise OptionError(f"budget {text!r}: expected a number with an optional suffix ({known})")
+    try:
+        value = Fraction(number) * table[suffix]
+    except (ValueError, ZeroDivisionError):
+        raise OptionError(f"budget {text!r}: {number!r} is not a number") from None
+    if value < 0:
+        raise OptionError(f"budget {text!r} is negative")
+    return value
