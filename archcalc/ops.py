@@ -28,6 +28,7 @@ class OpKind(str, Enum):
     ADD = "add"
     CONCAT = "concat"     # along channels
     SHUFFLE = "shuffle"   # ShuffleNet channel shuffle (a permutation of channels)
+    SHIFT = "shift"       # shift by one pixel: pad right/bottom, drop the first row/column
     FC = "fc"
 
     def __str__(self) -> str:
@@ -235,6 +236,19 @@ class ConcatRule:
 class ChannelShuffleRule:
     """ShuffleNet channel shuffle: reshape (g, C/g) -> transpose -> flatten; no parameters, no
     arithmetic, and (as PyTorch computes it) a new tensor."""
+    @staticmethod
+    def shape(op, inputs):
+        return inputs[0]
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost()
+
+
+@rule(OpKind.SHIFT)
+class ShiftRule:
+    """NASNet's factorized-reduction shift (pad 1 at the right/bottom, crop the top-left); a
+    new tensor, no parameters or arithmetic."""
     @staticmethod
     def shape(op, inputs):
         return inputs[0]

@@ -529,30 +529,24 @@ class _Ctx:
             bound += a.bound * r.bound
         if bound > INT64_MAX:
             obj = True
-        acc = None
+        acc, owned = None, False
         one_a = one_r = _ONE   # the constant-1 composite is registered first on each side
         for ai, rj in node.terms:
             a = self.a(ai, obj)
             r = self.r(rj, obj)
             if rj == one_r:
-                term = a
+                term, fresh = a, False
             elif ai == one_a:
-                term = r
+                term, fresh = r, False
             else:
-                term = a * r
+                term, fresh = a * r, True
             if acc is None:
-                acc = term
+                acc, owned = term, fresh
+            elif owned and acc.shape == np.broadcast_shapes(acc.shape, term.shape):
+                acc += term          # in place: acc was made here, never a cached atom vector
             else:
-                shape = np.broadcast_shapes(acc.shape, term.shape)
-                if acc.shape == shape and acc.flags.writeable and acc is not term and not _is_view(acc):
-                    acc += term
-                else:
-                    acc = acc + term
+                acc, owned = acc + term, True
         return acc
-
-
-def _is_view(arr) -> bool:
-    return arr.base is not None
 
 
 _ONE = 0

@@ -18,10 +18,12 @@ from .width import ConcreteDomain, SymbolicDomain, expanded_channels, scaled_cha
 
 @dataclass
 class Tensor:
-    """A value flowing between rows: its node and its design (unscaled) channel count,
-    which decides structure (residuals) identically at every width."""
+    """A value flowing between rows: its node, its design (unscaled) channel count and its
+    output stride, which decide structure (residuals, NASNet's fits) identically at every
+    point."""
     node: str
-    design_c: int
+    design_c: int | None
+    os: int | None = 1
 
 
 class _Builder:
@@ -29,6 +31,8 @@ class _Builder:
         self.spec, self.g, self.domain = spec, graph, domain
         self.section = ""
         self.rep = 0                 # repeat index of the row being built
+        self.cell_scope: list[dict] = [{}]            # named tensors of the cells being built
+        self.cell_params: list[dict] = [{p.name: p.value for p in spec.params}]
         self.prev_expansion = None   # (node, design width, stride-1 block) for residual "expansion"
 
     # -- primitives ---------------------------------------------------------------------------
@@ -195,6 +199,118 @@ class _Builder:
                             norm="none", bias=True)
         return x
 
+    def activation(self, row: schema.ActivationRow, x: Tensor, stride: int, path: str) -> Tensor:
+        node = self.op(row, [x.node], kind=OpKind.ACT, name=f"{path}.act", layer=path, act=row.act)
+        return Tensor(node, x.design_c)
+
+    def identity(self, row, x: Tensor, stride: int, path: str) -> Tensor:
+        return x
+
+    def fit(self, row: schema.FitRow, x: Tensor, stride: int, path: str) -> Tensor:
+        """NASNet's adjustments (see schema.FitRow); decided on design channels and strides."""
+        like = self.cell_scope[-1].get(row.like) if row.like else None
+        if row.like and like is None:
+            raise SpecError(f"'like' names no earlier node of this cell: {row.like!r}",
+                            path=self.spec.path, line=row.line_of("like"), key="like")
+        if x is self.cell_scope[-1].get("__fallback__"):
+            return x           # a missing previous input stands in as it is
+        h = x.node
+        c = self.channels_fixed(row.c)
+        if like is not None and like.os != x.os:
+            if row.relu:
+                h = self.op(row, [h], kind=OpKind.ACT, name=f"{path}.relu", layer=path, act="relu")
+            return Tensor(self.factorized_reduction(row, h, c, path), row.c, like.os)
+        if stride > 1 or x.design_c != row.c:
+            if row.relu:
+                h = self.op(row, [h], kind=OpKind.ACT, name=f"{path}.relu", layer=path, act="relu")
+            h = self.conv_layer(row, h, f"{path}.proj", OpKind.POINTWISE, c, 1, stride, "linear")
+            return Tensor(h, row.c, None if x.os is None else x.os * stride)
+        return x
+
+    def channels_fixed(self, c: int):
+        """A channel count inside a cell, scaled by the width multiplier like any row's."""
+        return scaled_channels(c, "all", self.spec.width, self.domain)
+
+    def factorized_reduction(self, row, h: str, c, path: str) -> str:
+        """TF-slim nasnet_utils.factorized_reduction (stride 2): two 1x1-subsampled paths (the
+        second shifted by one pixel), each a 1x1 conv to c/2, concatenated, then BN."""
+        if isinstance(c, int):
+            half = c // 2
+        else:
+            import sympy
+            half = sympy.floor(c / 2)
+        a = self.op(row, [h], kind=OpKind.POOL, name=f"{path}.path1.pool", layer=f"{path}.path1",
+                    pool="avg", kernel=1, stride=2, padding="valid")
+        a = self.op(row, [a], kind=OpKind.POINTWISE, name=f"{path}.path1.conv", layer=f"{path}.path1",
+                    out_ch=half)
+        b = self.op(row, [h], kind=OpKind.SHIFT, name=f"{path}.path2.shift", layer=f"{path}.path2")
+        b = self.op(row, [b], kind=OpKind.POOL, name=f"{path}.path2.pool", layer=f"{path}.path2",
+                    pool="avg", kernel=1, stride=2, padding="valid")
+        b = self.op(row, [b], kind=OpKind.POINTWISE, name=f"{path}.path2.conv", layer=f"{path}.path2",
+                    out_ch=c - half)   # TF asserts an even c; an odd one gives path 2 the extra channel
+        h = self.op(row, [a, b], kind=OpKind.CONCAT, name=f"{path}.concat", layer=f"{path}.concat")
+        return self.op(row, [h], kind=OpKind.BN, name=f"{path}.bn", layer=f"{path}.concat")
+
+    def cell(self, row: schema.CellRow, x: Tensor, stride: int, path: str) -> Tensor:
+        """A user-defined cell: its inputs are this row's input and, for a second input, the
+        output of the row before (NASNet's h_{i-1}, h_{i-2}); a missing one falls back to x."""
+        from ..spec.load import bind_cell
+        outer = self.cell_params[-1]
+        cell, nodes = bind_cell(self.spec, row, outer)
+        scope: dict = {cell.inputs[0]: x}
+        if len(cell.inputs) > 1:
+            earlier = self.history[:-1] if self.history and self.history[-1] is x else self.history
+            scope[cell.inputs[1]] = earlier[-1] if earlier else x
+            if not earlier:
+                scope["__fallback__"] = x
+        self.cell_scope.append(scope)
+        self.cell_params.append({**outer, **dict(row.args)})
+        history = self.history
+        try:
+            for node in nodes:
+                outs = []
+                for b, (source, rows) in enumerate(node.branches):
+                    if source not in scope or source == "__fallback__":
+                        known = [k for k in scope if k != "__fallback__"]
+                        from ..errors import closest
+                        raise SpecError(f"no input or earlier node named {source!r} in cell "
+                                        f"'{cell.name}'", path=self.spec.path, line=node.line,
+                                        key=f"cells.{cell.name}.{node.name}", hint=closest(source, known))
+                    h = scope[source]
+                    prefix = f"{path}.{node.name}" + (f".{b}" if len(node.branches) > 1 else "")
+                    self.history = [h]
+                    for j, r in enumerate(rows):
+                        for rep in range(r.n):
+                            s = getattr(r, "s", 1) if rep == 0 else 1
+                            h = self.row(r, h, s, f"{prefix}.{j}" + (f".{rep}" if r.n > 1 else ""))
+                            self.history.append(h)
+                    outs.append(h)
+                if node.combine == "seq":
+                    scope[node.name] = outs[0]
+                    continue
+                kind = OpKind.ADD if node.combine == "add" else OpKind.CONCAT
+                if kind is OpKind.ADD and len({o.os for o in outs}) > 1:
+                    raise SpecError(f"an add of branches with different strides in cell "
+                                    f"'{cell.name}'", path=self.spec.path, line=node.line,
+                                    key=f"cells.{cell.name}.{node.name}")
+                acc = outs[0].node
+                if kind is OpKind.ADD:
+                    for k, o in enumerate(outs[1:], 1):
+                        acc = self.op(row, [acc, o.node], kind=kind, layer=f"{path}.{node.name}",
+                                      name=f"{path}.{node.name}.add" + (f"{k}" if len(outs) > 2 else ""))
+                    design = outs[0].design_c
+                else:
+                    acc = self.op(row, [o.node for o in outs], kind=kind, layer=f"{path}.{node.name}",
+                                  name=f"{path}.{node.name}.concat")
+                    design = None if any(o.design_c is None for o in outs) else \
+                        sum(o.design_c for o in outs)
+                scope[node.name] = Tensor(acc, design, outs[0].os)
+        finally:
+            self.cell_scope.pop()
+            self.cell_params.pop()
+            self.history = history
+        return scope["output"]
+
     def pool(self, row: schema.PoolRow, x: Tensor, stride: int, path: str) -> Tensor:
         node = self.op(row, [x.node], kind=OpKind.POOL, name=f"{path}.pool", layer=path,
                        pool=row.pool, kernel=row.k, stride=stride, padding=row.padding,
@@ -214,29 +330,40 @@ class _Builder:
                             out_ch=spec.input_channels),
                          (spec.input_channels, self.domain.r, self.domain.r), []),
                    spec.input_channels)
-        handlers = {schema.ConvRow: self.conv, schema.PointwiseRow: self.pwconv,
+        self.handlers = {schema.ConvRow: self.conv, schema.PointwiseRow: self.pwconv,
                     schema.DepthwiseRow: self.dwconv, schema.SeparableRow: self.sepconv,
                     schema.BottleneckRow: self.bottleneck, schema.PoolRow: self.pool,
                     schema.ShuffleUnitRow: self.shuffle_unit, schema.PredictorRow: self.predictor,
-                    schema.FcRow: self.fc}
+                    schema.FcRow: self.fc, schema.ActivationRow: self.activation,
+                    schema.IdentityRow: self.identity, schema.FitRow: self.fit,
+                    schema.CellRow: self.cell}
         self.names: dict[str, Tensor] = {}
+        self.history: list[Tensor] = []   # row outputs in order (cells read the last two)
         for section in spec.sections:
             self.section = section.name
             for i, row in enumerate(section.rows):
-                handler = handlers[type(row)]
                 if row.from_ is not None:
                     x = self.lookup(row)
                 for rep in range(row.n):
                     self.rep = rep
                     stride = getattr(row, "s", 1) if rep == 0 else 1   # stride on the first repeat only
                     path = f"{section.name}.{i}" + (f".{rep}" if row.n > 1 else "")
-                    x = handler(row, x, stride, path)
+                    x = self.row(row, x, stride, path)
                     self.names[path] = x
+                    self.history.append(x)
                 if row.name is not None:
                     if row.name in self.names:
                         raise SpecError("this name is already taken by an earlier row",
                                         path=spec.path, line=row.line_of("name"), key="name")
                     self.names[row.name] = x
+
+    def row(self, row, x: Tensor, stride: int, path: str) -> Tensor:
+        """Build one repeat of a row; the output stride follows the row's stride."""
+        out = self.handlers[type(row)](row, x, stride, path)
+        if out is x or isinstance(row, (schema.CellRow, schema.FitRow)):
+            return out          # passed through, or the handler set the output stride itself
+        out.os = None if x.os is None else x.os * stride
+        return out
 
     def lookup(self, row) -> Tensor:
         """The tensor a row's `from` names: an earlier row's name, a row path (its output)
@@ -246,7 +373,7 @@ class _Builder:
             return self.names[ref]
         layer_nodes = [n for n in self.g.names if self.g.op(n).layer == ref]
         if layer_nodes:
-            return Tensor(layer_nodes[-1], None)
+            return Tensor(layer_nodes[-1], None, None)
         from ..errors import closest
         known = list(self.names) + sorted({self.g.op(n).layer for n in self.g.names})
         raise SpecError(f"no earlier row or layer named {ref!r}", path=self.spec.path,

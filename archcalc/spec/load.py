@@ -16,7 +16,8 @@ from ..rounding import EXPAND_RULES, PADDINGS, ROUNDING_RULES
 from . import schema
 from .yamlio import Located, LocatedList, load_yaml
 
-TOP_KEYS = ("name", "source", "description", "input", "params", "width", "defaults", "layers")
+TOP_KEYS = ("name", "source", "description", "input", "params", "width", "defaults", "cells",
+            "layers")
 INPUT_KEYS = ("channels", "resolution")
 WIDTH_KEYS = ("rounding", "divisor", "min_channels", "expand")
 PARAM_KEYS = ("default", "choices", "min", "max")
@@ -89,10 +90,11 @@ KEY_CHECKS: dict[str, Callable] = {
     "norm": _one_of(schema.NORMS), "bias": _bool, "padding": _padding,
     "scale": _one_of(schema.SCALES), "residual": _one_of(schema.RESIDUALS), "global": _bool,
     "divisor": _pos_int, "group_first_pw": _bool, "anchors": _pos_int, "classes": _pos_int,
-    "box_size": _pos_int, "separable": _bool, "from": _reference, "name": _identifier,
+    "box_size": _pos_int, "separable": _bool, "like": _identifier, "relu": _bool, "from": _reference, "name": _identifier,
 }
 REQUIRED = {"conv": ("c",), "pwconv": ("c",), "sepconv": ("c",), "bottleneck": ("t", "c"),
-            "fc": ("c",), "shuffle_unit": ("c",), "predictor": ("anchors", "classes")}
+            "fc": ("c",), "shuffle_unit": ("c",), "predictor": ("anchors", "classes"),
+            "fit": ("c",)}
 NO_DEFAULTS = ("fc",)   # the classifier stays linear unless its own row says otherwise
 
 
@@ -247,7 +249,8 @@ def _resolve(value, params: dict, path, line, key):
     return value
 
 
-def _parse_row(raw, line: int, section: str, index: int, defaults: Located, params: dict, path):
+def _parse_row(raw, line: int, section: str, index: int, defaults: Located, params: dict, path,
+               cells: Mapping | None = None):
     where = f"layers.{section}[{index}]"
     if not isinstance(raw, Located):
         raise SpecError("expected a mapping such as {op: conv, c: 32, k: 3, s: 2}", path=path,
@@ -255,10 +258,14 @@ def _parse_row(raw, line: int, section: str, index: int, defaults: Located, para
     if "op" not in raw:
         raise SpecError("missing 'op'", path=path, line=raw.line, key=where)
     op = raw["op"]
+    cells = cells or {}
+    if isinstance(op, str) and op in cells:
+        return _parse_cell_row(raw, cells[op], where, params, path)
     if op not in schema.ROW_TYPES:
-        raise SpecError(f"unknown op {op!r} (known: {', '.join(schema.ROW_TYPES)})", path=path,
+        known = list(schema.ROW_TYPES) + list(cells)
+        raise SpecError(f"unknown op {op!r} (known: {', '.join(known)})", path=path,
                         line=raw.key_lines["op"], key=f"{where}.op",
-                        hint=closest(op, schema.ROW_TYPES) if isinstance(op, str) else None)
+                        hint=closest(op, known) if isinstance(op, str) else None)
     row_type = schema.ROW_TYPES[op]
     allowed = _row_keys(row_type)
     values: dict[str, Any] = {}
@@ -292,16 +299,175 @@ def _parse_row(raw, line: int, section: str, index: int, defaults: Located, para
                 raise SpecError("a windowed pool needs 'k' (or global: true)", path=path,
                                 line=raw.line, key=f"{where}.k")
             clean.setdefault("s", clean["k"])
+    if op in ("relu", "relu6"):
+        clean["act"] = op
     if op in ("conv", "dwconv", "pwconv") and "bias" not in clean:
         clean["bias"] = clean.get("norm", "bn") == "none"   # a bias only where no BN follows
     return row_type(op=op, line=raw.line, key_lines=tuple(lines.items()), **clean)
 
 
-def _section_rows(raw, name, line, defaults, params, path):
+# ---- cells ----------------------------------------------------------------------------------------
+
+CELL_KEYS = ("params", "inputs", "nodes", "output", "doc")
+CELL_ROW_KEYS = ("n", "from", "name")
+
+
+def _parse_cell_row(raw: Located, cell: schema.CellDef, where: str, params: dict, path):
+    """An instance row of a user-defined cell: its own parameters, resolved in the caller's scope."""
+    defaults = dict(cell.params)
+    allowed = list(CELL_ROW_KEYS) + list(defaults)
+    args = dict(defaults)
+    common: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "op":
+            continue
+        line = raw.key_lines[key]
+        if key not in allowed:
+            raise SpecError(f"unknown key for cell '{cell.name}' (allowed: {', '.join(allowed)})",
+                            path=path, line=line, key=f"{where}.{key}", hint=closest(key, allowed))
+        value = _resolve(value, params, path, line, f"{where}.{key}")
+        if key in CELL_ROW_KEYS:
+            try:
+                common[{"from": "from_"}.get(key, key)] = KEY_CHECKS[key](value)
+            except ValueError as err:
+                raise SpecError(str(err), path=path, line=line, key=f"{where}.{key}") from None
+        else:
+            like = defaults[key]
+            if isinstance(value, bool) != isinstance(like, bool) or \
+                    isinstance(value, str) != isinstance(like, str):
+                raise SpecError(f"expected a value like the default {like!r}, got {value!r}",
+                                path=path, line=line, key=f"{where}.{key}")
+            args[key] = _literal(value)
+    return schema.CellRow(op=cell.name, line=raw.line, key_lines=tuple(raw.key_lines.items()),
+                          cell=cell.name, args=tuple(args.items()), **common)
+
+
+def _parse_cell_defs(raw, path) -> dict[str, schema.CellDef]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Located):
+        raise SpecError("expected a mapping of cell names", path=path, key="cells")
+    cells = {}
+    for name, body in raw.items():
+        line = raw.key_lines[name]
+        key = f"cells.{name}"
+        if not isinstance(name, str) or not name.isidentifier() or name in schema.ROW_TYPES:
+            raise SpecError("a cell name must be an identifier that is not a built-in op",
+                            path=path, line=line, key=key)
+        if not isinstance(body, Located):
+            raise SpecError("expected a mapping with inputs, nodes and output", path=path,
+                            line=line, key=key)
+        for k in body:
+            if k not in CELL_KEYS:
+                raise SpecError("unknown key", path=path, line=body.key_lines[k], key=f"{key}.{k}",
+                                hint=closest(k, CELL_KEYS))
+        for k in ("inputs", "nodes", "output"):
+            if k not in body:
+                raise SpecError(f"missing '{k}'", path=path, line=line, key=key)
+        inputs = body["inputs"]
+        if (not isinstance(inputs, list) or not 1 <= len(inputs) <= 2
+                or not all(isinstance(i, str) and i.isidentifier() for i in inputs)):
+            raise SpecError("expected one or two input names, e.g. [x, prev]", path=path,
+                            line=body.key_lines["inputs"], key=f"{key}.inputs")
+        cell_params = body.get("params") or Located()
+        if not isinstance(cell_params, dict):
+            raise SpecError("expected a mapping of parameter defaults", path=path,
+                            line=body.key_lines.get("params", line), key=f"{key}.params")
+        for pname, default in cell_params.items():
+            if not isinstance(pname, str) or not pname.isidentifier() or \
+                    not isinstance(default, (int, float, str, bool)):
+                raise SpecError("a cell parameter is a name with a number, word or true/false "
+                                "default", path=path, line=cell_params.key_lines[pname],
+                                key=f"{key}.params.{pname}")
+        cells[name] = schema.CellDef(name=name, line=line, inputs=tuple(inputs),
+                                     params=tuple((k, _literal(v)) for k, v in cell_params.items()),
+                                     body=body)
+    return cells
+
+
+@dataclasses.dataclass(frozen=True)
+class CellNode:
+    """One node of a bound cell: branches (each an input name and rows) combined by `combine`."""
+    name: str
+    combine: str            # "seq" (one branch) | "add" | "concat"
+    branches: tuple         # ((from_name, (rows...)), ...)
+    line: int
+
+
+def _branch(raw, key: str, scope: dict, ctx) -> tuple:
+    path, defaults, cells = ctx
+    if isinstance(raw, str):
+        return raw, ()
+    if not isinstance(raw, Located) or "from" not in raw:
+        raise SpecError("expected a branch such as {from: h0, ops: [...]} or a node name",
+                        path=path, line=getattr(raw, "line", None), key=key)
+    for k in raw:
+        if k not in ("from", "ops"):
+            raise SpecError("unknown key", path=path, line=raw.key_lines[k], key=f"{key}.{k}",
+                            hint=closest(k, ("from", "ops")))
+    ops = raw.get("ops") or LocatedList()
+    if not isinstance(ops, LocatedList):
+        raise SpecError("expected a list of ops", path=path, line=raw.key_lines["ops"], key=f"{key}.ops")
+    rows = tuple(_parse_row(item if not isinstance(item, str) else _op_only(item, ops.item_lines[i]),
+                            ops.item_lines[i], key, i, defaults, scope, path, cells)
+                 for i, item in enumerate(ops))
+    return raw["from"], rows
+
+
+def _op_only(op: str, line: int) -> Located:
+    """`relu` in an op list is short for {op: relu}."""
+    out = Located({"op": op})
+    out.line, out.key_lines = line, {"op": line}
+    return out
+
+
+def bind_cell(spec: schema.NetworkSpec, row: schema.CellRow, outer: Mapping) -> tuple:
+    """The nodes and output of `row`'s cell with its parameters bound (checked as any row)."""
+    cell = spec.cell(row.cell)
+    body = cell.body
+    scope = {**outer, **dict(row.args)}
+    ctx = (spec.path, _spec_defaults(spec), {c.name: c for c in spec.cells})
+    nodes_raw = body["nodes"]
+    if not isinstance(nodes_raw, Located) or not nodes_raw:
+        raise SpecError("expected a mapping of node names to branches", path=spec.path,
+                        line=body.key_lines["nodes"], key=f"cells.{cell.name}.nodes")
+    nodes = []
+    for name, raw in list(nodes_raw.items()) + [("output", body["output"])]:
+        key = f"cells.{cell.name}.{'nodes.' if name != 'output' else ''}{name}"
+        line = nodes_raw.key_lines.get(name, body.key_lines["output"])
+        if isinstance(raw, str):
+            nodes.append(CellNode(name, "seq", ((raw, ()),), line))
+            continue
+        if not isinstance(raw, Located):
+            raise SpecError("expected {from: NAME, ops: [...]}, {add: [...]} or {concat: [...]}",
+                            path=spec.path, line=line, key=key)
+        combine = [k for k in ("add", "concat") if k in raw]
+        if combine:
+            branches = raw[combine[0]]
+            if len(raw) != 1 or not isinstance(branches, LocatedList) or len(branches) < 2:
+                raise SpecError(f"'{combine[0]}' takes a list of two or more branches", path=spec.path,
+                                line=line, key=key)
+            nodes.append(CellNode(name, combine[0], tuple(
+                _branch(b, f"{key}.{combine[0]}[{i}]", scope, ctx) for i, b in enumerate(branches)), line))
+        else:
+            nodes.append(CellNode(name, "seq", (_branch(raw, key, scope, ctx),), line))
+    return cell, nodes
+
+
+def _spec_defaults(spec) -> Located:
+    if spec.defaults is not None:
+        return spec.defaults
+    empty = Located()
+    empty.line, empty.key_lines = 1, {}
+    return empty
+
+
+def _section_rows(raw, name, line, defaults, params, path, cells):
     if not isinstance(raw, LocatedList) or not raw:
         raise SpecError("expected a non-empty list of rows", path=path, line=line,
                         key=f"layers.{name}")
-    return tuple(_parse_row(item, raw.item_lines[i], name, i, defaults, params, path)
+    return tuple(_parse_row(item if not isinstance(item, str) else _op_only(item, raw.item_lines[i]),
+                            raw.item_lines[i], name, i, defaults, params, path, cells)
                  for i, item in enumerate(raw))
 
 
@@ -376,6 +542,7 @@ def parse_spec(text: str, path: str = "<spec>", overrides: Mapping[str, Any] | N
         except ValueError as err:
             raise SpecError(str(err), path=path, line=defaults.key_lines[key], key=f"defaults.{key}") from None
 
+    cells = _parse_cell_defs(doc.get("cells"), path)
     layers = _mapping(doc, "layers", None, path)
     if not layers:
         raise SpecError("expected at least one section of rows", path=path, line=layers.line,
@@ -387,11 +554,29 @@ def parse_spec(text: str, path: str = "<spec>", overrides: Mapping[str, Any] | N
                             line=layers.key_lines[name], key=f"layers.{name}")
         sections.append(schema.Section(name=name, line=layers.key_lines[name],
                                        rows=_section_rows(rows, name, layers.key_lines[name],
-                                                          defaults, params, path)))
-    return schema.NetworkSpec(name=doc["name"], path=path, input_channels=channels,
+                                                          defaults, params, path, cells)))
+    spec = schema.NetworkSpec(name=doc["name"], path=path, input_channels=channels,
                               resolution=resolution, width=width, sections=tuple(sections),
                               params=tuple(decls), source=doc.get("source", ""),
-                              description=doc.get("description", ""))
+                              description=doc.get("description", ""),
+                              cells=tuple(cells.values()), defaults=defaults)
+    for cell in cells.values():                       # check every cell body once, with defaults
+        _check_cell(spec, cell, params, set())
+    return spec
+
+
+def _check_cell(spec, cell, params, seen) -> None:
+    if cell.name in seen:
+        raise SpecError("a cell cannot contain itself", path=spec.path, line=cell.line,
+                        key=f"cells.{cell.name}")
+    row = schema.CellRow(op=cell.name, line=cell.line, cell=cell.name, args=cell.params)
+    _, nodes = bind_cell(spec, row, params)
+    for node in nodes:
+        for _, rows in node.branches:
+            for r in rows:
+                if isinstance(r, schema.CellRow):
+                    _check_cell(spec, spec.cell(r.cell), {**params, **dict(row.args)},
+                                seen | {cell.name})
 
 
 def load_spec(path: str | os.PathLike, overrides: Mapping[str, Any] | None = None,

@@ -172,9 +172,53 @@ class PredictorRow(Row):
     act: str = "relu6"
 
 
+@dataclass(frozen=True)
+class ActivationRow(Row):
+    """A standalone activation (`op: relu` or `op: relu6`)."""
+    act: str = "relu"
+
+
+@dataclass(frozen=True)
+class IdentityRow(Row):
+    """Passes its input on unchanged (a cell branch with no op)."""
+
+
+@dataclass(frozen=True)
+class FitRow(Row):
+    """Make a tensor fit c channels (and `like`'s spatial size), as NASNet's cells do
+    (TF-slim nasnet_utils `_reduce_prev_layer`, `_apply_conv_operation`): if its size differs
+    from `like`'s, [ReLU +] factorized reduction to c; else if s > 1 or its channels differ from c,
+    [ReLU +] 1x1 conv with stride s to c + BN; else nothing. An input that is the cell's own
+    first input standing in for a missing second one is left as it is."""
+    c: int = 0
+    like: str | None = None
+    s: int = 1
+    relu: bool = True
+
+
+@dataclass(frozen=True)
+class CellRow(Row):
+    """An instance of a user-defined cell (`cells:`), with its parameters bound."""
+    cell: str = ""
+    args: tuple = ()
+
+
+@dataclass(frozen=True)
+class CellDef:
+    """A named cell: inputs, parameters with defaults, nodes (branches combined by add or
+    concat) and an output. The body stays as written; it is bound per instance."""
+    name: str
+    line: int
+    inputs: tuple
+    params: tuple                       # ((name, default), ...)
+    body: Any = field(compare=False, repr=False, default=None)
+
+
 ROW_TYPES: dict[str, type[Row]] = {
     "conv": ConvRow, "dwconv": DepthwiseRow, "pwconv": PointwiseRow, "sepconv": SeparableRow,
-    "bottleneck": BottleneckRow, "shuffle_unit": ShuffleUnitRow, "predictor": PredictorRow, "avgpool": PoolRow, "maxpool": PoolRow, "fc": FcRow,
+    "bottleneck": BottleneckRow, "shuffle_unit": ShuffleUnitRow, "predictor": PredictorRow,
+    "avgpool": PoolRow, "maxpool": PoolRow, "fc": FcRow, "relu": ActivationRow,
+    "relu6": ActivationRow, "identity": IdentityRow, "fit": FitRow,
 }
 
 
@@ -198,6 +242,11 @@ class NetworkSpec:
     params: tuple = ()
     source: str = ""
     description: str = ""
+    cells: tuple = ()
+    defaults: Any = field(default=None, compare=False, repr=False)   # as written; cells bind with it
+
+    def cell(self, name: str) -> "CellDef":
+        return {c.name: c for c in self.cells}[name]
 
     def param(self, name: str):
         return {p.name: p.value for p in self.params}[name]

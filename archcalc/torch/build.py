@@ -149,3 +149,14 @@ def _shuffle(op: Op, in_shape: tuple) -> nn.Module:
 @builder(OpKind.CONCAT)
 def _concat(op: Op, in_shape: tuple) -> nn.Module:
     return Concat()
+
+
+class Shift(nn.Module):
+    """Pad one zero row/column at the bottom/right and drop the first (NASNet's path 2)."""
+    def forward(self, x):
+        return nn.functional.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
+
+
+@builder(OpKind.SHIFT)
+def _shift(op: Op, in_shape: tuple) -> nn.Module:
+    return Shift()

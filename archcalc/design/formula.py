@@ -1,0 +1,355 @@
+"""Readable closed forms of a spec's totals in alpha (width) and r (resolution).
+
+The totals of `archcalc.closed_form` are polynomials in *atoms*: channel counts (step
+functions of alpha such as make_divisible(16*alpha, 8, 8)) and spatial sizes (functions of r
+such as ceiling(r/32)). Here each atom gets a short name by its scale (c16 ~ 16*alpha
+channels; h32 ~ r/32 pixels), its definition and its exact values as a step table over a
+width range, and every total is printed grouped by spatial size, e.g. for MobileNetV2
+
+    madds = h2**2*(6*c16**2 + c16*c32 + 36) + h4**2*(...) + ...
+
+`idealised()` drops the rounding (spec `rounding: none`, r/s for ceil(r/s), r = rho * r0),
+which turns the totals into the papers' polynomials in alpha and rho (MobileNetV1 eq. 7:
+cost ~ alpha^2 rho^2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from .grid import decimal_text
+
+_BIG = 2**40
+
+
+@dataclass
+class Atom:
+    name: str
+    expr: object        # sympy expression (alpha or r only)
+    shown: object       # the definition with inner atoms replaced by their names
+    side: str           # "alpha" | "r"
+    pieces: list | None = None   # alpha atoms: [(value, a, a_closed, b, b_closed)]
+
+
+def _scale(fn, big) -> int:
+    v = fn(big)
+    return max(1, round(Fraction(v) / big)) if v else 0
+
+
+def _inverse_scale(fn, big) -> int:
+    v = fn(big)
+    return max(1, round(Fraction(big) / Fraction(v))) if v else 0
+
+
+def name_atoms(forms, lo: Fraction, hi: Fraction) -> list[Atom]:
+    """Short names for a CompiledForms' atoms: c<k> ~ k*alpha channels, h<s> ~ r/s pixels."""
+    import sympy
+
+    from .steps import Breakpoints, piecewise
+    atoms: list[Atom] = []
+    taken: set = {"alpha", "r", "rho"}
+    bp = Breakpoints(lo, hi) if lo is not None else None
+
+    def unique(base: str) -> str:
+        if base not in taken:
+            taken.add(base)
+            return base
+        for suffix in "abcdefghijklmnopqrstuvwxyz":
+            if base + suffix not in taken:
+                taken.add(base + suffix)
+                return base + suffix
+        raise AssertionError(base)
+
+    def fn(expr, sym):
+        from .engine import _Source
+        src = _Source()
+        return src.compile("x", src(expr, lambda e: "x" if e == sym else None))
+
+    a_side = [(e, _scale(fn(e, forms.alpha), Fraction(_BIG))) for e in forms.alpha_base_atoms
+              if e != forms.alpha]
+    r_side = [(e, _inverse_scale(fn(e, forms.r), _BIG)) for e in forms.r_base_atoms if e != forms.r]
+    mapping = {}
+    # inner atoms first, so that definitions can use the names of the atoms they contain
+    for side, items, prefix in (("alpha", a_side, "c"), ("r", r_side, "h")):
+        items.sort(key=lambda it: (it[1], sympy.count_ops(it[0]), str(it[0])))
+        for e, k in sorted(items, key=lambda it: sympy.count_ops(it[0])):
+            atoms.append(Atom(unique(f"{prefix}{k}"), e, None, side))
+    order = {id(a): i for i, a in enumerate(atoms)}
+    by_ops = sorted(atoms, key=lambda a: sympy.count_ops(a.expr))
+    for atom in by_ops:
+        atom.shown = atom.expr.xreplace({k: v for k, v in mapping.items() if k != atom.expr})
+        mapping[atom.expr] = sympy.Symbol(atom.name, positive=True, integer=True)
+    for atom in atoms:
+        if atom.side == "alpha" and bp is not None:
+            pts = sorted(bp.of(atom.expr))
+            atom.pieces = piecewise(lambda x, e=atom.expr: bp.value(e, x), bp.lo, bp.hi, pts)
+    atoms.sort(key=lambda a: (a.side != "alpha", _scale_key(a.name), order[id(a)]))
+    return atoms
+
+
+def _scale_key(name: str):
+    digits = "".join(ch for ch in name[1:] if ch.isdigit())
+    return (int(digits) if digits else 0, name)
+
+
+def symbols_for(atoms) -> dict:
+    import sympy
+    return {a.expr: sympy.Symbol(a.name, positive=True, integer=True) for a in atoms}
+
+
+class Grouped:
+    """A total as sum_j R_j * A_j (R_j: spatial part, A_j: channel part), atoms renamed."""
+
+    def __init__(self, parts: list, others: list):
+        self.parts, self.others = parts, others    # [(R or None, A)], [expr]
+
+    def expr(self):
+        import sympy
+        return sympy.Add(*[(r if r is not None else 1) * a for r, a in self.parts], *self.others)
+
+    def show(self, latex: bool = False) -> str:
+        import sympy
+        pr = sympy.latex if latex else sympy.sstr
+        texts = []
+        for r, a in self.parts:
+            if r is None:
+                texts.append(pr(a))
+            elif a == 1:
+                texts.append(pr(r))
+            elif a.is_Add:
+                texts.append(pr(r) + (r" \left(" + pr(a) + r"\right)" if latex else "*(" + pr(a) + ")"))
+            else:
+                texts.append(pr(r * a))
+        texts += [pr(o) for o in self.others]
+        return " + ".join(texts) if texts else "0"
+
+    def __str__(self) -> str:
+        return self.show()
+
+
+def grouped(expr, atoms, forms) -> Grouped:
+    """expr with atoms renamed, terms grouped by their r part: sum_j R_j * (A_j), largest
+    spatial size first."""
+    import sympy
+    names = symbols_for(atoms)
+    e = sympy.expand(sympy.sympify(expr), deep=False, power_base=False, power_exp=False, log=False)
+    groups: dict = {}
+    others = []
+    for term in sympy.Add.make_args(e):
+        split = forms._split(term)
+        if split is None:
+            others.append(term.xreplace(names))
+            continue
+        a, r = split
+        groups.setdefault(r, []).append(a)
+
+    def size(rexpr):
+        return -float(rexpr.subs(forms.r, _BIG)) if rexpr.free_symbols else 0.0
+
+    parts = [(None if r == 1 else r.xreplace(names), sympy.Add(*groups[r]).xreplace(names))
+             for r in sorted(groups, key=size)]
+    return Grouped(parts, others)
+
+
+class _MaxOf:
+    def __init__(self, items):
+        self.items = items
+
+    def show(self, latex: bool = False) -> str:
+        inner = (", " if not latex else ",\ ").join(i.show(latex) for i in self.items)
+        return (r"\max\left(" + inner + r"\right)") if latex else f"Max({inner})"
+
+    def __str__(self) -> str:
+        return self.show()
+
+
+class _Text:
+    def __init__(self, text):
+        self.text = text
+
+    def show(self, latex: bool = False) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _interval(a, a_closed, b, b_closed) -> str:
+    if a == b:
+        return f"{{{decimal_text_short(a)}}}"
+    return (("[" if a_closed else "(") + decimal_text_short(a) + ", " + decimal_text_short(b)
+            + ("]" if b_closed else ")"))
+
+
+def decimal_text_short(x: Fraction) -> str:
+    """0.75 as 0.75; 5/9 as 5/9 (exact either way)."""
+    text = decimal_text(x)
+    if "e" in text or len(text) > 8:
+        return f"{x.numerator}/{x.denominator}"
+    return text
+
+
+@dataclass
+class Formulas:
+    spec: object
+    convention: object
+    dtype: str
+    atoms: list
+    totals: dict            # metric -> grouped sympy expression
+    omitted: dict           # metric -> (terms kept, terms in the Max)
+    stages: list            # [(stage, {metric: expr})]
+    lo: Fraction
+    hi: Fraction
+
+
+def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bool = False,
+             width_range=(Fraction(1, 4), Fraction(3, 2)), metrics=None) -> Formulas:
+    """Named atoms and grouped closed forms of every total (and of each stage)."""
+    import sympy
+
+    from .engine import CompiledForms, _Max
+    from ..api import closed_form
+    table = closed_form(spec, convention=convention, dtype=dtype, sets=sets)
+    forms = CompiledForms(table, metrics)
+    lo, hi = width_range
+    atoms = name_atoms(forms, lo, hi)
+    names = symbols_for(atoms)
+    totals, omitted = {}, {}
+    for metric in forms.metrics:
+        expr = forms.exprs[metric]
+        plan = forms.plans[metric]
+        if metric == "flops":
+            totals[metric] = _Text("2*madds") if "madds" in forms.metrics else \
+                grouped(expr, atoms, forms)
+            continue
+        if isinstance(plan, _Max) and isinstance(expr, (sympy.Max, sympy.Min)):
+            args = list(dict.fromkeys(expr.args))
+            keep = plan.survivors if plan.survivors is not None else range(len(args))
+            kept = [grouped(args[i], atoms, forms) for i in keep]
+            totals[metric] = _MaxOf(kept) if len(kept) > 1 else kept[0]
+            omitted[metric] = (len(kept), len(args))
+            continue
+        totals[metric] = grouped(expr, atoms, forms)
+    stages = []
+    if per_stage:
+        acc: dict = {}
+        for row in table.rows:
+            key = ".".join(row.name.split(".")[:2])
+            d = acc.setdefault(key, {"params": 0, "madds": 0, "activation_bytes": 0})
+            d["params"] += row.params
+            d["madds"] += row.madds
+            d["activation_bytes"] += row.memory_bytes
+        for key, d in acc.items():
+            if key == "input":
+                continue
+            stages.append((key, {m: grouped(sympy.sympify(v), atoms, forms) for m, v in d.items()}))
+    del names
+    return Formulas(table.spec, table.convention, table.dtype, atoms, totals, omitted, stages, lo, hi)
+
+
+def render(f: Formulas, latex: bool = False) -> str:
+    import sympy
+    show = sympy.latex if latex else sympy.sstr
+    spec = f.spec
+    lines = [f"{spec.name} ({spec.path}): closed forms in alpha (width multiplier) and r "
+             f"(input resolution r x r)",
+             f"convention: {f.convention.describe()}; {f.dtype} activations", ""]
+    a_atoms = [a for a in f.atoms if a.side == "alpha"]
+    r_atoms = [a for a in f.atoms if a.side == "r"]
+    if a_atoms:
+        lines.append(f"channel counts (step functions of alpha; values for "
+                     f"{decimal_text(f.lo)} <= alpha <= {decimal_text(f.hi)}):")
+        width = max(len(a.name) for a in a_atoms)
+        for a in a_atoms:
+            text = f"  {a.name.ljust(width)} = {show(a.shown)}"
+            if a.pieces and len(a.pieces) <= 6:
+                text += "\n  " + " " * width + "   = " + ", ".join(
+                    f"{v} on {_interval(x, xc, y, yc)}" for v, x, xc, y, yc in a.pieces)
+            elif a.pieces:
+                first, last = a.pieces[0], a.pieces[-1]
+                text += (f"\n  {' ' * width}   = {len(a.pieces)} values: {first[0]} on "
+                         f"{_interval(*first[1:])}, ..., {last[0]} on {_interval(*last[1:])}")
+            lines.append(text)
+        lines.append("")
+    if r_atoms:
+        lines.append("spatial sizes (functions of r):")
+        width = max(len(a.name) for a in r_atoms)
+        for a in r_atoms:
+            lines.append(f"  {a.name.ljust(width)} = {show(a.shown)}")
+        lines.append("")
+    lines.append("totals:")
+    for metric, expr in f.totals.items():
+        text = f"  {metric} = {expr.show(latex)}"
+        if metric in f.omitted and f.omitted[metric][0] != f.omitted[metric][1]:
+            kept, total = f.omitted[metric]
+            text += (f"\n      ({total - kept} of the {total} live sets are left out: each is <= "
+                     f"another term for every alpha and r, coefficient by coefficient)")
+        lines.append(text)
+    if f.stages:
+        lines += ["", "per stage (one spec row, repeats included):"]
+        for key, d in f.stages:
+            lines.append(f"  {key}:")
+            for metric, expr in d.items():
+                lines.append(f"    {metric} = {expr.show(latex)}")
+    return "\n".join(lines) + "\n"
+
+
+# -- idealised forms -------------------------------------------------------------------------
+
+@dataclass
+class Idealised:
+    spec: object
+    r0: int
+    totals: dict            # metric -> polynomial in alpha, rho (sympy)
+    leading: dict           # metric -> (share of the alpha^2 rho^2 term at alpha = rho = 1)
+
+
+def idealised(spec, *, convention="paper", dtype="fp32", sets=None,
+              metrics=("params", "madds", "activation_bytes")) -> Idealised:
+    """The totals with no channel rounding (c * alpha), continuous spatial sizes (r / s) and
+    r = rho * r0: polynomials in alpha and rho, as in the papers' cost equations."""
+    import sympy
+
+    from .. import symbolic
+    from ..api import convention_named, load
+    from ..cost import analyze
+    from ..graph import compile_graph
+    conv = convention_named(convention)
+    s = load(spec, sets, conv)
+    s = replace(s, width=replace(s.width, rounding="none"))
+    table = analyze(compile_graph(s, symbolic=True), conv, dtype)
+    rho = sympy.Symbol("rho", positive=True)
+    alpha = symbolic.alpha
+
+    def smooth(e):
+        e = sympy.sympify(e)
+        e = e.replace(sympy.ceiling, lambda x: x).replace(sympy.floor, lambda x: x)
+        e = e.replace(symbolic.round_half_even, lambda x: x)
+        return sympy.expand(e.xreplace({symbolic.r: rho * s.resolution}))
+
+    totals, leading = {}, {}
+    for m in metrics:
+        e = smooth(table.totals[m])
+        totals[m] = sympy.collect(e, [rho**2, rho], evaluate=True)
+        at_one = e.xreplace({alpha: 1, rho: 1})
+        lead = e.xreplace({sympy.Max(1, alpha): 1}).coeff(alpha, 2).coeff(rho, 2)
+        if at_one and lead.is_number and lead:
+            leading[m] = Fraction(int(lead.p), int(lead.q)) / Fraction(int(at_one.p), int(at_one.q)) \
+                if at_one.is_Rational and lead.is_Rational else None
+    return Idealised(s, s.resolution, totals, leading)
+
+
+def render_idealised(ideal: Idealised, latex: bool = False) -> str:
+    import sympy
+    show = sympy.latex if latex else sympy.sstr
+    lines = [f"{ideal.spec.name}, idealised: channels c * alpha with no rounding, spatial sizes "
+             f"r / s with no ceiling, r = rho * {ideal.r0}",
+             "(the MobileNetV1 paper's eq. 7: MAdds of a separable layer = "
+             "D_K^2 alpha M (rho D_F)^2 + alpha M alpha N (rho D_F)^2)", ""]
+    for m, e in ideal.totals.items():
+        lines.append(f"  {m} = {show(e)}")
+        share = ideal.leading.get(m)
+        if share is not None:
+            lines.append(f"      alpha^2 rho^2 term at alpha = rho = 1 (alpha <= 1): "
+                         f"{float(share) * 100:.2f}% of {m}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,463 @@
+"""The results database: every `archcalc bench` run, in one local SQLite file (stdlib sqlite3).
+
+A row is one timing of one spec at one point on one machine, keyed by
+
+* the machine fingerprint: a hash of CPU model, core count, GPU and torch version
+  (`machine_info`, `fingerprint`);
+* the spec's content hash (sha256 of the file's bytes, so an edited spec is a new key) and
+  its name and path;
+* the point: width, resolution and the `--set` overrides;
+* batch, dtype, device, threads and the options (channels-last, torch.compile).
+
+Rows are never replaced: running the same key again adds a row (a history), and `key`
+groups them. The file lives under the user's cache directory unless `--db PATH` says
+otherwise (`default_path`).
+
+Safety, because a results file collects hours of measurements:
+
+* WAL journal, `synchronous=FULL` and a busy timeout: concurrent writers queue instead of
+  failing, and a writer killed mid-transaction loses only its own uncommitted row;
+* an existing file is checked before anything is written: not SQLite (a corrupt header),
+  an SQLite file of another application (foreign tables, another `application_id`), a
+  malformed database (`PRAGMA quick_check`) or a newer schema each give a one-line
+  ArchcalcError, and the file is left exactly as it was;
+* the schema version is kept in `PRAGMA user_version` and in the `meta` table.
+
+This module never imports torch: `archcalc results` runs without it.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import platform
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .errors import ArchcalcError
+
+APPLICATION_ID = 0x41524331          # "ARC1" in the SQLite header: marks the file as ours
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 60.0
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# Columns of `results` after the id, in order; the first group is the key.
+KEY_COLUMNS = ("machine", "spec_hash", "width", "resolution", "sets", "batch", "device", "dtype",
+               "threads", "options")
+COLUMNS = (
+    "key", "created", "machine", "spec_name", "spec_path", "spec_hash", "width", "resolution",
+    "sets", "batch", "device", "dtype", "threads", "options", "median_s", "q1_s", "q3_s",
+    "iqr_s", "samples", "stable", "params", "madds", "gflops", "peak_gflops", "bandwidth_gbs",
+    "predicted_s", "payload",
+)
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS machines (
+    fingerprint TEXT PRIMARY KEY,
+    cpu         TEXT NOT NULL,
+    cores       INTEGER NOT NULL,
+    gpu         TEXT NOT NULL,
+    torch       TEXT NOT NULL,
+    first_seen  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    key           TEXT NOT NULL,       -- hash of the key columns below
+    created       TEXT NOT NULL,       -- UTC, ISO 8601
+    machine       TEXT NOT NULL REFERENCES machines(fingerprint),
+    spec_name     TEXT NOT NULL,
+    spec_path     TEXT NOT NULL,
+    spec_hash     TEXT NOT NULL,       -- sha256 of the spec file's bytes
+    width         TEXT NOT NULL,       -- exact, as archcalc prints it ("0.75", "1")
+    resolution    INTEGER NOT NULL,
+    sets          TEXT NOT NULL,       -- JSON object, sorted keys: the --set overrides
+    batch         INTEGER NOT NULL,
+    device        TEXT NOT NULL,       -- cpu | cuda
+    dtype         TEXT NOT NULL,       -- fp32 | fp16 | bf16
+    threads       INTEGER NOT NULL,
+    options       TEXT NOT NULL,       -- JSON object, sorted keys: channels_last, compile
+    median_s      REAL NOT NULL,
+    q1_s          REAL NOT NULL,
+    q3_s          REAL NOT NULL,
+    iqr_s         REAL NOT NULL,
+    samples       INTEGER NOT NULL,
+    stable        INTEGER NOT NULL,    -- 1: the stopping rule was met before the time limit
+    params        INTEGER,
+    madds         INTEGER,             -- per image
+    gflops        REAL,                -- achieved, 2 x MAdds x batch / median
+    peak_gflops   REAL,                -- measured matmul peak on this device and dtype
+    bandwidth_gbs REAL,                -- measured copy bandwidth
+    predicted_s   REAL,                -- roofline prediction for the batch
+    payload       TEXT NOT NULL        -- the whole bench result as JSON
+);
+CREATE INDEX IF NOT EXISTS results_by_key ON results(key);
+CREATE INDEX IF NOT EXISTS results_by_spec ON results(spec_name, created);
+"""
+
+_TABLES = {"meta", "machines", "results"}
+
+
+# -- machine --------------------------------------------------------------------------------
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo, else platform)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine_info(gpu: str = "none", torch_version: str = "none") -> dict:
+    """What identifies a machine for timing: CPU model, logical cores, GPU and torch version.
+    The caller (bench, which has torch) supplies the GPU name and the torch version."""
+    return {"cpu": cpu_model(), "cores": os.cpu_count() or 0, "gpu": gpu, "torch": torch_version}
+
+
+def fingerprint(machine: Mapping[str, Any]) -> str:
+    """A short stable hash of `machine_info`'s four fields."""
+    fields = {k: machine[k] for k in ("cpu", "cores", "gpu", "torch")}
+    return _hash(fields)[:16]
+
+
+def spec_hash(path: str | os.PathLike) -> str:
+    """sha256 of the spec file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _hash(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _canonical(obj) -> str:
+    return json.dumps(obj or {}, sort_keys=True, separators=(",", ":"))
+
+
+# -- location -------------------------------------------------------------------------------
+def default_path() -> Path:
+    """$ARCHCALC_RESULTS_DB, else $XDG_CACHE_HOME/archcalc/results.sqlite, else
+    ~/.cache/archcalc/results.sqlite."""
+    explicit = os.environ.get("ARCHCALC_RESULTS_DB")
+    if explicit:
+        return Path(explicit).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "archcalc" / "results.sqlite"
+
+
+# -- the database ---------------------------------------------------------------------------
+class ResultsDB:
+    """One open results file. Use as a context manager, or call close().
+
+    `ResultsDB(path)` opens for writing: it creates the file (and its folder) when missing.
+    `ResultsDB(path, create=False)` opens an existing file for reading; a missing file is an
+    empty database and nothing is created.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True):
+        self.path = Path(path).expanduser() if path is not None else default_path()
+        self._conn: sqlite3.Connection | None = None
+        if not self.path.exists():
+            if not create:
+                return
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise ArchcalcError(f"{self.path}: cannot create the results database's folder "
+                                    f"({err.strerror or err})") from None
+        elif self.path.is_dir():
+            raise ArchcalcError(f"{self.path}: is a directory, not a results database")
+        else:
+            self._check_header()
+        try:
+            self._conn = self._connect()
+            self._check_or_init(create)
+        except sqlite3.DatabaseError as err:
+            self.close()
+            raise self._error(err) from None
+
+    # -- opening ----------------------------------------------------------------------------
+    def _check_header(self) -> None:
+        """A non-empty file must start with SQLite's magic string; nothing is written."""
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(len(_SQLITE_MAGIC))
+        except OSError as err:
+            raise ArchcalcError(f"{self.path}: cannot read the results database "
+                                f"({err.strerror or err})") from None
+        if head and head != _SQLITE_MAGIC:
+            raise ArchcalcError(
+                f"{self.path}: not an SQLite database (corrupt, or not an archcalc results "
+                f"file); left untouched: move it away or choose another file with --db")
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: autocommit; every write is an explicit BEGIN IMMEDIATE ...
+        # COMMIT, so concurrent writers queue on the busy timeout instead of deadlocking.
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        return conn
+
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+
+    def _check_or_init(self, create: bool) -> None:
+        conn = self._conn
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = self._tables()
+        if app_id == APPLICATION_ID:
+            self._check_schema(conn.execute("PRAGMA user_version").fetchone()[0])
+            problem = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if problem != "ok":
+                raise ArchcalcError(
+                    f"{self.path}: the results database is corrupt (sqlite quick_check: "
+                    f"{problem}); left untouched: copy it away before repairing it")
+            return
+        if app_id != 0 or tables:
+            what = f"application_id {app_id:#x}" if app_id else "tables " + ", ".join(sorted(tables))
+            raise ArchcalcError(
+                f"{self.path}: an SQLite database but not an archcalc results database "
+                f"({what}); left untouched: choose another file with --db")
+        if create:
+            self._init_schema()
+
+    def _check_schema(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise ArchcalcError(
+                f"{self.path}: results schema version {version} was written by a newer archcalc "
+                f"(this one reads up to {SCHEMA_VERSION}); upgrade archcalc")
+
+    def _init_schema(self) -> None:
+        conn = self._conn
+        # WAL persists in the file; changing it needs no transaction (and may wait for one).
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have initialised the file while we waited for the lock.
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id not in (0, APPLICATION_ID) or (app_id == 0 and self._tables()):
+                raise ArchcalcError(f"{self.path}: another application wrote to this file "
+                                    f"while archcalc was creating its results database")
+            if app_id == 0:
+                # one statement at a time: executescript() would COMMIT our transaction
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    conn.execute(statement)
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('application', 'archcalc-results')")
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                             (str(SCHEMA_VERSION),))
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _error(self, err: sqlite3.Error) -> ArchcalcError:
+        text = str(err)
+        if isinstance(err, sqlite3.OperationalError) and "locked" in text:
+            return ArchcalcError(f"{self.path}: the results database stayed locked by another "
+                                 f"writer for {BUSY_TIMEOUT_S:.0f} s ({text})")
+        return ArchcalcError(f"{self.path}: cannot use the results database ({text}; "
+                             f"corrupt or not an archcalc results file); left untouched")
+
+    # -- context ----------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> "ResultsDB":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writing ----------------------------------------------------------------------------
+    def add(self, record: Mapping[str, Any]) -> int:
+        """Store one bench result (see `record_from_bench` for the fields); returns its id."""
+        if self._conn is None:
+            raise ArchcalcError(f"{self.path}: opened read-only (create=False)")
+        row = _row(record)
+        machine = record["machine_info"]
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("INSERT OR IGNORE INTO machines VALUES (?, ?, ?, ?, ?, ?)",
+                             (row["machine"], str(machine["cpu"]), int(machine["cores"]),
+                              str(machine["gpu"]), str(machine["torch"]), row["created"]))
+                cur = conn.execute(
+                    f"INSERT INTO results ({', '.join(COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(COLUMNS))})", [row[c] for c in COLUMNS])
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        return int(cur.lastrowid)
+
+    # -- reading ----------------------------------------------------------------------------
+    def rows(self, *, spec: str | None = None) -> list[dict]:
+        """All results, oldest first, flat dicts with the machine's fields joined in
+        (`payload` is returned parsed); `spec` keeps rows whose spec name contains it."""
+        if self._conn is None:
+            return []
+        query = ("SELECT r.*, m.cpu AS cpu, m.cores AS cores, m.gpu AS gpu, m.torch AS torch "
+                 "FROM results r JOIN machines m ON m.fingerprint = r.machine")
+        args: list = []
+        if spec:
+            query += " WHERE r.spec_name LIKE ?"
+            args.append(f"%{spec}%")
+        query += " ORDER BY r.id"
+        try:
+            out = []
+            for r in self._conn.execute(query, args):
+                d = dict(r)
+                d["sets"] = json.loads(d["sets"])
+                d["options"] = json.loads(d["options"])
+                d["payload"] = json.loads(d["payload"])
+                d["stable"] = bool(d["stable"])
+                out.append(d)
+            return out
+        except (sqlite3.Error, json.JSONDecodeError) as err:
+            if isinstance(err, sqlite3.Error):
+                raise self._error(err) from None
+            raise ArchcalcError(f"{self.path}: a stored result is not valid JSON ({err})") from None
+
+    def count(self) -> int:
+        if self._conn is None:
+            return 0
+        try:
+            return self._conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+
+    def schema_version(self) -> int:
+        if self._conn is None:
+            return 0
+        return self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _row(record: Mapping[str, Any]) -> dict:
+    """The column values of one record; missing required fields are a programming error."""
+    machine = record["machine_info"]
+    fp = fingerprint(machine)
+    sets = _canonical(record.get("sets"))
+    options = _canonical(record.get("options"))
+    key_fields = {"machine": fp, "spec_hash": record["spec_hash"], "width": str(record["width"]),
+                  "resolution": int(record["resolution"]), "sets": sets,
+                  "batch": int(record["batch"]), "device": record["device"],
+                  "dtype": record["dtype"], "threads": int(record["threads"]), "options": options}
+    row = dict(key_fields)
+    row.update(
+        key=_hash(key_fields)[:16],
+        created=record.get("created") or _now(),
+        spec_name=record["spec_name"], spec_path=str(record["spec_path"]),
+        median_s=float(record["median_s"]), q1_s=float(record["q1_s"]), q3_s=float(record["q3_s"]),
+        iqr_s=float(record["q3_s"]) - float(record["q1_s"]), samples=int(record["samples"]),
+        stable=int(bool(record["stable"])),
+        params=_opt_int(record.get("params")), madds=_opt_int(record.get("madds")),
+        gflops=_opt_float(record.get("gflops")), peak_gflops=_opt_float(record.get("peak_gflops")),
+        bandwidth_gbs=_opt_float(record.get("bandwidth_gbs")),
+        predicted_s=_opt_float(record.get("predicted_s")),
+        payload=json.dumps(record.get("payload", {}), sort_keys=True),
+    )
+    return row
+
+
+def _opt_int(x):
+    return None if x is None else int(x)
+
+
+def _opt_float(x):
+    return None if x is None else float(x)
+
+
+# -- export ---------------------------------------------------------------------------------
+EXPORT_FORMATS = ("table", "csv", "json")
+_FLAT = ("id", "created", "spec_name", "width", "resolution", "sets", "batch", "device", "dtype",
+         "threads", "options", "median_s", "q1_s", "q3_s", "iqr_s", "samples", "stable",
+         "params", "madds", "gflops", "peak_gflops", "bandwidth_gbs", "predicted_s", "machine",
+         "cpu", "cores", "gpu", "torch", "spec_path", "spec_hash", "key")
+
+
+def export(rows: Iterable[Mapping[str, Any]], fmt: str = "table", *, source: str = "") -> str:
+    """Results as a text table, CSV (flat columns, payload left out) or JSON (everything)."""
+    rows = list(rows)
+    if fmt == "json":
+        return json.dumps({"database": source, "schema_version": SCHEMA_VERSION,
+                           "results": rows}, indent=2, sort_keys=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(_FLAT)
+        for r in rows:
+            writer.writerow([_canonical(r[k]) if isinstance(r.get(k), dict) else r.get(k)
+                             for k in _FLAT])
+        return out.getvalue()
+    if fmt == "table":
+        return _table(rows, source)
+    raise ArchcalcError(f"unknown results format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
+
+
+def _ms(seconds) -> str:
+    return "" if seconds is None else f"{seconds * 1e3:.3g}" if seconds < 1e-1 else f"{seconds * 1e3:.0f}"
+
+
+def _table(rows: list, source: str) -> str:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    out = io.StringIO()
+    console = Console(file=out, width=160, highlight=False, color_system=None)
+    if not rows:
+        console.print(f"no results in {source or 'the database'} yet (run `archcalc bench SPEC`)")
+        return out.getvalue()
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    cols = ["id", "date (UTC)", "spec", "width", "res", "sets", "batch", "device", "dtype",
+            "thr", "opts", "median ms", "IQR %", "n", "GFLOP/s", "% peak", "pred ms", "machine"]
+    for col in cols:
+        grid.add_column(col, justify="left" if col in ("date (UTC)", "spec", "sets", "device",
+                                                      "dtype", "opts", "machine") else "right",
+                        no_wrap=True)
+    machines = {}
+    for r in rows:
+        opts = [k.replace("_", "-") for k, v in sorted(r["options"].items()) if v]
+        iqr = 100 * r["iqr_s"] / r["median_s"] if r["median_s"] else 0
+        peak = (100 * r["gflops"] / r["peak_gflops"]) if r.get("gflops") and r.get("peak_gflops") else None
+        machines[r["machine"]] = r
+        grid.add_row(str(r["id"]), r["created"].replace("T", " ").rstrip("Z"), r["spec_name"],
+                     str(r["width"]), str(r["resolution"]),
+                     ",".join(f"{k}={v}" for k, v in sorted(r["sets"].items())),
+                     str(r["batch"]), r["device"], r["dtype"], str(r["threads"]),
+                     ",".join(opts), _ms(r["median_s"]),
+                     f"{iqr:.1f}" + ("" if r["stable"] else "*"), str(r["samples"]),
+                     f"{r['gflops']:.1f}" if r.get("gflops") is not None else "",
+                     f"{peak:.0f}" if peak is not None else "", _ms(r.get("predicted_s")),
+                     r["machine"][:8])
+    console.print(grid)
+    console.print()
+    for fp, r in machines.items():
+        console.print(f"machine {fp[:8]}: {r['cpu']}, {r['cores']} cores, GPU {r['gpu']}, "
+                      f"torch {r['torch']}", soft_wrap=True)
+    console.print(f"{len(rows)} result(s) in {source}; * = the stopping rule was not met "
+                  f"before the time limit (estimate less stable)", soft_wrap=True)
+    return out.getvalue()
