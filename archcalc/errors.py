@@ -23,7 +23,7 @@ class SpecError(ArchcalcError):
         text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
         if self.hint:
             text += f" (did you mean '{self.hint}'?)"
-        return text
+        return one_line(text)
 
     def located(self, path: str) -> "SpecError":
         """The same error with the spec's file path filled in."""
@@ -43,7 +43,24 @@ class DuplicateRuleError(RuntimeError):
     """Two rules registered for one op kind (a programming error, raised at import)."""
 
 
+def one_line(text: str) -> str:
+    """Errors are one line: newlines from user input (a quoted key, a path) are shown escaped."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+# Spelled-out names people reach for, mapped to the paper's one-letter row keys.
+LONG_NAMES = {"stride": "s", "strides": "s", "kernel": "k", "kernel_size": "k", "ksize": "k",
+              "channels": "c", "out_channels": "c", "filters": "c", "repeat": "n", "repeats": "n",
+              "expansion": "t", "expand_ratio": "t", "group": "groups", "activation": "act"}
+
+
 def closest(word: str, choices) -> str | None:
-    """The most similar known word, for "did you mean ..." hints."""
-    found = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return found[0] if found else None
+    """The most similar known word, for "did you mean ..." hints (also mapping spelled-out
+    names such as "stride" or a misspelt "strde" to the paper's one-letter keys)."""
+    choices = [str(c) for c in choices]
+    found = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    if found:
+        return found[0]
+    long_names = [name for name, short in LONG_NAMES.items() if short in choices]
+    found = difflib.get_close_matches(str(word), long_names, n=1, cutoff=0.75)
+    return LONG_NAMES[found[0]] if found else None

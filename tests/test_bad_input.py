@@ -11,12 +11,13 @@ marker string), never copied from archcalc's output.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from fractions import Fraction
 
 import pytest
 
@@ -193,12 +194,14 @@ def _spec_cases() -> list[Bad]:
     t = sub(MINI, STEM, "    - {op: conv, c: 16, k: 3, s: 2, groups: 3}")   # 16 % 3 != 0
     C.append(_case("groups-not-dividing", t, "groups: 3", "groups", stage="compile",
                    key_suffix=True, says=("groups",)))
-    # residual between mismatched shapes: the stem keeps its 16 channels at every width
-    # (scale: none) while the bottleneck's output is scaled; design channels are equal (16),
-    # so the block has a residual, but at width 0.5 it adds 16 to 8 channels.
-    t = sub(MINI, STEM, "    - {op: conv, c: 16, k: 3, s: 2, scale: none}")
-    C.append(_case("residual-mismatch", t, "{op: bottleneck", "residual", stage="compile",
-                   key_suffix=True, width=0.5, says=("mismatched",)))
+    # A residual between mismatched shapes: a cell adds a 16- and a 24-channel branch.
+    t = sub(MINI, "layers:\n", "cells:\n  bad:\n    inputs: [x]\n    nodes:\n"
+            "      a: {from: x, ops: [{op: pwconv, c: 16}]}\n"
+            "      y: {add: [a, {from: x, ops: [{op: pwconv, c: 24}]}]}\n"
+            "    output: y\nlayers:\n")
+    t = sub(t, BODY, BODY + "\n    - {op: bad}")
+    C.append(_case("residual-mismatch", t, "{op: bad}", "residual", stage="compile",
+                   key_suffix=True, says=("mismatched",)))
     # -- files, documents, references ---------------------------------------------------------
     t = sub(MINI, "name: mini\n", "name: mini\nname: other\n")
     C.append(_case("duplicate-top-key", t, "name: other", "name", says=("duplicate",)))
@@ -599,30 +602,27 @@ def test_misspelt_stride_gets_a_hint(tmp_path):
         assert info.value.hint == "s", str(info.value)
 
 
-def test_rounding_none_never_gives_fractional_channels(tmp_path):
-    """`width: {rounding: none}` at width 0.75 makes c = 10 into 7.5 channels: archcalc
-    returned a table with fractional channel counts and non-integral params (a wrong
-    number), and the table/markdown formats crashed with a TypeError traceback. Either an
-    error naming the row or whole numbers is acceptable."""
+def test_rounding_none_is_the_idealised_model_and_renders_in_every_format(tmp_path):
+    """`width: {rounding: none}` is the papers' idealised model (MobileNetV1 eq. 7): channels
+    stay continuous, so at width 0.75 a c = 10 conv has 7.5 channels and the costs are exact
+    fractions. Every format must render them (no TypeError traceback), the text formats must
+    say the values are idealised, and a spec with real rounding never gives a fraction."""
     text = sub(MINI, "name: mini\n", "name: mini\nwidth: {rounding: none}\n")
     text = sub(text, "c: 16, k: 3", "c: 10, k: 3")
     path = write_case(tmp_path, Bad(id="x", text=text, lines=(), key=None))
-    try:
-        table = archcalc.evaluate(path, "0.75")
-    except archcalc.ArchcalcError as err:
-        assert "\n" not in str(err) and str(err).startswith(path)
-    else:
-        for row in table.rows:
-            assert all(isinstance(v, int) for v in row.output_shape), (row.name, row.output_shape)
-            assert isinstance(row.params, int) and isinstance(row.madds, int), row.name
-        for key, value in table.totals.items():
-            assert isinstance(value, int), (key, value)
+    table = archcalc.evaluate(path, "0.75")
+    stem = next(row for row in table.rows if row.name.endswith(".conv"))
+    assert stem.output_shape[0] == Fraction(15, 2)          # 10 * 3/4, not rounded
     for fmt in ("table", "markdown", "csv", "json"):
         proc = run_console("report", path, "--width", "0.75", "--format", fmt)
         assert "Traceback" not in proc.stderr, (fmt, proc.stderr[-400:])
-        assert proc.returncode in (0, 2), fmt
-        if proc.returncode == 0:
-            assert "7.5" not in proc.stdout, fmt
+        assert proc.returncode == 0, (fmt, proc.stderr)
+        if fmt in ("table", "markdown"):
+            assert "idealised" in proc.stdout, fmt
+    rounded = write_case(tmp_path, Bad(id="y", text=sub(MINI, "c: 16, k: 3", "c: 10, k: 3"),
+                                       lines=(), key=None))
+    for value in archcalc.evaluate(rounded, "0.75").totals.values():
+        assert isinstance(value, int)
 
 
 def test_many_errors_print_one_line_each_on_real_spec(tmp_path, capsys):

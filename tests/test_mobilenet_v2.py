@@ -313,3 +313,29 @@ def test_residual_follows_actual_channel_counts(width):
     assert "bottlenecks.0.add" in expected
     t = evaluate(width, 224, convention="torchvision")
     assert [r.name for r in t.rows if r.op == "add"] == expected
+
+
+def test_residual_with_an_unscaled_input_is_decided_on_actual_widths():
+    """The same rule with a `scale: none` layer before a bottleneck: at alpha 0.5 the 1x1 conv
+    keeps 24 channels while the bottleneck projects to make_divisible(24 * 0.5 = 12) = 16, so its
+    first repeat has no residual (24 != 16) and its second one has (16 == 16). The spec is valid at every width;
+    it must not be rejected as a residual between mismatched shapes."""
+    text = """
+name: unscaled-then-bottleneck
+input: {channels: 3, resolution: 32}
+layers:
+  stem:
+    - {op: conv, c: 16, k: 3, s: 2}
+    - {op: pwconv, c: 24, scale: none}
+  body:
+    - {op: bottleneck, t: 6, c: 24, n: 2, s: 1}
+"""
+    spec = archcalc.parse_spec(text, "<unscaled>")
+    at_one = rows_by_name(archcalc.analyze(archcalc.compile_graph(spec, "1", 32)))
+    assert at_one["body.0.0.add"].output_shape == (24, 16, 16)       # 24 == 24 at alpha 1
+    rows = rows_by_name(archcalc.analyze(archcalc.compile_graph(spec, "0.5", 32)))
+    assert rows["body.0.0.expand.conv"].output_shape == (6 * 24, 16, 16)
+    assert rows["body.0.0.project.conv"].output_shape == (16, 16, 16)
+    assert "body.0.0.add" not in rows
+    assert rows["body.0.1.expand.conv"].output_shape == (6 * 16, 16, 16)
+    assert rows["body.0.1.add"].output_shape == (16, 16, 16)

@@ -45,6 +45,17 @@ class CostTable:
     symbolic: bool
     rows: tuple
     totals: dict
+    guards: tuple = ()     # symbolic: where any holds, the closed forms don't (compile instead)
+
+    def valid_at(self, width) -> bool:
+        """Whether the closed forms hold at this width (no structural guard fires)."""
+        import sympy
+
+        from .. import symbolic
+        from ..graph.compile import parse_width
+        a = parse_width(width)
+        point = {symbolic.alpha: sympy.Rational(a.numerator, a.denominator)}
+        return not any(bool(g.xreplace(point)) for g in self.guards)
 
     def at(self, width, resolution=None) -> "CostTable":
         """Evaluate a symbolic table at a point, exactly (sympy rationals, then Python ints)."""
@@ -57,6 +68,9 @@ class CostTable:
         a = parse_width(width)
         res = parse_resolution(self.spec.resolution if resolution is None else resolution,
                                self.spec.resolution)
+        if self.guards and not self.valid_at(a):
+            from ..graph.compile import compile_graph
+            return analyze(compile_graph(self.spec, a, res), self.convention, self.dtype)
         point = {symbolic.alpha: sympy.Rational(a.numerator, a.denominator),
                  symbolic.r: sympy.Integer(res)}
 
@@ -199,4 +213,4 @@ def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") 
     }
     return CostTable(spec=graph.spec, width=graph.width, resolution=graph.resolution,
                      convention=convention, dtype=dtype, symbolic=graph.symbolic,
-                     rows=tuple(rows), totals=totals)
+                     rows=tuple(rows), totals=totals, guards=tuple(graph.guards))

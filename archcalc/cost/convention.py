@@ -31,7 +31,8 @@ class Convention:
                  "BN params " + ("counted" if self.bn_params else "excluded"),
                  "biases " + ("counted" if self.bias else "excluded"),
                  "element-wise ops " + ("reported" if self.elementwise else "not counted"),
-                 f"num_classes = {self.num_classes}" if self.num_classes else "classes as the spec says"]
+                 f"num_classes = {self.num_classes} unless --set" if self.num_classes
+                 else "classes as the spec says"]
         return f"{self.name} ({'; '.join(parts)})"
 
     def with_options(self, bn_params: bool | None = None, bias: bool | None = None,

@@ -140,10 +140,28 @@ class _Builder:
         h = self.conv_layer(row, h, f"{path}.project", OpKind.POINTWISE,
                             self.channels(row), 1, 1, row.project_act,
                             stream_group=group)
-        if row.residual == "bottleneck" and stride == 1 and x.design_c == row.c:
+        if row.residual == "bottleneck" and self.residual(stride, c_in, self.g.shape(h)[0],
+                                                          x.design_c == row.c):
             h = self.op(row, [x.node, h], kind=OpKind.ADD, name=f"{path}.add", layer=f"{path}.add",
                         stream_group=group)
         return Tensor(h, row.c)
+
+    def residual(self, stride: int, c_in, c_out, design_equal: bool) -> bool:
+        """A residual add where stride is 1 and the widths match, decided on the actual (rounded)
+        widths as torchvision, TF-slim and Keras do (`stride == 1 and inp == oup`).
+
+        A symbolic graph decides on the design widths, so that one graph serves every point,
+        and records a guard: the condition on alpha under which the actual widths decide
+        otherwise (e.g. MobileNetV2 at alpha 0.25, where 32 and 16 both round to 8). At such
+        points closed forms do not hold, and evaluation compiles the point instead."""
+        if stride != 1:
+            return False
+        if not self.domain.symbolic:
+            return c_in == c_out
+        if c_in != c_out:          # different expressions: they may still agree at some alpha
+            import sympy
+            self.g.guards.append(sympy.Eq(c_in, c_out) if not design_equal else sympy.Ne(c_in, c_out))
+        return design_equal
 
     def shuffle_unit(self, row: schema.ShuffleUnitRow, x: Tensor, stride: int, path: str) -> Tensor:
         """ShuffleNet unit (Zhang et al. 2017, Fig. 2b, 2c); bottleneck width = c / 4 of the
@@ -351,6 +369,7 @@ class _Builder:
                     x = self.row(row, x, stride, path)
                     self.names[path] = x
                     self.history.append(x)
+                self.names[f"{section.name}.{i}"] = x      # a repeated row's path: its last repeat
                 if row.name is not None:
                     if row.name in self.names:
                         raise SpecError("this name is already taken by an earlier row",
@@ -359,6 +378,8 @@ class _Builder:
 
     def row(self, row, x: Tensor, stride: int, path: str) -> Tensor:
         """Build one repeat of a row; the output stride follows the row's stride."""
+        if not isinstance(row, schema.BottleneckRow):
+            self.prev_expansion = None     # an expansion shortcut joins consecutive blocks only
         out = self.handlers[type(row)](row, x, stride, path)
         if out is x or isinstance(row, (schema.CellRow, schema.FitRow)):
             return out          # passed through, or the handler set the output stride itself
@@ -395,19 +416,18 @@ def parse_resolution(resolution, base: int) -> int:
     """An input size (160) or a multiplier of the spec's base resolution ("0.5x" -> base/2)."""
     text = str(resolution).strip()
     try:
-        if text.endswith("x"):
-            rho = Fraction(text[:-1])
-            if rho <= 0:
-                raise OptionError(f"resolution multiplier must be positive, got {text}")
-            value = rho * base
-            if value.denominator != 1:
-                raise OptionError(f"resolution multiplier {text} of {base} is not a whole size "
-                                  f"({float(value):g})")
-            return int(value)
-        value = Fraction(text)
+        value = Fraction(text[:-1] if text.endswith("x") else text)
     except (ValueError, ZeroDivisionError):
         raise OptionError(f"resolution must be a size such as 160 or a multiplier such as 0.5x, "
                           f"got {resolution!r}") from None
+    if text.endswith("x"):
+        if value <= 0:
+            raise OptionError(f"resolution multiplier must be positive, got {text}")
+        value = value * base
+        if value.denominator != 1:
+            raise OptionError(f"resolution multiplier {text} of {base} is not a whole size "
+                              f"({float(value):g})")
+        return int(value)
     if value.denominator != 1 or value <= 0:
         raise OptionError(f"resolution must be a positive whole number of pixels, got {resolution}")
     return int(value)

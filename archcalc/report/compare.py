@@ -5,7 +5,7 @@ import csv
 import io
 import json
 
-from .render import _num
+from ..cost.analyze import _plain
 from .units import human_bytes, human_count
 
 METRICS = (("params", "params", human_count), ("madds", "MAdds", human_count),
@@ -96,9 +96,9 @@ def to_dict(entries, with_memory: bool) -> dict:
     out = {"convention": entries[0].table.convention.name, "dtype": entries[0].table.dtype,
            "entries": []}
     for e in entries:
-        item = {"label": e.label, "spec": e.table.spec.path, "width": _num(e.table.width),
+        item = {"label": e.label, "spec": e.table.spec.path, "width": _plain(e.table.width),
                 "resolution": e.table.resolution,
-                "params": {p.name: _num(p.value) for p in e.table.spec.params},
+                "params": {p.name: _plain(p.value) for p in e.table.spec.params},
                 "totals": {k: e.table.totals[k] for k, _, _ in METRICS},
                 "published": dict(e.published) if e.published else None}
         if with_memory:

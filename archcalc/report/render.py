@@ -23,6 +23,14 @@ def _header(table) -> list[tuple[str, str]]:
              ("point", point)]
     if spec.params:
         lines.append(("params", ", ".join(f"{p.name}={_num(p.value)}" for p in spec.params)))
+    w = spec.width
+    if w.rounding == "none":
+        rule = "none: idealised, continuous channels c * alpha (exact fractions)"
+    elif w.rounding == "truncate":
+        rule = f"truncate: max(int(c * alpha), {w.minimum})"
+    else:
+        rule = f"make_divisible(c * alpha, {w.divisor}), expanded width {w.expand}"
+    lines.append(("channels", rule))
     lines.append(("convention", table.convention.describe()))
     lines.append(("memory", f"{table.dtype} activations; peak = largest live set while one op runs"))
     return lines
@@ -34,21 +42,28 @@ def _num(x) -> str:
     return str(x)
 
 
+def exact(x) -> str:
+    """12,345 for integers; a fraction (rounding: none, the idealised model) with its value."""
+    if isinstance(x, Fraction) and x.denominator != 1:
+        return f"{float(x):,.1f} (= {x.numerator}/{x.denominator}, idealised)"
+    return f"{int(x):,}"
+
+
 def _total_lines(table) -> list[tuple[str, str, str]]:
     t = table.totals
-    rows = [("params", human_count(t["params"]), f"{t['params']:,}"),
+    rows = [("params", human_count(t["params"]), exact(t["params"])),
             ("BN params", human_count(t["bn_params"]),
-             f"{t['bn_params']:,} ({'included in' if table.convention.bn_params else 'not in'} params)"),
-            ("MAdds", human_count(t["madds"]), f"{t['madds']:,}"),
-            ("FLOPs", human_count(t["flops"]), f"{t['flops']:,} (2 x MAdds)")]
+             f"{exact(t['bn_params'])} ({'included in' if table.convention.bn_params else 'not in'} params)"),
+            ("MAdds", human_count(t["madds"]), exact(t["madds"])),
+            ("FLOPs", human_count(t["flops"]), f"{exact(t['flops'])} (2 x MAdds)")]
     if table.convention.elementwise:
-        rows.append(("element-wise ops", human_count(t["elementwise_ops"]), f"{t['elementwise_ops']:,}"))
+        rows.append(("element-wise ops", human_count(t["elementwise_ops"]), exact(t["elementwise_ops"])))
     rows += [("activations", human_bytes(t["activation_bytes"]),
-              f"{t['activation_bytes']:,} bytes, all tensors"),
+              f"{exact(t['activation_bytes'])} bytes, all tensors"),
              ("peak memory", human_bytes(t["peak_memory_bytes"]),
-              f"{t['peak_memory_bytes']:,} bytes, naive schedule"),
+              f"{exact(t['peak_memory_bytes'])} bytes, naive schedule"),
              ("peak streamed", human_bytes(t["peak_memory_bytes_streamed"]),
-              f"{t['peak_memory_bytes_streamed']:,} bytes, MobileNetV2 Sec. 5.1")]
+              f"{exact(t['peak_memory_bytes_streamed'])} bytes, MobileNetV2 Sec. 5.1")]
     return rows
 
 
@@ -72,7 +87,7 @@ def _cells(table, row) -> list[str]:
     cells = [row["name"], " + ".join(row["ops"]), _shape(row["output_shape"]),
              human_count(row["params"]) if row["params"] else "",
              human_count(row["madds"]) if row["madds"] else "",
-             f"{100 * row['madds'] / total:.1f}" if row["madds"] else "",
+             f"{100 * float(row['madds']) / float(total):.1f}" if row["madds"] else "",
              human_bytes(row["memory_bytes"]) if row["memory_bytes"] else ""]
     if table.convention.elementwise:
         cells.insert(6, human_count(row["elementwise_ops"]))

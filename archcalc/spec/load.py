@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import keyword
+import math
 import os
 from fractions import Fraction
 from typing import Any, Callable, Mapping
@@ -101,12 +102,16 @@ NO_DEFAULTS = ("fc",)   # the classifier stays linear unless its own row says ot
 def to_fraction(v) -> Fraction:
     """An exact fraction from a YAML/CLI number: 0.75 -> 3/4 (by its decimal text, not binary)."""
     if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError(f"expected a finite number, got {v}")
         return Fraction(repr(v))
     return Fraction(v)
 
 
 def _row_keys(row_type: type) -> list[str]:
-    names = [f.name for f in dataclasses.fields(row_type) if f.name not in ("op", "line", "key_lines")]
+    internal = {"op", "line", "key_lines"} | ({"pool"} if row_type is schema.PoolRow else set()) \
+        | ({"act"} if row_type is schema.ActivationRow else set())   # both set by the op name
+    names = [f.name for f in dataclasses.fields(row_type) if f.name not in internal]
     return [{"global_": "global", "from_": "from"}.get(n, n) for n in names]
 
 
@@ -129,7 +134,7 @@ def parse_value(text: str, like: Any):
     if isinstance(like, Fraction):
         try:
             return Fraction(text.strip())
-        except ValueError:
+        except (ValueError, ZeroDivisionError):
             raise ValueError(f"expected a number, got {text!r}") from None
     return text
 
@@ -175,7 +180,11 @@ def _parse_params(raw, path) -> list[schema.ParamDecl]:
                                 hint=closest(k, PARAM_KEYS))
         if "default" not in body:
             raise SpecError("a parameter needs a default", path=path, line=line, key=key)
-        default = _literal(body["default"])
+        try:
+            default = _literal(body["default"])
+        except ValueError as err:
+            raise SpecError(str(err), path=path, line=body.key_lines["default"],
+                            key=f"{key}.default") from None
         if not isinstance(default, (bool, int, Fraction, str)):
             raise SpecError(f"default must be a number, a word or true/false, got {default!r}",
                             path=path, line=body.key_lines["default"], key=f"{key}.default")
@@ -184,10 +193,26 @@ def _parse_params(raw, path) -> list[schema.ParamDecl]:
             if not isinstance(choices, list) or not choices:
                 raise SpecError("expected a non-empty list", path=path, line=body.key_lines["choices"],
                                 key=f"{key}.choices")
-            choices = tuple(_literal(c) for c in choices)
+            try:
+                choices = tuple(_literal(c) for c in choices)
+            except ValueError as err:
+                raise SpecError(str(err), path=path, line=body.key_lines["choices"],
+                                key=f"{key}.choices") from None
+        bounds = {}
+        for bound in ("min", "max"):
+            if bound in body:
+                value = body[bound]
+                numeric = isinstance(default, (int, Fraction)) and not isinstance(default, bool)
+                if not numeric or isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise SpecError(f"'{bound}' needs a number and a numeric default, got {value!r}",
+                                    path=path, line=body.key_lines[bound], key=f"{key}.{bound}")
+                try:
+                    bounds[bound] = _literal(value)
+                except ValueError as err:
+                    raise SpecError(str(err), path=path, line=body.key_lines[bound],
+                                    key=f"{key}.{bound}") from None
         decl = schema.ParamDecl(name=name, default=default, value=default, choices=choices,
-                                minimum=_literal(body.get("min")), maximum=_literal(body.get("max")),
-                                line=line)
+                                minimum=bounds.get("min"), maximum=bounds.get("max"), line=line)
         try:
             _check_param_value(decl, default)
         except ValueError as err:
@@ -259,7 +284,10 @@ def _parse_row(raw, line: int, section: str, index: int, defaults: Located, para
         raise SpecError("missing 'op'", path=path, line=raw.line, key=where)
     op = raw["op"]
     cells = cells or {}
-    if isinstance(op, str) and op in cells:
+    if not isinstance(op, str):
+        raise SpecError(f"expected an op name, got {op!r}", path=path, line=raw.key_lines["op"],
+                        key=f"{where}.op")
+    if op in cells:
         return _parse_cell_row(raw, cells[op], where, params, path)
     if op not in schema.ROW_TYPES:
         known = list(schema.ROW_TYPES) + list(cells)
@@ -337,7 +365,10 @@ def _parse_cell_row(raw: Located, cell: schema.CellDef, where: str, params: dict
                     isinstance(value, str) != isinstance(like, str):
                 raise SpecError(f"expected a value like the default {like!r}, got {value!r}",
                                 path=path, line=line, key=f"{where}.{key}")
-            args[key] = _literal(value)
+            try:
+                args[key] = _literal(value)
+            except ValueError as err:
+                raise SpecError(str(err), path=path, line=line, key=f"{where}.{key}") from None
     return schema.CellRow(op=cell.name, line=raw.line, key_lines=tuple(raw.key_lines.items()),
                           cell=cell.name, args=tuple(args.items()), **common)
 

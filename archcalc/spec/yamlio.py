@@ -67,3 +67,5 @@ def load_yaml(text: str, path: str):
                         line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as err:
         raise SpecError(f"YAML error: {err}".splitlines()[0], path=path) from None
+    except RecursionError:
+        raise SpecError("YAML nested too deeply", path=path) from None
