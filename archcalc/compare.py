@@ -44,8 +44,35 @@ def _sets_for(spec_params: set, sets: Mapping[str, str]) -> dict:
     return {k: v for k, v in sets.items() if k in spec_params}
 
 
+def published_point(spec_path: str, table) -> dict | None:
+    """Published top-1 and Pixel-1 latency for a spec at the table's point, from
+    <spec dir>/published/<spec file> (the first matching row that has each metric)."""
+    from .design.frontier import load_points, published_for
+    found = published_for(spec_path)
+    if found is None:
+        return None
+    params = {p.name: p.value for p in table.spec.params}
+    out: dict = {}
+    sources = []
+    for point in load_points(found):
+        if point.get("width") != table.width or point.get("resolution") != table.resolution:
+            continue
+        wanted = point.get("set") or {}
+        if not isinstance(wanted, dict) or any(str(params.get(k)) != str(v) for k, v in wanted.items()):
+            continue
+        for metric, key in (("top1", "top1"), ("latency_ms", "pixel1_ms")):
+            if metric not in out and point.get(key) is not None:
+                out[metric] = float(point[key])
+                if point["source"] not in sources:
+                    sources.append(point["source"])
+    if not out:
+        return None
+    out["source"] = "; ".join(sources)
+    return out
+
+
 def compare(targets: list[str], sets: Mapping[str, str] | None = None, convention="paper",
-            dtype: str = "fp32", published=None) -> list[Entry]:
+            dtype: str = "fp32", published=published_point) -> list[Entry]:
     """Cost every target. A --set applies to the specs that declare that parameter; naming a
     parameter no spec declares is an error."""
     conv = convention_named(convention)
@@ -63,7 +90,7 @@ def compare(targets: list[str], sets: Mapping[str, str] | None = None, conventio
         label = spec.name + ("" if table.width == 1 else f" {float(table.width):g}x") + \
             ("" if table.resolution == spec.resolution else f" @{table.resolution}") + \
             "".join(f" {k}={v}" for k, v in mine.items() if k != "num_classes")
-        pub = published(spec, table) if published else None
+        pub = published(target.path, table) if published else None
         entries.append(Entry(target, label, table,
                              memory_by_resolution(graph, DTYPE_BYTES[dtype]), pub))
     unused = set(sets) - used

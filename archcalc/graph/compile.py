@@ -140,13 +140,14 @@ class _Builder:
         h = self.conv_layer(row, h, f"{path}.project", OpKind.POINTWISE,
                             self.channels(row), 1, 1, row.project_act,
                             stream_group=group)
+        design_equal = (x.design_c == row.c) if x.design_c is not None else None
         if row.residual == "bottleneck" and self.residual(stride, c_in, self.g.shape(h)[0],
-                                                          x.design_c == row.c):
+                                                          design_equal):
             h = self.op(row, [x.node, h], kind=OpKind.ADD, name=f"{path}.add", layer=f"{path}.add",
                         stream_group=group)
         return Tensor(h, row.c)
 
-    def residual(self, stride: int, c_in, c_out, design_equal: bool) -> bool:
+    def residual(self, stride: int, c_in, c_out, design_equal: bool | None) -> bool:
         """A residual add where stride is 1 and the widths match, decided on the actual (rounded)
         widths as torchvision, TF-slim and Keras do (`stride == 1 and inp == oup`).
 
@@ -158,6 +159,8 @@ class _Builder:
             return False
         if not self.domain.symbolic:
             return c_in == c_out
+        if design_equal is None:   # an input taken `from` a layer path: no design count
+            design_equal = c_in == c_out
         if c_in != c_out:          # different expressions: they may still agree at some alpha
             import sympy
             self.g.guards.append(sympy.Eq(c_in, c_out) if not design_equal else sympy.Ne(c_in, c_out))

@@ -28,7 +28,7 @@ def rows(entries) -> list[dict]:
         values = [_published(e, key) for e in entries]
         if any(v is not None for v in values):
             out.append({"metric": key, "name": name, "values": values,
-                        "fmt": lambda v: "" if v is None else f"{v:g}"})
+                        "fmt": lambda v: "" if v is None else f"{v:.1f}"})
     return out
 
 
