@@ -88,6 +88,7 @@ class CostTable:
             raise OptionError("closed forms need a symbolic table (closed_form / --symbolic)")
         return {
             "symbols": {"alpha": "width multiplier", "r": "input resolution (r x r)"},
+            "invalid_where": [str(g) for g in self.guards],
             "totals": {k: str(v) for k, v in self.totals.items()
                        if k != "elementwise_ops" or self.convention.elementwise},
             "layers": [{"name": g["name"], "output_shape": [str(v) for v in g["output_shape"]],

@@ -172,6 +172,10 @@ def render(table, fmt: str = "table", all_ops: bool = False, closed_forms: dict 
 def render_closed_forms(forms: dict) -> str:
     """Closed forms (strings) of totals and per layer, in alpha (width) and r (resolution)."""
     lines = ["closed forms in alpha (width multiplier) and r (input resolution):", ""]
+    if forms.get("invalid_where"):
+        lines.append("  (they hold except where one of these holds: rounding then changes the "
+                     "structure, and archcalc compiles such points exactly)")
+        lines += [f"    {g}" for g in forms["invalid_where"]] + [""]
     for key, expr in forms["totals"].items():
         if len(expr) > 2000:
             expr = f"{expr[:200]} ... ({len(expr):,} characters; full form with --format json)"
