@@ -1,7 +1,19 @@
 """PyTorch backend (optional extra `archcalc[torch]`): materialise an op-graph as an
-nn.Module whose module names equal the graph's node names, and verify archcalc's counts
-against PyTorch's own. `import archcalc` never imports this package."""
-from .build import BUILDERS, build_module, builder
-from .verify import VerifyResult, verify
+nn.Module whose module names equal the graph's node names, verify archcalc's counts against
+PyTorch's own, and time it. `import archcalc` never imports this package, and importing
+this package does not import torch until one of its tools is used (the CLI registers the
+bench command through archcalc.torch.commands on every run)."""
+from __future__ import annotations
 
-__all__ = ["BUILDERS", "build_module", "builder", "verify", "VerifyResult"]
+import importlib
+
+_EXPORTS = {"BUILDERS": "build", "build_module": "build", "builder": "build",
+            "verify": "verify", "VerifyResult": "verify"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'archcalc.torch' has no attribute {name!r}")
