@@ -79,6 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("spec", metavar="SPEC")
     _point_options(ver)
     ver.set_defaults(run=cmd_verify)
+
+    # Commands of the design-space engine (formula, explain, sweep, fit, frontier), the torch
+    # backend's timing harness (bench, results) and the dashboard; each module registers its
+    # own and imports its heavy dependencies only when it runs.
+    from .design.commands import add_commands as design_commands
+    from .torch.commands import add_commands as torch_commands
+    design_commands(sub)
+    torch_commands(sub)
+    try:
+        from dashboard.commands import add_commands as dashboard_commands
+    except ImportError:        # the dashboard package ships beside archcalc in this repository
+        pass
+    else:
+        dashboard_commands(sub)
     return parser
 
 

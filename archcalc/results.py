@@ -205,6 +205,7 @@ class ResultsDB:
         conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA synchronous = FULL")   # a committed result survives a power cut too
         return conn
 
     def _tables(self) -> set[str]:
@@ -268,8 +269,12 @@ class ResultsDB:
         if isinstance(err, sqlite3.OperationalError) and "locked" in text:
             return ArchcalcError(f"{self.path}: the results database stayed locked by another "
                                  f"writer for {BUSY_TIMEOUT_S:.0f} s ({text})")
-        return ArchcalcError(f"{self.path}: cannot use the results database ({text}; "
-                             f"corrupt or not an archcalc results file); left untouched")
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            return ArchcalcError(f"{self.path}: the results database is corrupt ({text}); left "
+                                 f"untouched: copy it away before repairing it, or choose "
+                                 f"another file with --db")
+        return ArchcalcError(f"{self.path}: cannot use the results database ({text}); "
+                             f"left untouched")
 
     # -- context ----------------------------------------------------------------------------
     def close(self) -> None:
@@ -424,40 +429,42 @@ def _ms(seconds) -> str:
 def _table(rows: list, source: str) -> str:
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     out = io.StringIO()
-    console = Console(file=out, width=160, highlight=False, color_system=None)
+    console = Console(file=out, width=132, highlight=False, color_system=None)
     if not rows:
-        console.print(f"no results in {source or 'the database'} yet (run `archcalc bench SPEC`)")
+        console.print(escape(f"no results in {source or 'the database'} yet (run `archcalc bench SPEC`)"))
         return out.getvalue()
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    cols = ["id", "date (UTC)", "spec", "width", "res", "sets", "batch", "device", "dtype",
-            "thr", "opts", "median ms", "IQR %", "n", "GFLOP/s", "% peak", "pred ms", "machine"]
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    cols = ["id", "date (UTC)", "spec", "width", "res", "batch", "run", "median ms", "IQR%",
+            "n", "GFLOP/s", "%peak", "roofline ms", "machine"]
     for col in cols:
-        grid.add_column(col, justify="left" if col in ("date (UTC)", "spec", "sets", "device",
-                                                      "dtype", "opts", "machine") else "right",
-                        no_wrap=True)
+        grid.add_column(col, justify="left" if col in ("date (UTC)", "spec", "run", "machine")
+                        else "right", no_wrap=True)
     machines = {}
     for r in rows:
-        opts = [k.replace("_", "-") for k, v in sorted(r["options"].items()) if v]
+        run = [r["device"], r["dtype"], f"t{r['threads']}"]
+        run += [k.replace("_", "-") for k, v in sorted(r["options"].items()) if v]
+        spec = r["spec_name"]
+        if r["sets"]:
+            spec += " [" + ",".join(f"{k}={v}" for k, v in sorted(r["sets"].items())) + "]"
         iqr = 100 * r["iqr_s"] / r["median_s"] if r["median_s"] else 0
         peak = (100 * r["gflops"] / r["peak_gflops"]) if r.get("gflops") and r.get("peak_gflops") else None
         machines[r["machine"]] = r
-        grid.add_row(str(r["id"]), r["created"].replace("T", " ").rstrip("Z"), r["spec_name"],
-                     str(r["width"]), str(r["resolution"]),
-                     ",".join(f"{k}={v}" for k, v in sorted(r["sets"].items())),
-                     str(r["batch"]), r["device"], r["dtype"], str(r["threads"]),
-                     ",".join(opts), _ms(r["median_s"]),
-                     f"{iqr:.1f}" + ("" if r["stable"] else "*"), str(r["samples"]),
+        grid.add_row(str(r["id"]), r["created"].replace("T", " ")[:16], escape(spec),
+                     str(r["width"]), str(r["resolution"]), str(r["batch"]), " ".join(run),
+                     _ms(r["median_s"]), f"{iqr:.1f}" + ("" if r["stable"] else "*"),
+                     str(r["samples"]),
                      f"{r['gflops']:.1f}" if r.get("gflops") is not None else "",
                      f"{peak:.0f}" if peak is not None else "", _ms(r.get("predicted_s")),
                      r["machine"][:8])
     console.print(grid)
     console.print()
     for fp, r in machines.items():
-        console.print(f"machine {fp[:8]}: {r['cpu']}, {r['cores']} cores, GPU {r['gpu']}, "
-                      f"torch {r['torch']}", soft_wrap=True)
-    console.print(f"{len(rows)} result(s) in {source}; * = the stopping rule was not met "
+        console.print(escape(f"machine {fp[:8]}: {r['cpu']}, {r['cores']} cores, GPU {r['gpu']}, "
+                             f"torch {r['torch']}"), soft_wrap=True)
+    console.print(f"{len(rows)} result(s) in {escape(source)}; * = the stopping rule was not met "
                   f"before the time limit (estimate less stable)", soft_wrap=True)
     return out.getvalue()

@@ -72,18 +72,25 @@ def live_sets(graph, bytes_per_elem: int):
         last = max((position[c] for c in consumers[t]), default=position[t])
         return position[t], (end if t in outputs else last)
 
-    naive_spans = {t: span(t, index) for t in size}
-    streamed_spans = {t: span(t, step) for t in size}
     internal = streamed_internal(graph, owner, consumers)
+    naive = _live_by_position({t: span(t, index) for t in size}, size, len(names))
+    streamed = _live_by_position({t: span(t, step) for t in size if t not in internal}, size,
+                                 len(names))
+    return {n: (size.get(n, 0), naive[index[n]], streamed[step[n]]) for n in names}
 
-    rows = {}
-    for n in names:
-        i, s = index[n], step[n]
-        naive = sum(size[t] for t, (a, b) in naive_spans.items() if a <= i <= b)
-        streamed = sum(size[t] for t, (a, b) in streamed_spans.items()
-                       if a <= s <= b and t not in internal)
-        rows[n] = (size.get(n, 0), naive, streamed)
-    return rows
+
+def _live_by_position(spans: dict, size: dict, length: int) -> list:
+    """Live bytes at each schedule position: tensors whose [start, end] span covers it
+    (a sweep over span starts and ends, linear in the graph's size)."""
+    delta: list = [0] * (length + 1)
+    for t, (start, end) in spans.items():
+        delta[start] = delta[start] + size[t]
+        delta[end + 1] = delta[end + 1] - size[t]
+    live, running = [], 0
+    for position in range(length):
+        running = running + delta[position]
+        live.append(running)
+    return live
 
 
 def memory_by_resolution(graph, bytes_per_elem: int, first_layer_trick: bool = True) -> dict:

@@ -52,11 +52,36 @@ def _recip(x):
     return Fraction(1) / x
 
 
+def _ceil_div(n: int, d: int) -> int:
+    return -((-n) // d)
+
+
+def _floor_div(n: int, d: int) -> int:
+    return n // d
+
+
 _NAMESPACE_BASE = {
     "_md": rounding.make_divisible, "_tr": rounding.truncate, "_rh": rounding.round_half_even,
     "_ceil": math.ceil, "_floor": math.floor, "_max": max, "_min": min, "_recip": _recip,
+    "_ceil_div": _ceil_div, "_floor_div": _floor_div,
     "Fraction": Fraction,
 }
+
+
+def _integer_ratio(arg):
+    """arg = n / d with n an integer-valued expression (integer symbols, integer functions,
+    integer coefficients) and d a positive int, or None."""
+    import sympy
+    d = 1
+    for term in sympy.Add.make_args(arg):
+        c, _ = term.as_coeff_Mul()
+        if not c.is_Rational:
+            return None
+        d = d * int(c.q) // math.gcd(d, int(c.q))
+    n = sympy.expand(arg * d, deep=False, power_base=False, power_exp=False, log=False)
+    if n.is_integer is not True:
+        return None
+    return n, d
 
 
 class _Source:
@@ -95,6 +120,12 @@ class _Source:
                 return f"_recip(({self(base, leaf)})**{-n})"
             raise OptionError(f"cannot evaluate {e} exactly (non-integer power)")
         fname = type(e).__name__
+        if fname in ("ceiling", "floor"):
+            fast = _integer_ratio(e.args[0])
+            if fast is not None:     # ceil(n / d) with n integer-valued: int arithmetic only
+                n, d = fast
+                fn = "_ceil_div" if fname == "ceiling" else "_floor_div"
+                return f"{fn}({self(n, leaf)}, {d})"
         if fname in _FUNCS:
             return f"{_FUNCS[fname]}(" + ", ".join(self(a, leaf) for a in e.args) + ")"
         if isinstance(e, sympy.Symbol):
@@ -262,7 +293,7 @@ class CompiledForms:
     >>> forms.grid(["0.35", "1"], [160, 224])["madds"]   # 2 x 2 int64 array
     """
 
-    def __init__(self, table, metrics: Sequence[str] | None = None):
+    def __init__(self, table, metrics: Sequence[str] | None = None, graph=None):
         import sympy
 
         from .. import symbolic
@@ -285,6 +316,26 @@ class CompiledForms:
         self._r = _Side(self.r, "r", self._source)
         assert self._a.composite(sympy.Integer(1)) == _ONE == self._r.composite(sympy.Integer(1))
         self.plans = {m: self._plan(e) for m, e in self.exprs.items()}
+        # Structural guards (archcalc.graph.compile: residual adds decided on actual widths):
+        # where one fires, the closed forms above do not hold; those widths are evaluated with
+        # variant forms compiled for their structure (see _variant).
+        self.guards = tuple(getattr(table, "guards", ()) or ())
+        self._guard_fns = []
+        for g in self.guards:
+            if g in (sympy.true, sympy.false):     # decided by sympy (e.g. Eq(32*alpha, 16*alpha))
+                self._guard_fns.append(lambda a, v=bool(g): v)
+                continue
+            leaf = lambda x: "alpha" if x == self.alpha else None   # noqa: E731
+            lhs, rhs = g.args
+            op = {"Equality": "==", "Unequality": "!="}.get(type(g).__name__)
+            if op is None or not (g.free_symbols <= {self.alpha}):
+                raise OptionError(f"unsupported structural guard {g}")
+            self._guard_fns.append(self._source.compile(
+                "alpha", f"({self._source(lhs, leaf)}) {op} ({self._source(rhs, leaf)})"))
+        self._variants: dict = {}
+        self._representative: dict = {}
+        self._validity = _Validity(graph, self.guards, self._source, self.alpha, self.r) \
+            if graph is not None else None
 
     # -- compile ------------------------------------------------------------------------------
     def _split(self, term):
@@ -367,15 +418,27 @@ class CompiledForms:
                 terms[key] = terms.get(key, 0) + coeff_a * coeff_r
             polys.append(terms)
         sign = 1 if node.is_max else -1
+        # signed coefficients (ints where whole); j can only dominate i if it has every
+        # monomial where i's signed coefficient is positive
+        polys = [{k: sign * (int(v) if v.denominator == 1 else v) for k, v in p.items()}
+                 for p in polys]
+        having: dict = {}
+        for j, pj in enumerate(polys):
+            for k in pj:
+                having.setdefault(k, set()).add(j)
         survivors = []
         for i, pi in enumerate(polys):
+            need = [k for k, v in pi.items() if v > 0]
+            cands = set.intersection(*(having[k] for k in need)) if need else set(range(len(polys)))
+            cands.discard(i)
             dominated = False
-            for j, pj in enumerate(polys):
-                if i == j:
+            for j in sorted(cands):
+                pj = polys[j]
+                if any(v < pi.get(k, 0) for k, v in pj.items()) or \
+                        any(k not in pj and v > 0 for k, v in pi.items()):
                     continue
-                keys = pi.keys() | pj.keys()
-                diffs = [sign * (pj.get(k, 0) - pi.get(k, 0)) for k in keys]
-                if all(d >= 0 for d in diffs) and (j < i or any(d > 0 for d in diffs)):
+                if j < i or any(pj.get(k, 0) > v for k, v in pi.items()) or \
+                        any(k not in pi and v > 0 for k, v in pj.items()):
                     dominated = True
                     break
             if not dominated:
@@ -383,6 +446,60 @@ class CompiledForms:
         node.survivors = survivors
         node.guard_alpha, node.guard_r = tuple(sorted(guard_a)), tuple(sorted(guard_r))
         return node
+
+    # -- structural variants ------------------------------------------------------------------
+    def _fires(self, width: Fraction) -> tuple:
+        return tuple(bool(fn(width)) for fn in self._guard_fns)
+
+    def _partition(self, widths) -> dict:
+        """{key: [indices]}: key () for widths where the closed forms hold, else the exact
+        channel counts (all alpha atoms) of the network, which fix its structure."""
+        if not self._guard_fns:
+            return {(): list(range(len(widths)))}
+        groups: dict = {}
+        memo: dict = {}
+        for i, w in enumerate(widths):
+            key = memo.get(w)
+            if key is None:
+                if any(self._fires(w)):
+                    key = tuple(fn(w) for fn in self._a.base_fns)
+                    self._representative.setdefault(key, w)
+                else:
+                    key = ()
+                memo[w] = key
+            groups.setdefault(key, []).append(i)
+        return groups
+
+    def _variant(self, key: tuple) -> "CompiledForms":
+        """The forms for the widths of one guarded network: the spec compiled at that width
+        with r symbolic, its residual adds decided on the actual channel counts (as a concrete
+        compile decides them), so one evaluation serves every resolution."""
+        if not key:
+            return self
+        if key not in self._variants:
+            table, graph = _compile_at_width(self.spec, self._representative[key],
+                                             self.convention, self.dtype)
+            self._variants[key] = CompiledForms(table, self.metrics, graph)
+        return self._variants[key]
+
+    def _stitch(self, widths, call) -> dict:
+        """Evaluate `call(forms, indices)` per guard pattern and put the rows back in order."""
+        import numpy as np
+        groups = self._partition(widths)
+        if len(groups) == 1:
+            (key, idx), = groups.items()
+            return call(self._variant(key), idx)
+        parts = {key: (idx, call(self._variant(key), idx)) for key, idx in groups.items()}
+        out = {}
+        for m in next(iter(parts.values()))[1]:
+            arrays = [res[m] for _, res in parts.values()]
+            obj = any(a.dtype == object for a in arrays)
+            shape = (len(widths),) + arrays[0].shape[1:]
+            full = np.empty(shape, dtype=object if obj else np.int64)
+            for idx, res in parts.values():
+                full[np.asarray(idx, dtype=np.intp)] = res[m]
+            out[m] = full
+        return out
 
     # -- evaluate -----------------------------------------------------------------------------
     def _metrics(self, metrics) -> tuple:
@@ -401,20 +518,34 @@ class CompiledForms:
     def grid(self, widths, resolutions, metrics=None, values: _Values | None = None) -> dict:
         """Every metric at every (width, resolution) of the grid: arrays of shape
         (len(widths), len(resolutions)), int64 (or exact Python ints/Fractions, dtype object)."""
+        metrics = self._metrics(metrics)
+        if values is not None and not self._guard_fns:
+            return self._grid(values, metrics)
+        ws = _widths(widths)
+        rs = _resolutions(resolutions, self.spec.resolution)
+        return self._stitch(ws, lambda forms, idx: forms._grid(
+            forms.values([ws[i] for i in idx], rs), metrics))
+
+    def _grid(self, values: _Values, metrics) -> dict:
         import numpy as np
-        values = values or self.values(widths, resolutions)
         ctx = _GridCtx(values, 0, values.n_a)
-        return {m: np.broadcast_to(ctx.eval(self.plans[m]), (values.n_a, values.n_r))
-                for m in self._metrics(metrics)}
+        return {m: np.broadcast_to(ctx.eval(self.plans[m]), (values.n_a, values.n_r)) for m in metrics}
 
     def iter_grid(self, widths, resolutions, metrics=None, max_points: int = 1 << 20
                   ) -> Iterator[tuple[int, int, dict]]:
         """The grid in blocks of whole width rows, at most about `max_points` each:
         yields (first width index, end width index, {metric: array (rows, len(resolutions))})."""
         import numpy as np
-        values = self.values(widths, resolutions)
         metrics = self._metrics(metrics)
-        rows = max(1, max_points // max(values.n_r, 1))
+        ws = _widths(widths)
+        rs = _resolutions(resolutions, self.spec.resolution)
+        rows = max(1, max_points // max(len(rs), 1))
+        if list(self._partition(ws)) != [()]:
+            for start in range(0, len(ws), rows):
+                stop = min(len(ws), start + rows)
+                yield start, stop, self.grid(ws[start:stop], rs, metrics)
+            return
+        values = self.values(ws, rs)
         for start in range(0, values.n_a, rows):
             stop = min(values.n_a, start + rows)
             ctx = _GridCtx(values, start, stop)
@@ -424,20 +555,73 @@ class CompiledForms:
     def points(self, widths, resolutions, metrics=None) -> dict:
         """Metrics at the paired points (widths[i], resolutions[i]): 1-D arrays."""
         import numpy as np
+        metrics = self._metrics(metrics)
+        ua, ia = _index(widths, _width)
+        ur, ir = _index(resolutions, lambda r: _resolutions([r], self.spec.resolution)[0])
+        if len(ia) != len(ir):
+            raise OptionError(f"{len(ia)} widths but {len(ir)} resolutions")
+        groups = self._partition(ua)
+        if len(groups) == 1:
+            (key, _), = groups.items()
+            return self._variant(key)._points(ua, ur, ia, ir, metrics)
+        out: dict = {}
+        group_of = np.empty(len(ua), dtype=np.intp)
+        keys = list(groups)
+        for g, key in enumerate(keys):
+            group_of[groups[key]] = g
+        point_group = group_of[ia]
+        for g, key in enumerate(keys):
+            sel = np.flatnonzero(point_group == g)
+            res = self._variant(key)._points(ua, ur, ia[sel], ir[sel], metrics)
+            for m, arr in res.items():
+                if m not in out:
+                    out[m] = np.empty(len(ia), dtype=arr.dtype)
+                elif arr.dtype == object and out[m].dtype != object:
+                    out[m] = out[m].astype(object)
+                out[m][sel] = arr
+        return out
+
+    def _points(self, ua, ur, ia, ir, metrics) -> dict:
+        """Points given as indices into distinct widths `ua` and resolutions `ur`."""
+        import numpy as np
+        used_a = np.unique(ia)
+        used_r = np.unique(ir)
+        remap_a = np.zeros(len(ua), dtype=np.intp)
+        remap_a[used_a] = np.arange(len(used_a))
+        remap_r = np.zeros(len(ur), dtype=np.intp)
+        remap_r[used_r] = np.arange(len(used_r))
+        values = _Values(self, [ua[i] for i in used_a], [ur[i] for i in used_r])
+        ctx = _PairCtx(values, remap_a[ia], remap_r[ir])
+        return {m: np.broadcast_to(ctx.eval(self.plans[m]), (len(ia),)) for m in metrics}
+
+    def valid(self, widths, resolutions) -> Any:
+        """Where the spec can be built (as a concrete compile checks it: channels left, spatial
+        sizes >= 1, groups dividing channels, equal shapes at adds and concats): a bool array
+        (len(widths), len(resolutions)). All True when the forms carry no graph."""
+        import numpy as np
+        ws = _widths(widths)
+        rs = _resolutions(resolutions, self.spec.resolution)
+
+        def call(forms, idx):
+            sub = [ws[i] for i in idx]
+            if forms._validity is None:
+                return {"valid": np.ones((len(sub), len(rs)), dtype=bool)}
+            return {"valid": np.outer(forms._validity.alpha_ok(sub), forms._validity.r_ok(rs))}
+        return self._stitch(ws, call)["valid"].astype(bool)
+
+    def valid_points(self, widths, resolutions) -> Any:
+        """valid() at paired points: a 1-D bool array."""
+        import numpy as np
         ws = [_width(w) for w in widths]
         rs = _resolutions(list(resolutions), self.spec.resolution, unique=False)
-        if len(ws) != len(rs):
-            raise OptionError(f"{len(ws)} widths but {len(rs)} resolutions")
-        ua = list(dict.fromkeys(ws))
-        ur = list(dict.fromkeys(rs))
-        pa = {w: i for i, w in enumerate(ua)}
-        pr = {r: i for i, r in enumerate(ur)}
-        ia = np.fromiter((pa[w] for w in ws), dtype=np.intp, count=len(ws))
-        ir = np.fromiter((pr[r] for r in rs), dtype=np.intp, count=len(rs))
-        values = _Values(self, ua, ur)
-        ctx = _PairCtx(values, ia, ir)
-        return {m: np.broadcast_to(ctx.eval(self.plans[m]), (len(ws),))
-                for m in self._metrics(metrics)}
+
+        def call(forms, idx):
+            if forms._validity is None:
+                return {"valid": np.ones(len(idx), dtype=bool)}
+            a = forms._validity.alpha_ok([ws[i] for i in idx])
+            r = forms._validity.r_ok([rs[i] for i in idx])
+            return {"valid": a & r}
+        return self._stitch(ws, call)["valid"].astype(bool)
 
     def at(self, width, resolution=None) -> dict:
         """Every metric at one point, as exact Python numbers."""
@@ -463,6 +647,88 @@ class CompiledForms:
     @property
     def r_base_atoms(self) -> list:
         return list(self._r.base)
+
+
+class _Validity:
+    """The checks a concrete compile makes (archcalc.graph.compile._Builder._check), as exact
+    conditions on alpha alone and on r alone, read off the symbolic graph."""
+
+    def __init__(self, graph, guards, source: _Source, alpha, r):
+        from ..ops import OpKind
+        pos, div, eq_a, ge1, eq_r = {}, {}, {}, {}, {}
+        guard_pairs = {frozenset(g.args) for g in guards}
+
+        def add(bucket, key):
+            bucket.setdefault(key, None)
+
+        for name in graph.names:
+            op = graph.op(name)
+            if op.kind is OpKind.INPUT:
+                continue
+            ins = [graph.shape(u) for u in graph.inputs(name)]
+            c, h, w = graph.shape(name)
+            if op.kind is OpKind.ADD:
+                if ins[0][0] != ins[1][0] and frozenset((ins[0][0], ins[1][0])) not in guard_pairs:
+                    add(eq_a, (ins[0][0], ins[1][0]))
+                for k in (1, 2):
+                    if ins[0][k] != ins[1][k]:
+                        add(eq_r, (ins[0][k], ins[1][k]))
+            if op.kind is OpKind.CONCAT:
+                for other in ins[1:]:
+                    for k in (1, 2):
+                        if ins[0][k] != other[k]:
+                            add(eq_r, (ins[0][k], other[k]))
+            if op.groups != 1 and isinstance(op.groups, int):
+                add(div, (ins[0][0], op.groups))
+                if op.out_ch is not None:
+                    add(div, (op.out_ch, op.groups))
+            add(pos, c)
+            add(ge1, h)
+            add(ge1, w)
+        leaf_a = lambda x: "alpha" if x == alpha else None   # noqa: E731
+        leaf_r = lambda x: "r" if x == r else None            # noqa: E731
+
+        def fn(e, var, leaf):
+            import sympy
+            e = sympy.sympify(e)
+            if not e.free_symbols <= {alpha if var == "alpha" else r}:
+                return None        # mixed (never produced by the compiler): not checked
+            return source.compile(var, source(e, leaf))
+
+        self.a_checks = []
+        for e in pos:
+            f = fn(e, "alpha", leaf_a)
+            if f is not None:
+                self.a_checks.append(lambda a, f=f: f(a) > 0)
+        for e, g in div:
+            f = fn(e, "alpha", leaf_a)
+            if f is not None:
+                self.a_checks.append(lambda a, f=f, g=g: _not_int(v := f(a)) or v % g == 0)
+        for e1, e2 in eq_a:
+            f1, f2 = fn(e1, "alpha", leaf_a), fn(e2, "alpha", leaf_a)
+            if f1 is not None and f2 is not None:
+                self.a_checks.append(lambda a, f1=f1, f2=f2: f1(a) == f2(a))
+        self.r_checks = []
+        for e in ge1:
+            f = fn(e, "r", leaf_r)
+            if f is not None:
+                self.r_checks.append(lambda x, f=f: f(x) >= 1)
+        for e1, e2 in eq_r:
+            f1, f2 = fn(e1, "r", leaf_r), fn(e2, "r", leaf_r)
+            if f1 is not None and f2 is not None:
+                self.r_checks.append(lambda x, f1=f1, f2=f2: f1(x) == f2(x))
+
+    def alpha_ok(self, widths):
+        import numpy as np
+        return np.array([all(chk(w) for chk in self.a_checks) for w in widths], dtype=bool)
+
+    def r_ok(self, rs):
+        import numpy as np
+        return np.array([all(chk(x) for chk in self.r_checks) for x in rs], dtype=bool)
+
+
+def _not_int(v) -> bool:
+    return not (isinstance(v, int) or (isinstance(v, Fraction) and v.denominator == 1))
 
 
 def _coeff_monomial(e):
@@ -621,6 +887,27 @@ class _PairCtx(_Ctx):
         return out
 
 
+def _index(values, convert) -> tuple[list, Any]:
+    """(distinct converted values, index array into them), converting each raw value once."""
+    import numpy as np
+    seen: dict = {}
+    distinct: list = []
+    pos: dict = {}
+
+    def lookup(v):
+        i = seen.get(id(v))      # by identity first: hashing a Fraction is slow; `values`
+        if i is None:            # keeps every object alive, so ids are not reused meanwhile
+            c = convert(v)
+            i = pos.get(c)
+            if i is None:
+                i = pos[c] = len(distinct)
+                distinct.append(c)
+            seen[id(v)] = i
+        return i
+    values = list(values)
+    return distinct, np.fromiter((lookup(v) for v in values), dtype=np.intp, count=len(values))
+
+
 def _fits_int64(value) -> bool:
     return isinstance(value, int) and abs(value) <= INT64_MAX
 
@@ -668,9 +955,42 @@ def _resolutions(resolutions, base: int, unique: bool = True) -> list[int]:
     return list(dict.fromkeys(out)) if unique else out
 
 
+def _compile_at_width(spec, width: Fraction, convention, dtype: str):
+    """The CostTable of `spec` at one width with r symbolic: channel counts are numbers, so
+    every residual add is decided on the actual widths, exactly as at a concrete point."""
+    import sympy
+
+    from ..cost import analyze
+    from ..graph.archgraph import ArchGraph
+    from ..graph.compile import _Builder
+    from ..graph.width import SymbolicDomain
+
+    class _AtWidth(SymbolicDomain):
+        def __init__(self):
+            super().__init__()
+            self.alpha = sympy.Rational(width.numerator, width.denominator)
+
+    class _Actual(_Builder):
+        def residual(self, stride, c_in, c_out, design_equal):
+            if stride != 1:
+                return False
+            if not (getattr(c_in, "is_number", True) and getattr(c_out, "is_number", True)):
+                raise OptionError(f"internal: channel counts {c_in}, {c_out} are not numbers")
+            return bool(c_in == c_out)
+
+    domain = _AtWidth()
+    graph = ArchGraph(spec=spec, width=domain.alpha, resolution=domain.r, symbolic=True)
+    _Actual(spec, graph, domain).build()
+    return analyze(graph, convention, dtype), graph
+
+
 def compile_forms(spec, *, convention="paper", dtype: str = "fp32", sets=None,
                   metrics: Sequence[str] | None = None) -> CompiledForms:
     """Compile a spec (path or NetworkSpec) once; evaluate it exactly at any number of points.
     `metrics` defaults to the totals `archcalc report` prints."""
-    from ..api import closed_form
-    return CompiledForms(closed_form(spec, convention=convention, dtype=dtype, sets=sets), metrics)
+    from ..api import convention_named, load
+    from ..cost import analyze
+    from ..graph import compile_graph
+    conv = convention_named(convention)
+    graph = compile_graph(load(spec, sets, conv), symbolic=True)
+    return CompiledForms(analyze(graph, conv, dtype), metrics, graph)

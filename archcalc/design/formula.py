@@ -156,7 +156,7 @@ class _MaxOf:
         self.items = items
 
     def show(self, latex: bool = False) -> str:
-        inner = (", " if not latex else ",\ ").join(i.show(latex) for i in self.items)
+        inner = (", " if not latex else r",\ ").join(i.show(latex) for i in self.items)
         return (r"\max\left(" + inner + r"\right)") if latex else f"Max({inner})"
 
     def __str__(self) -> str:
@@ -200,6 +200,7 @@ class Formulas:
     stages: list            # [(stage, {metric: expr})]
     lo: Fraction
     hi: Fraction
+    guards: list = None     # [(text, [(a, a_closed, b, b_closed)] where it holds in [lo, hi])]
 
 
 def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bool = False,
@@ -243,8 +244,25 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
             if key == "input":
                 continue
             stages.append((key, {m: grouped(sympy.sympify(v), atoms, forms) for m, v in d.items()}))
-    del names
-    return Formulas(table.spec, table.convention, table.dtype, atoms, totals, omitted, stages, lo, hi)
+    guards = []
+    if forms.guards:
+        from .steps import Breakpoints, piecewise
+        bp = Breakpoints(lo, hi)
+        for g in forms.guards:
+            if g == sympy.false:
+                continue
+            if g == sympy.true:
+                guards.append(("always (sympy decides the guard is true)", [(lo, True, hi, True)]))
+                continue
+            lhs, rhs = (x.xreplace(names) for x in g.args)
+            op = "=" if type(g).__name__ == "Equality" else "!="
+            pts = sorted(bp.of(g.args[0]) | bp.of(g.args[1]))
+            fires = piecewise(lambda x, g=g: bool(g.xreplace(
+                {forms.alpha: sympy.Rational(x.numerator, x.denominator)})), lo, hi, pts)
+            guards.append((f"{sympy.sstr(lhs)} {op} {sympy.sstr(rhs)}",
+                           [(a, ac, b, bc) for v, a, ac, b, bc in fires if v]))
+    return Formulas(table.spec, table.convention, table.dtype, atoms, totals, omitted, stages, lo,
+                    hi, guards)
 
 
 def render(f: Formulas, latex: bool = False) -> str:
@@ -285,6 +303,14 @@ def render(f: Formulas, latex: bool = False) -> str:
             text += (f"\n      ({total - kept} of the {total} live sets are left out: each is <= "
                      f"another term for every alpha and r, coefficient by coefficient)")
         lines.append(text)
+    if f.guards:
+        lines += ["", "the closed forms do not hold where (residual adds are decided on the actual "
+                  "widths, so the structure differs there; sweep, fit and frontier compile those "
+                  "widths with the structure they have):"]
+        for text, spans in f.guards:
+            where = ("alpha in " + ", ".join(_interval(a, ac, b, bc) for a, ac, b, bc in spans)
+                     if spans else f"nowhere for alpha in [{decimal_text(f.lo)}, {decimal_text(f.hi)}]")
+            lines.append(f"  {text}: {where}")
     if f.stages:
         lines += ["", "per stage (one spec row, repeats included):"]
         for key, d in f.stages:

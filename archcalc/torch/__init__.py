@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {"BUILDERS": "build", "build_module": "build", "builder": "build",
-            "verify": "verify", "VerifyResult": "verify"}
+            "verify": "parity", "VerifyResult": "parity"}
 
 __all__ = sorted(_EXPORTS)
 

@@ -28,12 +28,14 @@ denormals, which are slow on CPUs).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
 import random
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Mapping
@@ -70,6 +72,7 @@ class BenchOptions:
     precision: float = 0.01           # 95% CI of the median within +-1% of it
     warmup: float = 0.5               # seconds of warm-up after the first call
     layers: bool = True               # per-layer breakdown with torch.profiler
+    layer_runs: int | None = None     # profiled runs (None: enough for ~0.2 s, 3 to 10)
     roofline: bool = True             # peak / bandwidth / overhead micro-benchmarks
     micro_time: float = 0.3           # min_time of each micro-benchmark
     seed: int = 0
@@ -89,6 +92,11 @@ class BenchOptions:
         if not (0 < self.min_time <= self.max_time):
             raise OptionError(f"need 0 < --min-time <= --max-time (got {self.min_time}, "
                               f"{self.max_time})")
+        if self.layer_runs is not None and self.layer_runs < 1:
+            raise OptionError(f"--layer-runs must be at least 1 (got {self.layer_runs})")
+        if self.micro_time <= 0 or self.warmup < 0:
+            raise OptionError(f"--micro-time must be > 0 and --warmup >= 0 (got "
+                              f"{self.micro_time}, {self.warmup})")
         if not 0 < self.precision < 1:
             raise OptionError(f"--precision is a fraction in (0, 1) (got {self.precision})")
         return self
@@ -173,6 +181,7 @@ class _Runner:
     def __init__(self, fn: Callable[[], object], sync: Callable[[], None], target_sample: float):
         self.fn, self.sync, self.target = fn, sync, target_sample
         self.samples: list[float] = []
+        self.cpu_samples: list[float] = []    # this thread's CPU time (not preempted time)
         self.elapsed = 0.0
         self.iters = 1
         self.first = None
@@ -199,11 +208,13 @@ class _Runner:
     def sample(self) -> float:
         sync, fn, k = self.sync, self.fn, self.iters
         sync()
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         for _ in range(k):
             fn()
         sync()
         dt = time.perf_counter() - t0
+        self.cpu_samples.append((time.thread_time() - c0) / k)
         self.elapsed += dt
         self.samples.append(dt / k)
         return dt / k
@@ -245,14 +256,19 @@ def time_fn(fn: Callable[[], object], *, device: str = "cpu", min_time: float = 
 class Comparison:
     """Interleaved timings of several callables, plus the paired per-round ratios."""
     timings: dict
-    rounds: list                      # per round: {name: seconds per iteration}
+    rounds: list                      # per round: {name: seconds per iteration}, wall clock
     stable: bool
+    cpu_rounds: list = field(default_factory=list)   # the same, calling thread's CPU time
 
-    def ratio(self, a: str, b: str) -> dict:
-        """a / b: the ratio of medians and the median of paired per-round ratios (+ 95% CI)."""
-        paired = sorted(r[a] / r[b] for r in self.rounds)
+    def ratio(self, a: str, b: str, clock: str = "wall") -> dict:
+        """a / b: the ratio of medians and the median of paired per-round ratios (+ 95% CI).
+        clock="cpu" uses the calling thread's CPU time, which time spent preempted by other
+        processes does not inflate (meaningful with one intra-op thread only)."""
+        rounds = self.rounds if clock == "wall" else self.cpu_rounds
+        paired = sorted(r[a] / r[b] for r in rounds)
         lo, hi = median_ci(paired)
-        return {"of_medians": self.timings[a].median / self.timings[b].median,
+        med = {n: statistics.median(r[n] for r in rounds) for n in (a, b)}
+        return {"of_medians": med[a] / med[b],
                 "paired_median": statistics.median(paired), "paired_ci": (lo, hi),
                 "rounds": len(paired)}
 
@@ -273,12 +289,14 @@ def compare(fns: Mapping[str, Callable[[], object]], *, device: str = "cpu", min
     order = list(runners)
     rng = random.Random(seed)
     rounds: list[dict] = []
+    cpu_rounds: list[dict] = []
     start = time.perf_counter()
     stable = False
     first = order[0]
     while True:
         rng.shuffle(order)
         rounds.append({name: runners[name].sample() for name in order})
+        cpu_rounds.append({name: runners[name].cpu_samples[-1] for name in order})
         spent = time.perf_counter() - start
         if progress:
             progress(min(spent / max_time, 1.0))
@@ -294,7 +312,8 @@ def compare(fns: Mapping[str, Callable[[], object]], *, device: str = "cpu", min
                 break
         if spent >= max_time and len(rounds) >= 3:
             break
-    return Comparison({n: r.timing(stable) for n, r in runners.items()}, rounds, stable)
+    return Comparison({n: r.timing(stable) for n, r in runners.items()}, rounds, stable,
+                      cpu_rounds)
 
 
 # -- the machine ------------------------------------------------------------------------------
@@ -332,7 +351,8 @@ def environment(device: str) -> dict:
 
 def measure_peak(device: str, dtype: str, *, n: int | None = None, min_time: float = 0.3) -> dict:
     """Peak FLOP/s of this device, dtype and thread count: a square n x n matmul
-    (2 n^3 FLOPs). On CUDA fp32 the matmul may use TF32 exactly when cuDNN's convs may."""
+    (2 n^3 FLOPs), fastest sample. On CUDA fp32 the matmul may use TF32 exactly when cuDNN's
+    convs may."""
     n = n or (8192 if device == "cuda" else 1024)
     gen = torch.Generator(device="cpu").manual_seed(1)
     a = torch.randn(n, n, generator=gen).to(device=device, dtype=DTYPES[dtype])
@@ -346,18 +366,22 @@ def measure_peak(device: str, dtype: str, *, n: int | None = None, min_time: flo
                     max_time=4 * min_time, precision=0.02, warmup=min(0.2, min_time))
     finally:
         torch.backends.cuda.matmul.allow_tf32 = saved
-    return {"gflops": 2 * n**3 / t.median / 1e9, "n": n, "timing": t.to_dict()}
+    # The peak is a capability: other load only ever slows a sample down, so take the
+    # fastest sample (the median is kept in `timing`).
+    return {"gflops": 2 * n**3 / t.min / 1e9, "gflops_median": 2 * n**3 / t.median / 1e9,
+            "n": n, "timing": t.to_dict()}
 
 
 def measure_bandwidth(device: str, *, nbytes: int | None = None, min_time: float = 0.3) -> dict:
-    """Memory bandwidth: dst.copy_(src) of a buffer far larger than the caches; a copy
-    reads and writes every byte, so bytes moved = 2 x size."""
-    nbytes = nbytes or (2**30 if device == "cuda" else 2**28)
+    """Memory bandwidth: dst.copy_(src) of a buffer far larger than the caches, fastest
+    sample; a copy reads and writes every byte, so bytes moved = 2 x size."""
+    nbytes = nbytes or (2**30 if device == "cuda" else 2**27)
     src = torch.ones(nbytes // 4, device=device)
     dst = torch.empty_like(src)
     t = time_fn(lambda: dst.copy_(src), device=device, min_time=min_time, max_time=4 * min_time,
                 precision=0.02, warmup=min(0.2, min_time))
-    return {"gbs": 2 * nbytes / t.median / 1e9, "bytes": nbytes, "timing": t.to_dict()}
+    return {"gbs": 2 * nbytes / t.min / 1e9, "gbs_median": 2 * nbytes / t.median / 1e9,
+            "bytes": nbytes, "timing": t.to_dict()}
 
 
 def measure_overhead(device: str, dtype: str, *, min_time: float = 0.3) -> dict:
@@ -428,9 +452,10 @@ def op_costs(graph, batch: int, bytes_per_elem: int) -> list[dict]:
 
 def profile_layers(model: nn.Module, run: Callable[[], object], names: list[str], *,
                    device: str = "cpu", iters: int = 10) -> dict[str, float]:
-    """Seconds per iteration of each named module, from torch.profiler: a forward pre-hook
-    opens a record_function range named after the module, the forward hook closes it. On
-    CUDA a range's time is the device time of the kernels launched inside it."""
+    """Seconds per iteration of each named module (median over `iters` profiled runs), from
+    torch.profiler: a forward pre-hook opens a record_function range named after the module,
+    the forward hook closes it. On CUDA a range's time is the device time of the kernels
+    launched inside it."""
     from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile, record_function
 
@@ -457,7 +482,7 @@ def profile_layers(model: nn.Module, run: Callable[[], object], names: list[str]
     try:
         run()                           # one unprofiled pass through the hooks
         sync()
-        with profile(activities=activities) as prof:
+        with _without_kineto_chatter(), profile(activities=activities) as prof:
             for _ in range(iters):
                 run()
             sync()
@@ -465,12 +490,42 @@ def profile_layers(model: nn.Module, run: Callable[[], object], names: list[str]
         for h in handles:
             h.remove()
     wanted_set = set(wanted)
-    total = dict.fromkeys(wanted, 0.0)
+    per_iter: dict[str, list[float]] = {n: [] for n in wanted}
     for evt in prof.events():
         if evt.name in wanted_set and evt.device_type == DeviceType.CPU:
             us = evt.device_time_total if device == "cuda" else evt.cpu_time_total
-            total[evt.name] += us
-    return {n: us * 1e-6 / iters for n, us in total.items()}
+            per_iter[evt.name].append(us * 1e-6)
+    # A node runs once per iteration (graph nodes are called once each): the median over
+    # iterations is robust to the odd preempted call.
+    return {n: statistics.median(v) if v else 0.0 for n, v in per_iter.items()}
+
+
+@contextlib.contextmanager
+def _without_kineto_chatter():
+    """Kineto writes 'USDT: ... profiler_start/stop' lines straight to file descriptor 2
+    whatever KINETO_LOG_LEVEL says; capture fd 2 while profiling and pass on every other line."""
+    try:
+        saved = os.dup(2)
+    except OSError:                     # no fd 2 at all
+        yield
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().splitlines(True)
+                    if not line.startswith((b"USDT:", b"STAGE:"))]
+            if kept:
+                os.write(2, b"".join(kept))
 
 
 # -- the bench --------------------------------------------------------------------------------
@@ -525,8 +580,10 @@ def bench(graph, options: BenchOptions = BenchOptions(), *, spec_path: str | Non
     warnings: list[str] = []
     torch.set_num_threads(threads)
     if device == "cuda":
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = True   # autotune once per shape, as deployments do
     try:
+        env = environment(device)               # as the run sees it (threads, cuDNN flags)
+        env["threads"] = torch.get_num_threads()
         report("building the model", 0.0)
         t_build = time.perf_counter()
         eager = materialise(graph, seed=opts.seed)
@@ -546,6 +603,7 @@ def bench(graph, options: BenchOptions = BenchOptions(), *, spec_path: str | Non
         with torch.inference_mode():
             # stages and their share of the progress bar
             report("first call" + (" (torch.compile)" if opts.compile else ""), 0.02)
+            usage_before = _rusage()
             try:
                 timing = time_fn(
                     forward, device=device, min_time=opts.min_time, max_time=opts.max_time,
@@ -556,6 +614,15 @@ def bench(graph, options: BenchOptions = BenchOptions(), *, spec_path: str | Non
                     raise
                 first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
                 raise OptionError(f"--compile: torch.compile failed on this machine ({first})") from None
+            kernel = _kernel_share(usage_before, _rusage(),
+                                   1 + timing.warmup_iters + timing.samples * timing.iters_per_sample)
+            if device == "cpu" and kernel["sys_fraction"] > 0.2:
+                warnings.append(
+                    f"{100 * kernel['sys_fraction']:.0f}% of the CPU time is in the kernel "
+                    f"({kernel['minor_faults_per_call']:,.0f} page faults per call): the C "
+                    f"allocator returns large tensors to the OS and faults them back in on every "
+                    f"call; glibc keeps them with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_="
+                    f"68719476736 in the environment (or use jemalloc / tcmalloc)")
             if timing.rel_iqr > 0.25:
                 warnings.append(f"IQR is {100 * timing.rel_iqr:.0f}% of the median: significant "
                                 "environmental influence (other load, frequency scaling)")
@@ -579,7 +646,9 @@ def bench(graph, options: BenchOptions = BenchOptions(), *, spec_path: str | Non
             profile_iters = 0
             if opts.layers:
                 report("per-layer profile", 0.8)
-                profile_iters = int(min(50, max(3, math.ceil(0.5 / max(timing.median, 1e-9)))))
+                # the profiler's post-processing costs ~40 us per aten event: keep runs few
+                profile_iters = opts.layer_runs or \
+                    int(min(10, max(3, math.ceil(0.2 / max(timing.median, 1e-9)))))
                 measured = profile_layers(eager, lambda: eager(x), [o["name"] for o in ops],
                                           device=device, iters=profile_iters)
         report("done", 1.0)
@@ -606,13 +675,13 @@ def bench(graph, options: BenchOptions = BenchOptions(), *, spec_path: str | Non
                     "min_time": opts.min_time, "max_time": opts.max_time,
                     "precision": opts.precision, "warmup": opts.warmup, "seed": opts.seed},
         "machine": info,
-        "environment": environment(device),
+        "environment": env,
         "model": {"params": model_params, "madds_per_image": madds,
                   "flops_per_image": 2 * madds, "bytes_moved": total_bytes, "ops": len(ops),
                   "build_s": build_s,
                   "weights": "random (seeded default init), BN statistics calibrated on one "
                              "random batch"},
-        "timing": timing.to_dict(),
+        "timing": {**timing.to_dict(), **kernel},
         "achieved": {"gflops": 2 * madds * opts.batch / timing.median / 1e9,
                      "images_per_s": opts.batch / timing.median,
                      "gbs": total_bytes / timing.median / 1e9},
@@ -632,6 +701,24 @@ def _spec_hash(spec, path: str | None) -> str:
         return results.spec_hash(path)
     import hashlib
     return hashlib.sha256(repr(spec).encode()).hexdigest()
+
+
+def _rusage() -> tuple[float, float, int]:
+    try:
+        import resource
+    except ImportError:          # not on Windows
+        return (0.0, 0.0, 0)
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return (u.ru_utime, u.ru_stime, u.ru_minflt)
+
+
+def _kernel_share(before, after, calls: int) -> dict:
+    """Process CPU time split user / kernel over the timed calls (all threads), and minor
+    page faults per call: a high kernel share on CPU means allocator page-fault churn."""
+    user, system, faults = (a - b for a, b in zip(after, before))
+    total = user + system
+    return {"user_s": user, "sys_s": system, "sys_fraction": system / total if total else 0.0,
+            "minor_faults_per_call": faults / max(calls, 1)}
 
 
 def _plain(x):
@@ -707,7 +794,8 @@ def _roofline(ops: list[dict], median: float, peak, bandwidth, overhead, measure
         total = sum(measured.values())
         out["profile"] = {"iters": profile_iters, "sum_of_layers_s": total,
                           "end_to_end_s": median,
-                          "note": "eager model under torch.profiler (profiler overhead included)"}
+                          "note": "eager model under torch.profiler, median per layer over the "
+                                  "profiled runs (profiler overhead included)"}
         kinds: dict[str, dict] = {}
         for o in ops:
             k = kinds.setdefault(o["op"], {"ops": 0, "madds": 0, "measured_s": 0.0,
@@ -747,6 +835,7 @@ def render_text(d: dict, width: int = 132) -> str:
 
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     out = io.StringIO()
@@ -771,7 +860,8 @@ def render_text(d: dict, width: int = 132) -> str:
                     f"{t['samples']} samples x {t['iters_per_sample']} iter, "
                     f"{'stable' if t['stable'] else 'NOT stable'}"),
         ("", f"first call {_t(t['first'])}, {t['warmup_iters']} warm-up iters; "
-             f"{d['achieved']['images_per_s']:.1f} images/s"),
+             f"{d['achieved']['images_per_s']:.1f} images/s; CPU time {100 * t['sys_fraction']:.0f}% "
+             f"in the kernel, {t['minor_faults_per_call']:,.0f} page faults per call"),
     ]
     roof = d.get("roofline")
     if roof:
@@ -793,19 +883,21 @@ def render_text(d: dict, width: int = 132) -> str:
                  f"{roof['measured_over_predicted_with_overhead']:.2f}x"),
         ]
     for key, value in head:
-        con.print(f"[bold]{key:>9}[/bold]  {value}", soft_wrap=True)
+        con.print(f"[bold]{key:>9}[/bold]  {escape(value)}", soft_wrap=True)
     for w in d.get("warnings", []):
-        con.print(f"[bold]{'warning':>9}[/bold]  {w}", soft_wrap=True)
+        con.print(f"[bold]{'warning':>9}[/bold]  {escape(w)}", soft_wrap=True)
 
     prof = d.get("profile")
     if prof:
         con.print()
-        con.print(f"per layer: torch.profiler over {prof['iters']} eager runs; layers sum to "
-                  f"{_t(prof['sum_of_layers_s'])} vs {_t(prof['end_to_end_s'])} end to end "
-                  f"(profiler overhead included)", soft_wrap=True)
+        con.print(f"per layer (batch {o['batch']}): torch.profiler over {prof['iters']} eager runs; "
+                  f"layers sum to {_t(prof['sum_of_layers_s'])} vs {_t(prof['end_to_end_s'])} end "
+                  f"to end (profiler overhead included); roofline = max(FLOPs / peak, bytes / "
+                  f"bandwidth) summed over the layer's ops; ratio = measured / roofline",
+                  soft_wrap=True)
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    cols = ["layer", "ops", "MAdds", "bytes", "FLOP/B", "bound", "predicted", "measured",
-            "meas/pred", "% time"]
+    cols = ["layer", "ops", "MAdds", "bytes", "FLOP/B", "bound", "roofline", "measured",
+            "ratio", "% time"]
     for c in cols:
         grid.add_column(c, justify="left" if c in ("layer", "ops", "bound") else "right",
                         no_wrap=True)
@@ -817,7 +909,7 @@ def render_text(d: dict, width: int = 132) -> str:
         previous = g["block"]
         ratio = g.get("measured_over_predicted")
         grid.add_row(
-            g["name"], " + ".join(g["ops"]), _count(g["madds"]) if g["madds"] else "",
+            escape(g["name"]), escape(" + ".join(g["ops"])), _count(g["madds"]) if g["madds"] else "",
             _bytes(g["bytes"]), f"{g['intensity']:.1f}" if g.get("intensity") is not None else "",
             g.get("bound", ""), _t(g.get("predicted_s")), _t(g.get("measured_s")),
             f"{ratio:.1f}x" if ratio is not None else "",
@@ -828,7 +920,7 @@ def render_text(d: dict, width: int = 132) -> str:
         con.print()
         madds_total = sum(k["madds"] for k in kinds.values()) or 1
         kt = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title=None)
-        for c in ("op kind", "ops", "% MAdds", "% time", "measured", "predicted", "meas/pred"):
+        for c in ("op kind", "ops", "% MAdds", "% time", "measured", "roofline", "ratio"):
             kt.add_column(c, justify="left" if c == "op kind" else "right", no_wrap=True)
         for name, k in sorted(kinds.items(), key=lambda kv: -kv[1]["measured_s"]):
             ratio = k["measured_s"] / k["predicted_s"] if k["predicted_s"] else None

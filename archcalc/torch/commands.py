@@ -45,6 +45,12 @@ def add_commands(subparsers) -> None:
                        help="stop when the median's 95%% CI is within +-F of it (default 0.01)")
     bench.add_argument("--warmup", type=float, default=0.5, metavar="S",
                        help="seconds of warm-up after the first call (default 0.5)")
+    bench.add_argument("--micro-time", type=float, default=0.3, metavar="S",
+                       help="seconds of each machine micro-benchmark: matmul peak, copy "
+                            "bandwidth, per-op overhead (default 0.3)")
+    bench.add_argument("--layer-runs", type=int, default=None, metavar="N",
+                       help="profiled runs for the per-layer breakdown (default: about 0.2 s "
+                            "worth, 3 to 10)")
     bench.add_argument("--no-layers", dest="layers", action="store_false",
                        help="skip the per-layer torch.profiler breakdown")
     bench.add_argument("--no-roofline", dest="roofline", action="store_false",
@@ -94,7 +100,8 @@ def cmd_bench(args) -> str:
         batch=args.batch, threads=args.threads, device=args.device, dtype=args.dtype,
         channels_last=args.channels_last, compile=args.compile, min_time=args.min_time,
         max_time=args.max_time, precision=args.precision, warmup=args.warmup,
-        layers=args.layers, roofline=args.roofline).check()
+        layers=args.layers, roofline=args.roofline, micro_time=args.micro_time,
+        layer_runs=args.layer_runs).check()
     db = None
     if args.save:   # open (and check) the database before spending time on the run
         db = results.ResultsDB(args.db)

@@ -1,0 +1,288 @@
+"""`archcalc formula | derive | sweep | fit | frontier`: the design-space sub-commands.
+
+`add_commands(subparsers)` registers them on the `archcalc` parser; each sub-command's `run`
+returns the text to print and raises archcalc's OptionError / SpecError on bad input (exit
+status 2). This module imports only argparse at import time; numpy, sympy and plotly are
+imported inside the commands that use them.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import OptionError
+
+DEFAULT_SWEEP_WIDTHS = "0.25:1.5:0.05"
+DEFAULT_SWEEP_RESOLUTIONS = "96:320:16"
+DEFAULT_FIT_WIDTHS = "0.1:2"
+DEFAULT_FIT_RESOLUTIONS = "96:320:32"
+DEFAULT_FRONTIER_WIDTHS = "0.35,0.5,0.75,1,1.3,1.4"
+DEFAULT_FRONTIER_RESOLUTIONS = "96:224:32"
+STDOUT_TEXT_LIMIT = 200_000     # sweeps larger than this stream to stdout instead of a string
+
+
+# -- shared options ----------------------------------------------------------------------------
+
+def _sets(pairs) -> dict:
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise OptionError(f"--set expects NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter the spec declares (repeatable)")
+    p.add_argument("--convention", "-c", default="paper", choices=("paper", "torchvision", "tf-slim"),
+                   help="counting convention preset (default paper)")
+    p.add_argument("--bn-params", action=argparse.BooleanOptionalAction, default=None,
+                   help="count BN gamma/beta in params (overrides the preset)")
+    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
+                   help="count biases in params (overrides the preset)")
+    p.add_argument("--elementwise", action=argparse.BooleanOptionalAction, default=None,
+                   help="also report element-wise ops (BN, activations, adds, pooling)")
+    p.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16", "int8"),
+                   help="activation element type for memory (default fp32)")
+
+
+def _convention(args):
+    from ..api import convention_named
+    return convention_named(args.convention).with_options(
+        bn_params=args.bn_params, bias=args.bias, elementwise=args.elementwise)
+
+
+def _metrics(text):
+    if text is None:
+        return None
+    out = [m.strip() for m in text.split(",") if m.strip()]
+    if not out:
+        raise OptionError("--metrics: give at least one metric")
+    return out
+
+
+def _forms(args, spec=None, metrics=None):
+    from .engine import compile_forms
+    return compile_forms(spec or args.spec, convention=_convention(args), dtype=args.dtype,
+                         sets=_sets(args.sets), metrics=metrics)
+
+
+# -- formula -----------------------------------------------------------------------------------
+
+def cmd_formula(args) -> str:
+    from . import formula
+    from .grid import parse_width_interval
+    if args.ideal:
+        ideal = formula.idealised(args.spec, convention=_convention(args), dtype=args.dtype,
+                                  sets=_sets(args.sets))
+        return formula.render_idealised(ideal, latex=args.latex)
+    span = parse_width_interval(args.width)
+    if span is None:
+        raise OptionError(f"--width for formula is a range LO:HI, got {args.width!r}")
+    f = formula.formulas(args.spec, convention=_convention(args), dtype=args.dtype,
+                         sets=_sets(args.sets), per_stage=args.per_stage, width_range=span,
+                         metrics=_metrics(args.metrics))
+    return formula.render(f, latex=args.latex)
+
+
+# -- derive ------------------------------------------------------------------------------------
+
+def cmd_derive(args) -> str:
+    from . import explain
+    return explain.render(explain.derive(args.claims), latex=args.latex)
+
+
+# -- sweep -------------------------------------------------------------------------------------
+
+def cmd_sweep(args) -> str:
+    from . import sweep
+    from .grid import parse_resolutions, parse_widths
+    forms = _forms(args, metrics=_metrics(args.metrics))
+    widths = parse_widths(args.width)
+    resolutions = parse_resolutions(args.resolution, forms.spec.resolution)
+    if args.out:
+        return sweep.sweep_file(forms, widths, resolutions, args.out, args.format, None, args.progress)
+    fmt = args.format or "csv"
+    if len(widths) * len(resolutions) <= STDOUT_TEXT_LIMIT:
+        return sweep.sweep_text(forms, widths, resolutions, fmt)
+    if fmt == "parquet":
+        raise OptionError("--format parquet writes a file: give --out FILE")
+    try:
+        sweep.write(forms, widths, resolutions, sys.stdout, fmt, None, args.progress)
+        sys.stdout.flush()
+    except BrokenPipeError:      # `archcalc sweep ... | head`
+        sys.stderr.close()
+    return ""
+
+
+# -- fit ---------------------------------------------------------------------------------------
+
+def cmd_fit(args) -> str:
+    from . import fit
+    from .grid import parse_budget, parse_resolutions, parse_width_interval, parse_widths
+    budgets = []
+    memory_metric = "peak_memory_bytes_streamed" if args.memory == "streamed" else "peak_memory_bytes"
+    for metric, text, unit in (("madds", args.max_madds, "count"), ("params", args.max_params, "count"),
+                               (memory_metric, args.max_memory, "bytes")):
+        if text is not None:
+            budgets.append(fit.Budget(metric, parse_budget(text, unit), text))
+    for pair in args.max or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise OptionError(f"--max expects METRIC=VALUE, got {pair!r}")
+        name = name.strip()
+        budgets.append(fit.Budget(name, parse_budget(value, "bytes" if "bytes" in name else "count"),
+                                  value.strip()))
+    if not budgets:
+        raise OptionError("give at least one budget: --max-madds, --max-params, --max-memory or "
+                          "--max METRIC=VALUE")
+    forms = _forms(args)
+    resolutions = parse_resolutions(args.resolution, forms.spec.resolution)
+    interval = parse_width_interval(args.width)
+    if interval is not None:
+        result = fit.fit(forms, budgets, resolutions, interval=interval)
+    else:
+        result = fit.fit(forms, budgets, resolutions, widths=parse_widths(args.width))
+    return fit.render(result, args.format)
+
+
+# -- frontier ----------------------------------------------------------------------------------
+
+def cmd_frontier(args) -> str:
+    from . import frontier
+    if not args.specs and not args.points:
+        raise OptionError("give at least one SPEC or --points FILE")
+    sx = frontier.direction(args.x, args.maximize, args.minimize)
+    sy = frontier.direction(args.y, args.maximize, args.minimize)
+    costs_only = all(frontier.direction(m) == "min" and m not in ("pixel1_ms",)
+                     for m in (args.x, args.y))
+    widths = args.width or (DEFAULT_FRONTIER_WIDTHS if costs_only else None)
+    resolutions = args.resolution or (DEFAULT_FRONTIER_RESOLUTIONS if costs_only else None)
+    if (widths is None) != (resolutions is None):
+        widths = widths or DEFAULT_FRONTIER_WIDTHS
+        resolutions = resolutions or DEFAULT_FRONTIER_RESOLUTIONS
+    points = frontier.collect_points(args.specs, args.x, args.y, points_files=args.points or (),
+                                     convention=_convention(args), dtype=args.dtype,
+                                     sets=_sets(args.sets), widths=widths, resolutions=resolutions,
+                                     published=not args.no_published)
+    front = frontier.pareto_front(points, [(args.x, sx), (args.y, sy)])
+    text = frontier.render(points, args.x, args.y, front, sx, sy)
+    if args.out:
+        fig = frontier.figure(points, args.x, args.y, front, title=args.title or "")
+        try:
+            fig.write_html(args.out, include_plotlyjs=True if args.plotlyjs == "inline" else "cdn")
+        except OSError as err:
+            raise OptionError(f"cannot write {args.out}: {err}") from None
+        text += f"\nwrote {args.out} ({len(points)} points, {len(front)} on the front)\n"
+    return text
+
+
+# -- registration ------------------------------------------------------------------------------
+
+def add_commands(subparsers) -> None:
+    """Register formula, derive (alias explain), sweep, fit and frontier."""
+    p = subparsers.add_parser(
+        "formula", help="closed forms of params, MAdds and memory in alpha and r",
+        description="Closed forms of SPEC's totals in the width multiplier alpha and the input "
+                    "resolution r: channel counts as named step functions of alpha (with their "
+                    "exact values), spatial sizes as functions of r, every total grouped by "
+                    "spatial size. --ideal drops the rounding (the papers' polynomials in alpha "
+                    "and rho).")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--per-stage", action="store_true", help="also the forms of each spec row")
+    p.add_argument("--latex", action="store_true", help="LaTeX instead of plain text")
+    p.add_argument("--ideal", action="store_true",
+                   help="idealised: no channel rounding, r/s for ceil(r/s), r = rho * r0")
+    p.add_argument("--width", "-a", default="0.25:1.5", metavar="LO:HI",
+                   help="range of alpha for the channel-count step tables (default 0.25:1.5)")
+    p.add_argument("--metrics", default=None, metavar="M1,M2",
+                   help="totals to show (default: all the report's totals)")
+    _model_options(p)
+    p.set_defaults(run=cmd_formula)
+
+    p = subparsers.add_parser(
+        "derive", aliases=["explain"],
+        help="derive the seed papers' analytic cost claims from archcalc's per-op rules",
+        description="Derive the MobileNetV1/V2 and ShuffleNet papers' analytic cost claims "
+                    "symbolically from archcalc's own per-op rules and compare each with the "
+                    "paper: separable (1/N + 1/D_K^2), bottleneck (2/t), block "
+                    "(h w d' t (d' + k^2 + d'')), shufflenet (hw(2cm/g + 9m) vs ResNet, ResNeXt).")
+    p.add_argument("claims", nargs="*", metavar="CLAIM",
+                   help="separable, bottleneck, block, shufflenet (default: all)")
+    p.add_argument("--latex", action="store_true", help="LaTeX instead of plain text")
+    p.set_defaults(run=cmd_derive)
+
+    p = subparsers.add_parser(
+        "sweep", help="exact metrics over a grid of widths and resolutions (CSV, JSON, Parquet)",
+        description="Every total of SPEC at every (width, resolution) of the grid, exact "
+                    "integers identical to `archcalc report` at each point, streamed in blocks.")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--width", "-a", default=DEFAULT_SWEEP_WIDTHS, metavar="GRID",
+                   help=f"widths: A, A,B,..., LO:HI:STEP (inclusive) (default {DEFAULT_SWEEP_WIDTHS})")
+    p.add_argument("--resolution", "-r", default=DEFAULT_SWEEP_RESOLUTIONS, metavar="GRID",
+                   help=f"resolutions, same forms, or 0.5x (default {DEFAULT_SWEEP_RESOLUTIONS})")
+    p.add_argument("--metrics", default=None, metavar="M1,M2",
+                   help="columns (default: the report's totals)")
+    p.add_argument("--format", "-f", default=None, choices=("csv", "json", "parquet"),
+                   help="output format (default csv, or from --out's extension)")
+    p.add_argument("--out", "-o", default=None, metavar="FILE", help="write to FILE")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: long sweeps on a terminal)")
+    _model_options(p)
+    p.set_defaults(run=cmd_sweep)
+
+    p = subparsers.add_parser(
+        "fit", help="the largest width per resolution that meets MAdds/params/memory budgets",
+        description="For each resolution, the widest network of SPEC that meets every budget, "
+                    "exactly (the channel counts' step functions are resolved breakpoint by "
+                    "breakpoint), and the Pareto set of those answers (no other answer both "
+                    "wider and higher-resolution).")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--max-madds", default=None, metavar="N", help="MAdds budget, e.g. 150M")
+    p.add_argument("--max-params", default=None, metavar="N", help="parameter budget, e.g. 2M")
+    p.add_argument("--max-memory", default=None, metavar="BYTES",
+                   help="peak activation memory budget, e.g. 500KB (decimal) or 512KiB")
+    p.add_argument("--memory", default="naive", choices=("naive", "streamed"),
+                   help="which peak --max-memory bounds (default naive; streamed: MobileNetV2 "
+                        "Sec. 5.1)")
+    p.add_argument("--max", action="append", default=[], metavar="METRIC=N",
+                   help="a budget on any total, e.g. flops=300M (repeatable)")
+    p.add_argument("--width", "-a", default=DEFAULT_FIT_WIDTHS, metavar="LO:HI|GRID",
+                   help=f"LO:HI = every alpha in the interval (exact); a grid LO:HI:STEP or "
+                        f"A,B,... = those widths (default {DEFAULT_FIT_WIDTHS})")
+    p.add_argument("--resolution", "-r", default=DEFAULT_FIT_RESOLUTIONS, metavar="GRID",
+                   help=f"resolutions (default {DEFAULT_FIT_RESOLUTIONS})")
+    p.add_argument("--format", "-f", default="table", choices=("table", "csv", "json"))
+    _model_options(p)
+    p.set_defaults(run=cmd_fit)
+
+    p = subparsers.add_parser(
+        "frontier", help="Pareto front of two metrics over specs and published points (plotly)",
+        description="The Pareto front of --y against --x over the published points of each SPEC "
+                    "(<spec dir>/published/<spec file>), --points files and, when both axes are "
+                    "costs, a grid of each SPEC; costs are archcalc's exact counts. --out writes "
+                    "an interactive plotly figure.")
+    p.add_argument("specs", nargs="*", metavar="SPEC")
+    p.add_argument("--x", default="madds", help="x metric (default madds)")
+    p.add_argument("--y", default="top1", help="y metric (default top1)")
+    p.add_argument("--points", action="append", default=[], metavar="FILE",
+                   help="published points, YAML or CSV (repeatable)")
+    p.add_argument("--no-published", action="store_true",
+                   help="ignore the specs' own published/ files")
+    p.add_argument("--maximize", action="append", default=[], metavar="METRIC",
+                   help="treat METRIC as higher-is-better (default: top1, top5, accuracy)")
+    p.add_argument("--minimize", action="append", default=[], metavar="METRIC",
+                   help="treat METRIC as lower-is-better (default: everything else)")
+    p.add_argument("--width", "-a", default=None, metavar="GRID",
+                   help="also a grid of each SPEC at these widths (cost-vs-cost default "
+                        f"{DEFAULT_FRONTIER_WIDTHS})")
+    p.add_argument("--resolution", "-r", default=None, metavar="GRID",
+                   help=f"grid resolutions (cost-vs-cost default {DEFAULT_FRONTIER_RESOLUTIONS})")
+    p.add_argument("--out", "-o", default=None, metavar="FILE.html", help="write the plotly figure")
+    p.add_argument("--title", default=None, help="figure title")
+    p.add_argument("--plotlyjs", default="inline", choices=("inline", "cdn"),
+                   help="embed plotly.js (inline, works offline; default) or link the CDN")
+    _model_options(p)
+    p.set_defaults(run=cmd_frontier)

@@ -1,0 +1,251 @@
+"""Budget fitting: for each resolution, the largest width multiplier whose network meets every
+budget (MAdds, params, peak memory, ...), exactly; and the Pareto set of those answers.
+
+Two width domains:
+
+* a **grid** of widths (`0.25:1.5:0.05`, `0.35,0.5,0.75`): the largest grid width that fits,
+  the same answer a brute-force loop over the grid gives;
+* an **interval** `LO:HI`: every real alpha in it. The channel counts are step functions of
+  alpha with rational breakpoints (archcalc.design.steps), so the interval holds finitely many
+  networks; each breakpoint and one point inside each open cell between breakpoints are
+  evaluated, and the answer is exact: the widest fitting network, the whole interval of
+  alphas that builds it (ends open or closed as the rounding rules make them), whether the
+  supremum is attained, and the simplest decimal in it to type as `--width`.
+
+Pareto set: a fitting configuration is dominated when another fitting one is at least as wide
+and at least as high-resolution (one of them strictly). With a budget that grows with r
+(MAdds, memory) every resolution's answer is typically on the front; with a params-only budget
+the highest resolution dominates (params do not depend on r).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from ..errors import OptionError
+from .grid import decimal_text
+
+SHOWN = ("params", "madds", "peak_memory_bytes")
+
+
+@dataclass(frozen=True)
+class Budget:
+    metric: str
+    limit: Fraction
+    text: str = ""
+
+    def describe(self) -> str:
+        limit = decimal_text(self.limit)
+        return f"{self.metric} <= {self.text} ({int(self.limit):,})" if self.text and \
+            self.limit.denominator == 1 else f"{self.metric} <= {limit}"
+
+
+@dataclass
+class FitRow:
+    resolution: int
+    fits: bool
+    width: Fraction | None = None       # the width to use (grid: the grid width)
+    lo: Fraction | None = None          # the widths that build the same network
+    lo_closed: bool = True
+    hi: Fraction | None = None
+    hi_closed: bool = True
+    metrics: dict = field(default_factory=dict)
+    limited_by: tuple = ()              # budgets the next wider network breaks ("width range": none)
+    pareto: bool = False
+
+    @property
+    def interval(self) -> str:
+        if self.lo is None:
+            return ""
+        if self.lo == self.hi:
+            return decimal_text(self.lo)
+        return (("[" if self.lo_closed else "(") + _short(self.lo) + ", " + _short(self.hi)
+                + ("]" if self.hi_closed else ")"))
+
+    def key(self):
+        """Size order of the widest fitting width, for the Pareto set."""
+        return (self.hi, self.hi_closed)
+
+
+@dataclass
+class FitResult:
+    spec: object
+    convention: object
+    dtype: str
+    budgets: list
+    domain: str
+    rows: list
+    breakpoints: int | None = None
+
+
+def _short(x: Fraction) -> str:
+    text = decimal_text(x)
+    return f"{x.numerator}/{x.denominator}" if "e" in text or len(text) > 8 else text
+
+
+def _feasible(values: dict, budgets) :
+    import numpy as np
+    mask = None
+    for b in budgets:
+        arr = values[b.metric]
+        limit = b.limit
+        if arr.dtype != object:
+            # integer metric <= Fraction limit  <=>  metric <= floor(limit)
+            lim = limit.numerator // limit.denominator
+            ok = arr <= lim if lim <= 2**63 - 1 else np.ones(arr.shape, dtype=bool)
+        else:
+            ok = np.vectorize(lambda v: v <= limit, otypes=[bool])(arr)
+        mask = ok if mask is None else (mask & ok)
+    return mask
+
+
+def _violated(values: dict, budgets, i: int, j: int, valid=None) -> tuple:
+    if valid is not None and not valid[i, j]:
+        return ("no valid network",)
+    return tuple(b.metric for b in budgets if values[b.metric][i, j] > b.limit)
+
+
+def fit(forms, budgets, resolutions, *, widths=None, interval=None) -> FitResult:
+    """Largest fitting width per resolution over a width grid (`widths`) or an interval
+    (`interval=(lo, hi)`), exactly. `forms` is a CompiledForms."""
+    from .engine import _python, _resolutions, _widths
+    if not budgets:
+        raise OptionError("give at least one budget (--max-madds, --max-params, --max-memory, "
+                          "--max METRIC=VALUE)")
+    for b in budgets:
+        if b.metric not in forms.plans:
+            raise OptionError(f"unknown budget metric {b.metric!r} (known: {', '.join(forms.metrics)})")
+    rs = _resolutions(resolutions, forms.spec.resolution)
+    shown = list(dict.fromkeys([b.metric for b in budgets] + [m for m in SHOWN if m in forms.plans]))
+    rows: list[FitRow] = []
+    n_breaks = None
+    if interval is not None:
+        from .steps import Breakpoints, candidates, simplest_in
+        lo, hi = (Fraction(x) for x in interval)
+        if forms.alpha in forms.alpha_base_atoms:
+            raise OptionError("an interval of widths needs channel rounding (this spec's channel "
+                              "counts are continuous in alpha); give a grid, LO:HI:STEP")
+        bp = Breakpoints(lo, hi)
+        breaks = bp.all(forms.alpha_base_atoms)
+        n_breaks = len(breaks)
+        cands = candidates(lo, hi, breaks)
+        xs = [x for x, _ in cands]
+        values = forms.grid(xs, rs, shown)
+        valid = forms.valid(xs, rs)
+        ok = _feasible(values, budgets) & valid
+        atoms = forms.channel_atoms(xs)
+        for j, r in enumerate(rs):
+            feasible = [i for i in range(len(xs)) if ok[i, j]]
+            if not feasible:
+                rows.append(FitRow(r, False, limited_by=_violated(values, budgets, 0, j, valid)))
+                continue
+            top = feasible[-1]
+            low = top
+            while low > 0 and ok[low - 1, j] and list(atoms[low - 1]) == list(atoms[top]):
+                low -= 1
+            x_lo, cell_lo = cands[low]
+            x_hi, cell_hi = cands[top]
+            a, a_closed = (x_lo, True) if cell_lo is None else (cell_lo[0], False)
+            b, b_closed = (x_hi, True) if cell_hi is None else (cell_hi[1], False)
+            limited = ("width range",) if top == len(xs) - 1 else _violated(values, budgets, top + 1, j, valid)
+            rows.append(FitRow(r, True, simplest_in(a, b, a_closed, b_closed), a, a_closed, b,
+                               b_closed, {m: _python(values[m][top, j]) for m in shown}, limited))
+        domain = (f"every width in [{decimal_text(lo)}, {decimal_text(hi)}] (exact: {n_breaks} "
+                  f"breakpoints of the channel counts)")
+    else:
+        ws = sorted(_widths(widths))
+        values = forms.grid(ws, rs, shown)
+        valid = forms.valid(ws, rs)
+        ok = _feasible(values, budgets) & valid
+        for j, r in enumerate(rs):
+            feasible = [i for i in range(len(ws)) if ok[i, j]]
+            if not feasible:
+                rows.append(FitRow(r, False, limited_by=_violated(values, budgets, 0, j, valid)))
+                continue
+            top = feasible[-1]
+            limited = ("width range",) if top == len(ws) - 1 else _violated(values, budgets, top + 1, j, valid)
+            rows.append(FitRow(r, True, ws[top], ws[top], True, ws[top], True,
+                               {m: _python(values[m][top, j]) for m in shown}, limited))
+        domain = f"the {len(ws)} widths {decimal_text(ws[0])} .. {decimal_text(ws[-1])}" \
+            if len(ws) > 1 else f"width {decimal_text(ws[0])}"
+    fitting = [row for row in rows if row.fits]
+    for row in fitting:
+        row.pareto = not any(
+            other is not row and other.key() >= row.key() and other.resolution >= row.resolution
+            and (other.key() > row.key() or other.resolution > row.resolution)
+            for other in fitting)
+    return FitResult(forms.spec, forms.convention, forms.dtype, list(budgets), domain, rows, n_breaks)
+
+
+def render(result: FitResult, fmt: str = "table") -> str:
+    from ..report.units import human_bytes, human_count
+    metrics = list(result.rows[0].metrics) if result.rows and result.rows[0].fits else \
+        list(dict.fromkeys([b.metric for b in result.budgets] + list(SHOWN)))
+    for row in result.rows:
+        if row.fits:
+            metrics = list(row.metrics)
+            break
+    if fmt == "json":
+        import json
+        return json.dumps({
+            "spec": result.spec.name, "spec_path": result.spec.path,
+            "convention": result.convention.name, "dtype": result.dtype,
+            "budgets": [{"metric": b.metric, "max": _plain(b.limit)} for b in result.budgets],
+            "widths": result.domain,
+            "rows": [{"resolution": r.resolution, "fits": r.fits,
+                      "width": decimal_text(r.width) if r.fits else None,
+                      "widths_same_network": r.interval if r.fits else None,
+                      "width_min": _plain(r.lo), "width_min_included": r.lo_closed if r.fits else None,
+                      "width_max": _plain(r.hi), "width_max_included": r.hi_closed if r.fits else None,
+                      "metrics": r.metrics, "limited_by": list(r.limited_by), "pareto": r.pareto}
+                     for r in result.rows]}, indent=2) + "\n"
+    if fmt == "csv":
+        import csv
+        import io
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["resolution", "fits", "width", "widths_same_network", *metrics, "limited_by", "pareto"])
+        for r in result.rows:
+            w.writerow([r.resolution, int(r.fits), decimal_text(r.width) if r.fits else "",
+                        r.interval, *[r.metrics.get(m, "") for m in metrics],
+                        " ".join(r.limited_by), int(r.pareto)])
+        return buf.getvalue()
+    spec = result.spec
+    lines = [f"{spec.name} ({spec.path}), convention {result.convention.name}, {result.dtype}:",
+             "  budgets: " + "; ".join(b.describe() for b in result.budgets),
+             f"  widths:  {result.domain}", ""]
+    header = ["res", "widest fitting width", "use"] + \
+        [{"params": "params", "madds": "MAdds", "peak_memory_bytes": "peak mem",
+          "peak_memory_bytes_streamed": "peak streamed"}.get(m, m) for m in metrics] + \
+        ["limited by", "pareto"]
+    table = []
+    for r in result.rows:
+        if not r.fits:
+            table.append([str(r.resolution), "nothing fits", ""] + [""] * len(metrics)
+                         + [", ".join(r.limited_by), ""])
+            continue
+        cells = []
+        for m in metrics:
+            v = r.metrics[m]
+            cells.append(human_bytes(v) if "bytes" in m else human_count(v))
+        table.append([str(r.resolution), r.interval, decimal_text(r.width)] + cells
+                     + [", ".join(r.limited_by), "*" if r.pareto else ""])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
+    for k, row in enumerate([header] + table):
+        lines.append("  " + "  ".join(
+            (c.ljust(w) if i in (1, 2, len(row) - 2, len(row) - 1) else c.rjust(w))
+            for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+    lines.append("")
+    lines.append("  widest fitting width: every width in the interval builds the same (widest) network; "
+                 "')' = the supremum itself builds a wider one")
+    lines.append("  use: the shortest decimal in it; limited by: the budgets the next wider network "
+                 "breaks; pareto (*): no other answer is both wider and higher-resolution")
+    return "\n".join(lines) + "\n"
+
+
+def _plain(x):
+    if x is None:
+        return None
+    if isinstance(x, Fraction):
+        return x.numerator if x.denominator == 1 else float(x)
+    return x
