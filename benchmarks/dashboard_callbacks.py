@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     from dashboard import data
 
     try:
-        import orjson  # noqa: F401
+        import orjson  # noqa: F401  (only whether it is there)
         json_engine = "orjson"
     except ImportError:
         json_engine = "json (pip install orjson for faster figure serialisation)"
