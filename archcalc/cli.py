@@ -5,38 +5,10 @@ import argparse
 import sys
 
 from .errors import ArchcalcError, OptionError
+from .options import parse_pairs as _sets  # noqa: F401 (tests import cli._sets)
+from .options import point_options as _point_options
 
 FORMATS = ("table", "csv", "json", "markdown")
-
-
-def _sets(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs or []:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise OptionError(f"--set expects NAME=VALUE, got {pair!r}")
-        out[name.strip()] = value.strip()
-    return out
-
-
-def _point_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--width", "-a", default="1", metavar="A",
-                   help="width multiplier alpha (default 1)")
-    p.add_argument("--resolution", "-r", default=None, metavar="R",
-                   help="input size in pixels (160) or a multiplier of the spec's own (0.5x)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a parameter the spec declares (repeatable)")
-    p.add_argument("--convention", "-c", default="paper",
-                   choices=("paper", "torchvision", "tf-slim"),
-                   help="counting convention preset (default paper)")
-    p.add_argument("--bn-params", action=argparse.BooleanOptionalAction, default=None,
-                   help="count BN gamma/beta in params (overrides the preset)")
-    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
-                   help="count biases in params (overrides the preset)")
-    p.add_argument("--elementwise", action=argparse.BooleanOptionalAction, default=None,
-                   help="report element-wise ops (BN, activations, adds, pooling)")
-    p.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16", "int8"),
-                   help="activation element type for memory (default fp32)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -232,23 +232,11 @@ class ConcatRule:
         return Cost()
 
 
-@rule(OpKind.SHUFFLE)
-class ChannelShuffleRule:
-    """ShuffleNet channel shuffle: reshape (g, C/g) -> transpose -> flatten; no parameters, no
-    arithmetic, and (as PyTorch computes it) a new tensor."""
-    @staticmethod
-    def shape(op, inputs):
-        return inputs[0]
-
-    @staticmethod
-    def cost(op, inputs, out):
-        return Cost()
-
-
-@rule(OpKind.SHIFT)
-class ShiftRule:
-    """NASNet's factorized-reduction shift (pad 1 at the right/bottom, crop the top-left); a
-    new tensor, no parameters or arithmetic."""
+@rule(OpKind.SHUFFLE, OpKind.SHIFT)
+class DataMovementRule:
+    """Ops that only move data: ShuffleNet's channel shuffle (reshape (g, C/g), transpose,
+    flatten) and NASNet's factorized-reduction shift (pad 1 at the right/bottom, crop the
+    top-left). Same shape, no parameters or arithmetic; as PyTorch computes them, a new tensor."""
     @staticmethod
     def shape(op, inputs):
         return inputs[0]

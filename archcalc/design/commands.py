@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from ..errors import OptionError
+from ..options import parse_pairs
 
 DEFAULT_SWEEP_WIDTHS = "0.25:1.5:0.05"
 DEFAULT_SWEEP_RESOLUTIONS = "96:320:16"
@@ -22,16 +23,6 @@ STDOUT_TEXT_LIMIT = 200_000     # sweeps larger than this stream to stdout inste
 
 
 # -- shared options ----------------------------------------------------------------------------
-
-def _sets(pairs) -> dict:
-    out = {}
-    for pair in pairs or []:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise OptionError(f"--set expects NAME=VALUE, got {pair!r}")
-        out[name.strip()] = value.strip()
-    return out
-
 
 def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
@@ -66,7 +57,7 @@ def _metrics(text):
 def _forms(args, spec=None, metrics=None):
     from .engine import compile_forms
     return compile_forms(spec or args.spec, convention=_convention(args), dtype=args.dtype,
-                         sets=_sets(args.sets), metrics=metrics)
+                         sets=parse_pairs(args.sets), metrics=metrics)
 
 
 # -- formula -----------------------------------------------------------------------------------
@@ -76,13 +67,13 @@ def cmd_formula(args) -> str:
     from .grid import parse_width_interval
     if args.ideal:
         ideal = formula.idealised(args.spec, convention=_convention(args), dtype=args.dtype,
-                                  sets=_sets(args.sets))
+                                  sets=parse_pairs(args.sets))
         return formula.render_idealised(ideal, latex=args.latex)
     span = parse_width_interval(args.width)
     if span is None:
         raise OptionError(f"--width for formula is a range LO:HI, got {args.width!r}")
     f = formula.formulas(args.spec, convention=_convention(args), dtype=args.dtype,
-                         sets=_sets(args.sets), per_stage=args.per_stage, width_range=span,
+                         sets=parse_pairs(args.sets), per_stage=args.per_stage, width_range=span,
                          metrics=_metrics(args.metrics))
     return formula.render(f, latex=args.latex)
 
@@ -128,13 +119,9 @@ def cmd_fit(args) -> str:
                                (memory_metric, args.max_memory, "bytes")):
         if text is not None:
             budgets.append(fit.Budget(metric, parse_budget(text, unit), text))
-    for pair in args.max or []:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise OptionError(f"--max expects METRIC=VALUE, got {pair!r}")
-        name = name.strip()
+    for name, value in parse_pairs(args.max, "--max", "METRIC").items():
         budgets.append(fit.Budget(name, parse_budget(value, "bytes" if "bytes" in name else "count"),
-                                  value.strip()))
+                                  value))
     if not budgets:
         raise OptionError("give at least one budget: --max-madds, --max-params, --max-memory or "
                           "--max METRIC=VALUE")
@@ -165,7 +152,7 @@ def cmd_frontier(args) -> str:
         resolutions = resolutions or DEFAULT_FRONTIER_RESOLUTIONS
     points = frontier.collect_points(args.specs, args.x, args.y, points_files=args.points or (),
                                      convention=_convention(args), dtype=args.dtype,
-                                     sets=_sets(args.sets), widths=widths, resolutions=resolutions,
+                                     sets=parse_pairs(args.sets), widths=widths, resolutions=resolutions,
                                      published=not args.no_published)
     front = frontier.pareto_front(points, [(args.x, sx), (args.y, sy)])
     text = frontier.render(points, args.x, args.y, front, sx, sy)
