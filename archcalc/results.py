@@ -16,7 +16,9 @@ otherwise (`default_path`).
 Safety, because a results file collects hours of measurements:
 
 * WAL journal, `synchronous=FULL` and a busy timeout: concurrent writers queue instead of
-  failing, and a writer killed mid-transaction loses only its own uncommitted row;
+  failing, and a writer killed mid-transaction loses only its own uncommitted row; a new
+  file is built under a temporary name and hard-linked into place, so concurrent creators
+  never see half a schema;
 * an existing file is checked before anything is written: not SQLite (a corrupt header),
   an SQLite file of another application (foreign tables, another `application_id`), a
   malformed database (`PRAGMA quick_check`) or a newer schema each give a one-line
@@ -27,6 +29,7 @@ This module never imports torch: `archcalc results` runs without it.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -169,21 +172,68 @@ class ResultsDB:
         if not self.path.exists():
             if not create:
                 return
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise ArchcalcError(f"{self.path}: cannot create the results database's folder "
-                                    f"({err.strerror or err})") from None
+            self._create()
         elif self.path.is_dir():
             raise ArchcalcError(f"{self.path}: is a directory, not a results database")
         else:
             self._check_header()
+        # SQLite answers "database is locked" at once, without waiting on the busy timeout,
+        # in a few cases (another connection switching the file to WAL, recovering a WAL
+        # left by a killed writer): retry opening until the timeout.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.005
+        while True:
+            try:
+                self._conn = self._connect()
+                self._check_or_init(create)
+                return
+            except sqlite3.OperationalError as err:
+                self.close()
+                if "locked" not in str(err) and "busy" not in str(err).lower() \
+                        or time.monotonic() > deadline:
+                    raise self._error(err) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+            except sqlite3.DatabaseError as err:
+                self.close()
+                raise self._error(err) from None
+
+    def _create(self) -> None:
+        """A new results file, created complete and then linked into place atomically: two
+        processes creating the same file never see each other's half-made schema (the
+        loser of the race finds the winner's file and uses it)."""
         try:
-            self._conn = self._connect()
-            self._check_or_init(create)
-        except sqlite3.DatabaseError as err:
-            self.close()
-            raise self._error(err) from None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ArchcalcError(f"{self.path}: cannot create the results database's folder "
+                                f"({err.strerror or err})") from None
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        try:
+            conn = sqlite3.connect(str(tmp), isolation_level=None)
+            try:
+                self._conn = conn
+                self._init_schema()
+            finally:
+                self._conn = None
+                conn.close()                    # checkpoints and removes tmp's -wal / -shm
+            try:
+                os.link(tmp, self.path)         # fails if the file appeared meanwhile
+            except FileExistsError:
+                pass                            # another process won the race: use its file
+            except OSError:
+                # No hard links on this file system. Never rename over a path another
+                # process may have created and written to: create the file in place
+                # instead (the open below initialises it under a write lock).
+                pass
+        except sqlite3.Error as err:
+            raise ArchcalcError(f"{self.path}: cannot create the results database ({err})") from None
+        except OSError as err:
+            raise ArchcalcError(f"{self.path}: cannot create the results database "
+                                f"({err.strerror or err})") from None
+        finally:
+            for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
     # -- opening ----------------------------------------------------------------------------
     def _check_header(self) -> None:
@@ -231,6 +281,8 @@ class ResultsDB:
                 f"({what}); left untouched: choose another file with --db")
         if create:
             self._init_schema()
+        else:                  # an empty SQLite file, opened for reading: no results yet
+            self.close()
 
     def _check_schema(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -442,14 +494,15 @@ def _table(rows: list, source: str) -> str:
             "n", "GFLOP/s", "%peak", "roofline ms", "machine"]
     for col in cols:
         grid.add_column(col, justify="left" if col in ("date (UTC)", "spec", "run", "machine")
-                        else "right", no_wrap=True)
+                        else "right", no_wrap=col != "run",
+                        min_width=max(len(r["spec_name"]) for r in rows) if col == "spec" else None)
     machines = {}
     for r in rows:
         run = [r["device"], r["dtype"], f"t{r['threads']}"]
-        run += [k.replace("_", "-") for k, v in sorted(r["options"].items()) if v]
+        run += [{"channels_last": "NHWC"}.get(k, k) for k, v in sorted(r["options"].items()) if v]
         spec = r["spec_name"]
-        if r["sets"]:
-            spec += " [" + ",".join(f"{k}={v}" for k, v in sorted(r["sets"].items())) + "]"
+        if r["sets"]:   # on a line of its own under the name
+            spec += "\n[" + ",".join(f"{k}={v}" for k, v in sorted(r["sets"].items())) + "]"
         iqr = 100 * r["iqr_s"] / r["median_s"] if r["median_s"] else 0
         peak = (100 * r["gflops"] / r["peak_gflops"]) if r.get("gflops") and r.get("peak_gflops") else None
         machines[r["machine"]] = r

@@ -128,7 +128,8 @@ def test_export_formats(tmp_path):
     assert json.loads(table[0]["sets"]) == {"num_classes": "10"}
     assert "payload" not in table[0]
     text = results.export(rows, "table", source=str(path))
-    assert "Spec-e [num_classes=10]" in text and "3 result(s)" in text and "Test CPU" in text
+    assert "Spec-e" in text and "[num_classes=10]" in text
+    assert "3 result(s)" in text and "Test CPU" in text
     assert "no results" in results.export([], "table", source="x.sqlite")
     with pytest.raises(ArchcalcError, match="unknown results format"):
         results.export(rows, "xml")
@@ -160,6 +161,9 @@ def test_writer_creates_folders_reader_creates_nothing(tmp_path, monkeypatch):
 def test_empty_file_is_initialised(tmp_path):
     path = tmp_path / "empty.sqlite"
     path.touch()
+    with results.ResultsDB(path, create=False) as db:   # reading an empty file: no rows
+        assert db.rows() == [] and db.count() == 0
+    assert path.stat().st_size == 0
     with results.ResultsDB(path) as db:
         db.add(make_record("x", 0))
         assert db.count() == 1
@@ -376,6 +380,21 @@ def test_concurrent_writers_lose_no_rows(tmp_path):
     assert len({r["id"] for r in rows}) == 2 * n
 
 
+def test_concurrent_writers_initialise_an_empty_file(tmp_path):
+    """Three processes start on an existing empty file (initialised in place, under the
+    write lock and the open retry) and write 60 rows each."""
+    path = tmp_path / "r.sqlite"
+    path.touch()
+    procs = [writer(path, tag, 60) for tag in ("a", "b", "c")]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    with results.ResultsDB(path, create=False) as db:
+        rows = db.rows()
+    assert sorted((r["payload"]["tag"], r["payload"]["i"]) for r in rows) == \
+        sorted((tag, i) for tag in "abc" for i in range(60))
+
+
 def test_reader_during_writes(tmp_path):
     """WAL: a reader sees a consistent prefix while a writer is busy."""
     path = tmp_path / "r.sqlite"
@@ -399,6 +418,12 @@ def test_reader_during_writes(tmp_path):
 def test_results_module_never_imports_torch():
     code = ("import sys; import archcalc.results as r; r.export([], 'table'); "
             "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_cli_with_bench_registered_never_imports_torch():
+    code = ("import sys; from archcalc import cli; from archcalc.torch import commands; "
+            "cli.build_parser(); assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 

@@ -16,7 +16,7 @@ BENCH_DTYPES = ("fp32", "fp16", "bf16")
 
 def add_commands(subparsers) -> None:
     """Add the `bench` and `results` subcommands to archcalc's subparsers."""
-    from ..cli import _point_options   # imported here: cli imports this module
+    from ..options import point_options as _point_options
 
     bench = subparsers.add_parser(
         "bench", help="time a PyTorch build of the spec, per layer, with a roofline",
@@ -87,7 +87,7 @@ def cmd_bench(args) -> str:
 
     from .. import results
     from ..api import load
-    from ..cli import _sets
+    from ..options import parse_pairs as _sets
     from ..graph import compile_graph
     try:
         from . import bench as harness
