@@ -6,6 +6,7 @@ import sys
 
 from .errors import ArchcalcError, OptionError
 from .options import parse_pairs as _sets  # noqa: F401 (tests import cli._sets)
+from .options import convention_from as _convention
 from .options import point_options as _point_options
 
 FORMATS = ("table", "csv", "json", "markdown")
@@ -67,11 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
         dashboard_commands(sub)
     return parser
 
-
-def _convention(args):
-    from .api import convention_named
-    return convention_named(args.convention).with_options(
-        bn_params=args.bn_params, bias=args.bias, elementwise=args.elementwise)
 
 
 def cmd_report(args) -> str:

@@ -19,10 +19,16 @@ def parse_pairs(pairs: list[str] | None, flag: str = "--set", what: str = "NAME"
 
 
 def point_options(p: argparse.ArgumentParser) -> None:
+    """--width, --resolution and the model options: one point of one spec."""
     p.add_argument("--width", "-a", default="1", metavar="A",
                    help="width multiplier alpha (default 1)")
     p.add_argument("--resolution", "-r", default=None, metavar="R",
                    help="input size in pixels (160) or a multiplier of the spec's own (0.5x)")
+    model_options(p)
+
+
+def model_options(p: argparse.ArgumentParser) -> None:
+    """--set, the counting convention and its overrides, and the activation dtype."""
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter the spec declares (repeatable)")
     p.add_argument("--convention", "-c", default="paper",
@@ -36,3 +42,10 @@ def point_options(p: argparse.ArgumentParser) -> None:
                    help="report element-wise ops (BN, activations, adds, pooling)")
     p.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16", "int8"),
                    help="activation element type for memory (default fp32)")
+
+
+def convention_from(args):
+    """The preset named by --convention with the --bn-params/--bias/--elementwise overrides."""
+    from .api import convention_named
+    return convention_named(args.convention).with_options(
+        bn_params=args.bn_params, bias=args.bias, elementwise=args.elementwise)

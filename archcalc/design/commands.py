@@ -11,6 +11,8 @@ import argparse
 import sys
 
 from ..errors import OptionError
+from ..options import convention_from as _convention
+from ..options import model_options as _model_options
 from ..options import parse_pairs
 
 DEFAULT_SWEEP_WIDTHS = "0.25:1.5:0.05"
@@ -23,27 +25,6 @@ STDOUT_TEXT_LIMIT = 200_000     # sweeps larger than this stream to stdout inste
 
 
 # -- shared options ----------------------------------------------------------------------------
-
-def _model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a parameter the spec declares (repeatable)")
-    p.add_argument("--convention", "-c", default="paper", choices=("paper", "torchvision", "tf-slim"),
-                   help="counting convention preset (default paper)")
-    p.add_argument("--bn-params", action=argparse.BooleanOptionalAction, default=None,
-                   help="count BN gamma/beta in params (overrides the preset)")
-    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
-                   help="count biases in params (overrides the preset)")
-    p.add_argument("--elementwise", action=argparse.BooleanOptionalAction, default=None,
-                   help="also report element-wise ops (BN, activations, adds, pooling)")
-    p.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16", "int8"),
-                   help="activation element type for memory (default fp32)")
-
-
-def _convention(args):
-    from ..api import convention_named
-    return convention_named(args.convention).with_options(
-        bn_params=args.bn_params, bias=args.bias, elementwise=args.elementwise)
-
 
 def _metrics(text):
     if text is None:
