@@ -7,6 +7,7 @@ import sys
 from .errors import ArchcalcError, OptionError
 from .options import parse_pairs as _sets  # noqa: F401 (tests import cli._sets)
 from .options import convention_from as _convention
+from .options import model_options as _model_options
 from .options import point_options as _point_options
 
 FORMATS = ("table", "csv", "json", "markdown")
@@ -36,10 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "optionally at its own point: SPEC@WIDTH[,RESOLUTION]), with "
                                      "ratios to the first and published accuracy where known.")
     cmp.add_argument("specs", nargs="+", metavar="SPEC[@WIDTH[,RES]]")
-    cmp.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
-                     help="override a parameter in the specs that declare it")
-    cmp.add_argument("--convention", "-c", default="paper", choices=("paper", "torchvision", "tf-slim"))
-    cmp.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16", "int8"))
+    _model_options(cmp)     # a --set applies to the specs that declare that parameter
     cmp.add_argument("--format", "-f", default="table", choices=FORMATS)
     cmp.add_argument("--memory-by-resolution", action="store_true",
                      help="the MobileNetV2 paper's Table 3 layout (use --dtype fp16 as the paper does)")
@@ -89,7 +87,7 @@ def cmd_report(args) -> str:
 def cmd_compare(args) -> str:
     from .compare import compare
     from .report.compare import render
-    entries = compare(args.specs, _sets(args.sets), args.convention, args.dtype)
+    entries = compare(args.specs, _sets(args.sets), _convention(args), args.dtype)
     return render(entries, args.format, args.memory_by_resolution)
 
 

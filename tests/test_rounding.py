@@ -2,7 +2,9 @@
 and a float transcription of TF-slim's / torchvision's `_make_divisible`."""
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,16 +13,9 @@ from hypothesis import strategies as st
 from archcalc import rounding
 from archcalc.rounding import make_divisible, round_half_even, spatial_out, truncate
 
-
-def tf_slim_make_divisible(v, divisor, min_value=None):
-    """research/slim/nets/mobilenet/mobilenet.py `_make_divisible`, verbatim (floats)."""
-    if min_value is None:
-        min_value = divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    # Make sure that round down does not go down by more than 10%.
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# TF-slim's / torchvision's `_make_divisible`, verbatim in floats (the reference's copy)
+from reference_mobilenet_v2 import _make_divisible as tf_slim_make_divisible  # noqa: E402
 
 
 # (v, divisor, min_value, expected, the arithmetic)
