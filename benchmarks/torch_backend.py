@@ -1,7 +1,7 @@
 """Torch backend benchmark: does the generic graph cost anything, and what do MAdds predict?
 
 1. **Overhead of the generic graph.** The MobileNetV2 that archcalc materialises from
-   specs/mobilenet_v2.yaml (`archcalc.torch.build_module`: a torch.fx GraphModule with one
+   specs/mobilenet_v2.yaml (`archcalc.torch.build_module`: a GraphNet module with one
    module per op-graph node) against the plain hand-written PyTorch MobileNetV2 of
    benchmarks/mobilenet_v2_torch.py (written from the paper's Table 2; it does not import
    archcalc). Both get the same weights (copied tensor by tensor, BN statistics calibrated

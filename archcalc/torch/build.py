@@ -1,4 +1,4 @@
-"""ArchGraph -> torch.fx.GraphModule, one registered builder per op kind.
+"""ArchGraph -> nn.Module (GraphNet), one registered builder per op kind.
 
 Builders sit beside (not inside) the cost rules, like TVM's per-op facets: the core never
 imports torch. Module paths equal node names ("bottlenecks.1.0.expand.conv"), so a report's
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-from torch import fx, nn
+from torch import nn
 
 from ..errors import DuplicateRuleError, OptionError, UnsupportedOpError
 from ..ops import Op, OpKind
@@ -97,31 +97,73 @@ def _attach(root: nn.Module, path: str, module: nn.Module) -> None:
     parent.add_module(leaf, module)
 
 
-def build_module(graph) -> fx.GraphModule:
-    """An nn.Module computing `graph` (compiled at a concrete point), in eval mode."""
+class GraphNet(nn.Module):
+    """The op-graph as a module: submodules at the graph's node paths, and a forward that runs
+    a precomputed program, (module, input slots, output slot, slots to free) per node.
+
+    Each intermediate is dropped right after its last reader, as a hand-written model's locals
+    go out of scope, and each call is one list lookup (no attribute chain per node), so the
+    generic graph runs like hand-written code (benchmarks/torch_backend.py measures it)."""
+
+    def __init__(self, graph):
+        super().__init__()
+        self._program: list = []
+        self._outputs: tuple = ()
+        self._n_slots = 0
+        self._build(graph)
+
+    def _build(self, graph) -> None:
+        slot = {name: i for i, name in enumerate(graph.names)}
+        last_read: dict[str, int] = {}
+        for position, name in enumerate(graph.names):
+            for u in graph.inputs(name):
+                last_read[u] = position
+        outputs = graph.outputs()
+        program = []
+        for position, name in enumerate(graph.names):
+            op = graph.op(name)
+            if op.kind is OpKind.INPUT:
+                if slot[name] != 0:
+                    raise OptionError("the torch backend needs the input node first")
+                continue
+            in_shape = graph.shape(graph.inputs(name)[0])
+            if not all(isinstance(v, int) for v in (*graph.shape(name), *in_shape)):
+                raise OptionError(f"{name}: channel counts are not whole numbers (rounding: none); "
+                                  "a model needs whole channels")
+            make = BUILDERS.get(op.kind)
+            if make is None:
+                raise UnsupportedOpError(f"no torch builder for op kind '{op.kind}' (node {name})")
+            module = make(op, in_shape)
+            _attach(self, name, module)
+            inputs = tuple(slot[u] for u in graph.inputs(name))
+            free = tuple(sorted({slot[u] for u in graph.inputs(name)
+                                 if last_read[u] == position and u not in outputs}))
+            program.append((module, inputs, slot[name], free))
+        self._program = program
+        self._outputs = tuple(slot[n] for n in outputs)
+        self._n_slots = len(graph.names)
+
+    def forward(self, x):
+        env = [None] * self._n_slots
+        env[0] = x
+        for module, inputs, out, free in self._program:
+            env[out] = module(*[env[i] for i in inputs])
+            for i in free:
+                env[i] = None
+        if len(self._outputs) == 1:
+            return env[self._outputs[0]]
+        return tuple(env[i] for i in self._outputs)
+
+
+def build_module(graph) -> GraphNet:
+    """An nn.Module computing `graph` (compiled at a concrete point), in eval mode. Its class is
+    named after the spec (FlopCounterMode and profilers show "<Spec>.<node path>")."""
     if graph.symbolic:
         raise OptionError("build a model from a graph compiled at a point, not a symbolic one")
-    root = nn.Module()
-    code = fx.Graph()
-    values: dict[str, fx.Node] = {}
-    for name in graph.names:
-        op = graph.op(name)
-        if op.kind is OpKind.INPUT:
-            values[name] = code.placeholder("x")
-            continue
-        in_shape = graph.shape(graph.inputs(name)[0])
-        if not all(isinstance(v, int) for v in (*graph.shape(name), *in_shape)):
-            raise OptionError(f"{name}: channel counts are not whole numbers (rounding: none); "
-                              "a model needs whole channels")
-        make = BUILDERS.get(op.kind)
-        if make is None:
-            raise UnsupportedOpError(f"no torch builder for op kind '{op.kind}' (node {name})")
-        _attach(root, name, make(op, in_shape))
-        values[name] = code.call_module(name, tuple(values[u] for u in graph.inputs(name)))
-    outputs = [values[n] for n in graph.outputs()]
-    code.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
-    module = fx.GraphModule(root, code, class_name=graph.spec.name.replace("-", "_").replace(" ", "_"))
-    return module.eval()
+    name = "".join(ch if ch.isalnum() else "_" for ch in graph.spec.name) or "Net"
+    cls = type(name if name[0].isalpha() else f"Net_{name}", (GraphNet,),
+               {"__doc__": GraphNet.__doc__, "__module__": __name__})
+    return cls(graph).eval()
 
 
 class ChannelShuffle(nn.Module):
