@@ -26,6 +26,8 @@ class OpKind(str, Enum):
     ACT = "act"
     POOL = "pool"
     ADD = "add"
+    MUL = "mul"           # element-wise product with a per-channel gate (squeeze-and-excitation)
+    SLICE = "slice"       # a range of channels (ShuffleNetV2's channel split): a view
     CONCAT = "concat"     # along channels
     SHUFFLE = "shuffle"   # ShuffleNet channel shuffle (a permutation of channels)
     SHIFT = "shift"       # shift by one pixel: pad right/bottom, drop the first row/column
@@ -52,7 +54,8 @@ class Op:
     padding: str | int = "same"
     groups: Any = 1
     bias: bool = False
-    act: str | None = None    # ACT: relu | relu6
+    act: str | None = None    # ACT: one of spec.schema.ACTIVATIONS
+    start: Any = 0            # SLICE: first channel (out_ch channels from there)
     pool: str | None = None   # POOL: avg | max
     global_pool: bool = False
     stream_group: str | None = None  # inverted-residual block whose inner tensors stream (Sec. 5.1)
@@ -72,6 +75,10 @@ class Op:
             return str(self.act)
         if k is OpKind.SHUFFLE:
             return f"shuffle g{self.groups}"
+        if k is OpKind.SLICE:
+            return "channel split"     # structural: the same at every width
+        if k is OpKind.MUL:
+            return "scale"
         if k is OpKind.POOL:
             size = "global" if self.global_pool else f"{self.kernel}x{self.kernel}/{self.stride}"
             return f"{self.pool}pool {size}"
@@ -218,6 +225,32 @@ class AddRule:
     @staticmethod
     def cost(op, inputs, out):
         return Cost(elementwise=numel(out))
+
+
+@rule(OpKind.MUL, arity=2)
+class GateRule:
+    """x * gate, the gate (C x 1 x 1) broadcast over x's spatial size (squeeze-and-excitation,
+    Hu et al. 2018); a new tensor; one element-wise op per element."""
+    @staticmethod
+    def shape(op, inputs):
+        return inputs[0]
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost(elementwise=numel(out))
+
+
+@rule(OpKind.SLICE, inplace=True)
+class SliceRule:
+    """Channels [start, start + out_ch) of the input: a view (it keeps its input's buffer
+    alive, as torch.chunk does); no parameters or arithmetic."""
+    @staticmethod
+    def shape(op, inputs):
+        return (op.out_ch, inputs[0][1], inputs[0][2])
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost()
 
 
 @rule(OpKind.CONCAT, arity=None)

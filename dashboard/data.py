@@ -54,7 +54,8 @@ DTYPES = ("fp32", "fp16", "bf16", "int8")
 FAMILY_COLORS = {
     "MobileNetV2": "#E4572E", "MobileNetV1": "#3A6EA5", "ShuffleNetV1": "#2E9E6A",
     "NASNet-A-Mobile": "#8E5BB5", "SSD-MobileNetV2": "#D9A21B", "SSDLite-MobileNetV2": "#C2185B",
-    "SSDLite-MobileNetV1": "#00838F",
+    "SSDLite-MobileNetV1": "#00838F", "MobileNetV3-Large": "#F28E2B", "MobileNetV3-Small": "#EDC948",
+    "ShuffleNetV2": "#59A14F", "EfficientNet-B0": "#B6992D",
 }
 _EXTRA_COLORS = ("#6D4C41", "#546E7A", "#7CB342", "#F06292", "#5C6BC0", "#26A69A", "#FFA726")
 
@@ -62,13 +63,13 @@ OP_NAMES = {
     "conv": "conv k×k", "grouped_conv": "group conv", "depthwise": "depthwise",
     "pointwise": "pointwise 1×1", "grouped_pointwise": "grouped 1×1", "fc": "fully connected", "pool": "pooling", "add": "add",
     "concat": "concat", "shuffle": "shuffle", "shift": "shift", "act": "activation",
-    "bn": "batch norm", "input": "input",
+    "bn": "batch norm", "input": "input", "mul": "SE scale", "slice": "channel split",
 }
 OP_COLORS = {
     "conv": "#3A6EA5", "grouped_conv": "#8E5BB5", "depthwise": "#2E9E6A",
     "pointwise": "#F28E2B", "grouped_pointwise": "#B07CC6", "fc": "#E15759", "pool": "#9C755F", "add": "#A0A4AB",
     "concat": "#D9A21B", "shuffle": "#4DB6AC", "shift": "#FF9DA7", "act": "#C9CDD3",
-    "bn": "#C9CDD3", "input": "#D5D8DD",
+    "bn": "#C9CDD3", "input": "#D5D8DD", "mul": "#76B7B2", "slice": "#BAB0AC",
 }
 
 FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
@@ -745,7 +746,7 @@ def layer_figure(layers: list[dict], dtype: str = "fp32") -> dict:
                 "showlegend": r == 0, "xaxis": "x", "yaxis": f"y{axis}",
                 "x": [x_idx[id(g)] for g in sel], "y": [plain(g[metric]) for g in sel],
                 "marker": {"color": OP_COLORS.get(kind, "#999999"), "line": {"width": 0}},
-                "customdata": [[g["name"], " + ".join(g["ops"]), shape_text(g["shape"]),
+                "customdata": [[g["name"], " + ".join(dict.fromkeys(g["ops"])), shape_text(g["shape"]),
                                 fmt(g[metric])] for g in sel],
                 "hovertemplate": "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>output "
                                  "%{customdata[2]}<br>" + title + ": %{customdata[3]}<extra></extra>",

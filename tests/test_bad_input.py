@@ -176,6 +176,32 @@ def _spec_cases() -> list[Bad]:
     ]:
         t = sub(MINI, old, new)
         C.append(_case(what, t, new, key))
+    # -- ratios, squeeze-and-excitation, ShuffleNetV2 units -------------------------------------
+    for what, new, key, says in [
+        ("t-ratio-zero-denominator", "t: 88/0", "layers.body[0].t", ("division by zero",)),
+        ("t-ratio-expression", "t: 88/24+1", "layers.body[0].t", ("ratio",)),
+        ("t-ratio-name", "t: __import__/2", "layers.body[0].t", ("ratio",)),
+        ("se-one", "t: $expansion, se: 1", "layers.body[0].se", ("below 1",)),
+        ("se-negative", "t: $expansion, se: -0.25", "layers.body[0].se", ("positive",)),
+        ("se-text", "t: $expansion, se: quarter", "layers.body[0].se", ("'quarter'",)),
+        ("se-of-misspelt", "t: $expansion, se: 0.25, se_of: expand", "layers.body[0].se_of",
+         ("did you mean",)),
+        ("se-gate-unknown", "t: $expansion, se: 0.25, se_gate: softmax", "layers.body[0].se_gate",
+         ("hsigmoid",)),
+        ("se-rounding-unknown", "t: $expansion, se: 0.25, se_rounding: ceil",
+         "layers.body[0].se_rounding", ("floor",)),
+    ]:
+        t = sub(MINI, "t: $expansion", new)
+        C.append(_case(what, t, new, key, says=says))
+    t = sub(MINI, BODY, "    - {op: shuffle_v2_unit, c: 24, s: 2}\n    - {op: shuffle_v2_unit, c: 32}")
+    C.append(_case("shuffle-v2-stride1-width-change", t, "c: 32}", "c", stage="compile",
+                   key_suffix=True, says=("half its input",)))
+    t = sub(MINI, BODY, "    - {op: shuffle_v2_unit, c: 17, s: 2}")
+    t = sub(t, "name: mini", "name: mini\nwidth: {rounding: none}")
+    C.append(_case("shuffle-v2-odd-channels", t, "c: 17", "c", stage="compile", key_suffix=True,
+                   says=("halves",)))
+    t = sub(MINI, BODY, "    - {op: shuffle_v2_unit, s: 2}")
+    C.append(_case("shuffle-v2-missing-c", t, "shuffle_v2_unit", "layers.body[0].c"))
     # -- a spatial size that vanishes ---------------------------------------------------------
     # resolution 12: the stride-2 stem makes a 6x6 map, where a 7x7 valid window does not fit
     t = sub(MINI, POOL, "    - {op: avgpool, k: 7, s: 1}")

@@ -295,7 +295,13 @@ def test_frontier_has_every_published_point_with_exact_costs(ws):
     assert notes == []
     assert len(points) == len(published_rows())
     assert {p["family"] for p in points} >= {"MobileNetV1", "MobileNetV2", "ShuffleNetV1",
-                                             "NASNet-A-Mobile"}
+                                             "NASNet-A-Mobile", "MobileNetV3-Large",
+                                             "MobileNetV3-Small", "ShuffleNetV2", "EfficientNet-B0"}
+    # the V3 minimalistic checkpoints and ShuffleNetV2's sizes are honoured point by point
+    v2 = {p["sets"]["size"]: p["madds"] for p in points if p["family"] == "ShuffleNetV2"}
+    assert len(set(v2.values())) == len(v2) == 4
+    mini = [p for p in points if p["sets"].get("minimalistic") in (True, "true", "True")]
+    assert len(mini) == 2 and all(p["width"] == "1" for p in mini)
     for p in points:
         ref = reference(SPECS / p["spec"], p["width"], p["resolution"], sets=p["sets"] or None)
         for m in data.COST_METRICS:

@@ -119,7 +119,7 @@ def test_bn_rule(c, h, w):
     assert rule_for(op).inplace
 
 
-@pytest.mark.parametrize("act", ["relu", "relu6"])
+@pytest.mark.parametrize("act", ["relu", "relu6", "hswish", "swish", "sigmoid", "hsigmoid"])
 def test_activation_rule(act):
     op = Op(kind=OpKind.ACT, name="a", layer="a", block="a", act=act)
     shape, cost = run(op, (24, 56, 56))
@@ -193,6 +193,27 @@ def test_shuffle_rule():
     assert shape == (240, 28, 28)               # a permutation of channels
     assert cost == ops.Cost()
     assert op.label == "shuffle g3"
+
+
+def test_gate_rule():
+    # squeeze-and-excitation: x (C x H x W) times a C x 1 x 1 gate, a new tensor
+    op = Op(kind=OpKind.MUL, name="m", layer="m", block="m")
+    shape, cost = run(op, (72, 28, 28), (72, 1, 1))
+    assert shape == (72, 28, 28)
+    assert cost == ops.Cost(elementwise=72 * 28 * 28)
+    assert rule_for(op).arity == 2
+    assert not rule_for(op).inplace
+    assert op.label == "scale"
+
+
+def test_slice_rule():
+    # ShuffleNetV2 channel split: the second half of 116 channels, a view
+    op = Op(kind=OpKind.SLICE, name="s", layer="s", block="s", out_ch=58, start=58)
+    shape, cost = run(op, (116, 28, 28))
+    assert shape == (58, 28, 28)
+    assert cost == ops.Cost()
+    assert rule_for(op).inplace                  # aliases its input's buffer
+    assert op.label == "channel split"
 
 
 def test_input_rule_costs_nothing():

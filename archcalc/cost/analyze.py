@@ -120,7 +120,8 @@ class CostTable:
                                           "elementwise_ops": 0, "memory_bytes": 0,
                                           "live_bytes": row.live_bytes,
                                           "live_bytes_streamed": row.live_bytes_streamed}
-            g["ops"].append(row.label)
+            if not g["ops"] or g["ops"][-1] != row.label:   # a split's two halves: one label
+                g["ops"].append(row.label)
             g["output_shape"] = row.output_shape
             for m in ("params", "bn_params", "madds", "elementwise_ops", "memory_bytes"):
                 g[m] += getattr(row, m)

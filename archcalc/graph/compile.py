@@ -13,7 +13,8 @@ from ..errors import OptionError, SpecError
 from ..ops import Op, OpKind, rule_for
 from ..spec import schema
 from .archgraph import ArchGraph
-from .width import ConcreteDomain, SymbolicDomain, expanded_channels, scaled_channels
+from .width import (ConcreteDomain, SymbolicDomain, expanded_channels, scaled_channels,
+                    squeeze_channels)
 
 
 @dataclass
@@ -51,6 +52,9 @@ class _Builder:
             raise SpecError(f"residual between mismatched shapes {list(in_shapes[0])} and "
                             f"{list(in_shapes[1])} at {op.name}", path=path, line=line,
                             key="residual")
+        if op.kind is OpKind.MUL and tuple(in_shapes[1]) != (in_shapes[0][0], 1, 1):
+            raise SpecError(f"a gate of shape {list(in_shapes[1])} cannot scale "
+                            f"{list(in_shapes[0])} at {op.name}", path=path, line=line, key="se")
         if op.kind is OpKind.CONCAT and len({s[1:] for s in in_shapes}) > 1:
             raise SpecError(f"concatenation of different spatial sizes "
                             f"{' and '.join(str(list(s)) for s in in_shapes)} at {op.name}",
@@ -137,6 +141,12 @@ class _Builder:
             self.prev_expansion = (h, design_mid, stride == 1)
         h = self.conv_layer(row, h, f"{path}.dw", OpKind.DEPTHWISE, mid, row.k, stride, row.act,
                             groups=mid, padding=row.padding, stream_group=group)
+        if row.se:
+            # The gate needs the whole depthwise output before it can scale it, so that output
+            # is materialised: the SE, the scaled tensor and the projection stream as a second
+            # group (the projection reads the scaled tensor in slices, Sec. 5.1).
+            group = f"{path}.se"
+            h = self.squeeze_excite(row, h, c_in if row.se_of == "input" else mid, path, group)
         h = self.conv_layer(row, h, f"{path}.project", OpKind.POINTWISE,
                             self.channels(row), 1, 1, row.project_act,
                             stream_group=group)
@@ -146,6 +156,68 @@ class _Builder:
             h = self.op(row, [x.node, h], kind=OpKind.ADD, name=f"{path}.add", layer=f"{path}.add",
                         stream_group=group)
         return Tensor(h, row.c)
+
+    def squeeze_excite(self, row: schema.BottleneckRow, x: str, of, path: str, group: str) -> str:
+        """Squeeze-and-excitation (Hu et al. 2018; MobileNetV3 Sec. 5.3, Fig. 4): global average
+        pool, 1x1 conv to the squeeze width + act, 1x1 conv back + gate (both with a bias, no
+        BN), then x * gate."""
+        c = self.g.shape(x)[0]
+        squeeze = squeeze_channels(of, row.se, row.se_rounding, self.spec.width, self.domain)
+        h = self.op(row, [x], kind=OpKind.POOL, name=f"{path}.se.pool", pool="avg",
+                    global_pool=True, layer=f"{path}.se.pool", stream_group=group)
+        h = self.conv_layer(row, h, f"{path}.se.reduce", OpKind.POINTWISE, squeeze, 1, 1,
+                            row.se_act, norm="none", bias=True, stream_group=group)
+        h = self.conv_layer(row, h, f"{path}.se.expand", OpKind.POINTWISE, c, 1, 1,
+                            row.se_gate, norm="none", bias=True, stream_group=group)
+        return self.op(row, [x, h], kind=OpKind.MUL, name=f"{path}.se.scale",
+                       layer=f"{path}.se.scale", stream_group=group)
+
+    def shuffle_v2_unit(self, row: schema.ShuffleV2UnitRow, x: Tensor, stride: int,
+                        path: str) -> Tensor:
+        """ShuffleNetV2 unit (Ma et al. 2018, Fig. 3c, 3d), as torchvision's InvertedResidual:
+        each branch makes c / 2 channels; the stride-1 unit passes the first half of its input
+        through and runs the second half; then a channel shuffle with 2 groups."""
+        c_in = self.g.shape(x.node)[0]
+        c_out = self.channels(row)
+        half = self._half(c_out, row, "c")
+        common = dict(stream_group=path)
+        if stride == 1:
+            if x.design_c != row.c:
+                raise SpecError(f"a stride-1 ShuffleNetV2 unit passes half its input through, so c "
+                                f"must equal the input's {x.design_c} (got {row.c})",
+                                path=self.spec.path, line=row.line_of("c"), key="c")
+            keep = self.op(row, [x.node], kind=OpKind.SLICE, name=f"{path}.split1",
+                           layer=f"{path}.split", out_ch=self._half(c_in, row, "c"), start=0,
+                           **common)
+            h = self.op(row, [x.node], kind=OpKind.SLICE, name=f"{path}.split2",
+                        layer=f"{path}.split", out_ch=c_in - self._half(c_in, row, "c"),
+                        start=self._half(c_in, row, "c"), **common)
+        else:
+            keep = self.conv_layer(row, x.node, f"{path}.branch1.dw", OpKind.DEPTHWISE, c_in, row.k,
+                                   stride, "linear", groups=c_in, **common)
+            keep = self.conv_layer(row, keep, f"{path}.branch1.pw", OpKind.POINTWISE, half, 1, 1,
+                                   "relu", **common)
+            h = x.node
+        h = self.conv_layer(row, h, f"{path}.branch2.pw1", OpKind.POINTWISE, half, 1, 1, "relu",
+                            **common)
+        h = self.conv_layer(row, h, f"{path}.branch2.dw", OpKind.DEPTHWISE, half, row.k, stride,
+                            "linear", groups=half, **common)
+        h = self.conv_layer(row, h, f"{path}.branch2.pw2", OpKind.POINTWISE, half, 1, 1, "relu",
+                            **common)
+        h = self.op(row, [keep, h], kind=OpKind.CONCAT, name=f"{path}.concat",
+                    layer=f"{path}.concat", **common)
+        h = self.op(row, [h], kind=OpKind.SHUFFLE, name=f"{path}.shuffle", layer=f"{path}.shuffle",
+                    groups=2, **common)
+        return Tensor(h, row.c)
+
+    def _half(self, c, row, key: str):
+        """c / 2 for a channel split; an odd count at a point is a spec error."""
+        if isinstance(c, int):
+            if c % 2:
+                raise SpecError(f"{c} channels cannot be split in two halves", path=self.spec.path,
+                                line=row.line_of(key), key=key)
+            return c // 2
+        return self._floor_div(c, 2)
 
     def residual(self, stride: int, c_in, c_out, design_equal: bool | None) -> bool:
         """A residual add where stride is 1 and the widths match, decided on the actual (rounded)
@@ -355,6 +427,7 @@ class _Builder:
                     schema.DepthwiseRow: self.dwconv, schema.SeparableRow: self.sepconv,
                     schema.BottleneckRow: self.bottleneck, schema.PoolRow: self.pool,
                     schema.ShuffleUnitRow: self.shuffle_unit, schema.PredictorRow: self.predictor,
+                    schema.ShuffleV2UnitRow: self.shuffle_v2_unit,
                     schema.FcRow: self.fc, schema.ActivationRow: self.activation,
                     schema.IdentityRow: self.identity, schema.FitRow: self.fit,
                     schema.CellRow: self.cell}

@@ -6,6 +6,7 @@ numbers at a point, or sympy expressions in alpha.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from fractions import Fraction
 
@@ -37,6 +38,14 @@ class ConcreteDomain:
         return max(Fraction(1), alpha)
 
     @staticmethod
+    def floor(v):
+        return v if isinstance(v, int) else math.floor(v)
+
+    @staticmethod
+    def max(a, b):
+        return max(a, b)
+
+    @staticmethod
     def clean(v):
         return int(v) if isinstance(v, Fraction) and v.denominator == 1 else v
 
@@ -62,6 +71,16 @@ class SymbolicDomain:
     def at_least_one(self, alpha):
         import sympy
         return sympy.Max(1, alpha)
+
+    @staticmethod
+    def floor(v):
+        import sympy
+        return sympy.floor(v)
+
+    @staticmethod
+    def max(a, b):
+        import sympy
+        return sympy.Max(a, b)
 
     @staticmethod
     def clean(v):
@@ -97,3 +116,16 @@ def expanded_channels(c_in, t, rule: WidthRule, domain):
     if rule.expand == "round":
         return domain.round(v)
     return domain.make_divisible(v, rule.divisor, rule.minimum)
+
+
+def squeeze_channels(c, ratio, rounding: str, rule: WidthRule, domain):
+    """Squeeze-and-excitation width from the (actual) width c it squeezes:
+    make_divisible(floor(ratio * c)) (torchvision MobileNetV3 `_make_divisible(expanded // 4, 8)`;
+    TF-slim divides exactly, the same whenever ratio * c is whole) or max(1, floor(ratio * c))
+    (torchvision EfficientNet `max(1, input_channels // 4)`)."""
+    v = ratio * c
+    if rule.rounding == "none":
+        return domain.clean(v)
+    if rounding == "floor":
+        return domain.max(1, domain.floor(v))
+    return domain.make_divisible(domain.floor(v), rule.divisor, rule.minimum)

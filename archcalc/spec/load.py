@@ -9,6 +9,7 @@ import dataclasses
 import keyword
 import math
 import os
+import re
 from fractions import Fraction
 from typing import Any, Callable, Mapping
 
@@ -23,6 +24,7 @@ INPUT_KEYS = ("channels", "resolution")
 WIDTH_KEYS = ("rounding", "divisor", "min_channels", "expand")
 PARAM_KEYS = ("default", "choices", "min", "max")
 MAX_SPEC_BYTES = 1_000_000
+RATIO = re.compile(r"[0-9]{1,9}/[0-9]{1,9}")   # "88/24": parsed as two integers, never evaluated
 
 
 # ---- value checkers: each returns the clean value or raises ValueError(reason) ----------------
@@ -42,12 +44,28 @@ def _nonneg_int(v):
 
 
 def _pos_number(v):
+    """A positive number, or a ratio written as text such as 88/24 (TF-slim's expansion factors)."""
+    if isinstance(v, str) and RATIO.fullmatch(v.strip()):
+        num, den = (int(p) for p in v.split("/"))
+        if den == 0:
+            raise ValueError(f"division by zero in {v!r}")
+        v = Fraction(num, den)
     if isinstance(v, bool) or not isinstance(v, (int, float, Fraction)):
-        raise ValueError(f"expected a positive number, got {v!r}")
+        raise ValueError(f"expected a positive number (or a ratio such as 88/24), got {v!r}")
     value = to_fraction(v)
     if value <= 0:
         raise ValueError(f"must be positive, got {v}")
     return value if value.denominator != 1 else int(value)
+
+
+def _fraction01(v):
+    """A fraction in [0, 1) given as a number or a ratio (0: off)."""
+    if v == 0 and not isinstance(v, bool):
+        return 0
+    value = _pos_number(v)
+    if value >= 1:
+        raise ValueError(f"must be below 1 (a fraction of the channels), got {v}")
+    return value
 
 
 def _bool(v):
@@ -91,10 +109,12 @@ KEY_CHECKS: dict[str, Callable] = {
     "norm": _one_of(schema.NORMS), "bias": _bool, "padding": _padding,
     "scale": _one_of(schema.SCALES), "residual": _one_of(schema.RESIDUALS), "global": _bool,
     "divisor": _pos_int, "group_first_pw": _bool, "anchors": _pos_int, "classes": _pos_int,
-    "box_size": _pos_int, "separable": _bool, "like": _identifier, "relu": _bool, "from": _reference, "name": _identifier,
+    "box_size": _pos_int, "separable": _bool, "se": _fraction01, "se_of": _one_of(schema.SE_OF),
+    "se_rounding": _one_of(schema.SE_ROUNDING), "se_act": _one_of(schema.ACTIVATIONS),
+    "se_gate": _one_of(schema.ACTIVATIONS), "like": _identifier, "relu": _bool, "from": _reference, "name": _identifier,
 }
 REQUIRED = {"conv": ("c",), "pwconv": ("c",), "sepconv": ("c",), "bottleneck": ("t", "c"),
-            "fc": ("c",), "shuffle_unit": ("c",), "predictor": ("anchors", "classes"),
+            "fc": ("c",), "shuffle_unit": ("c",), "shuffle_v2_unit": ("c",), "predictor": ("anchors", "classes"),
             "fit": ("c",)}
 NO_DEFAULTS = ("fc",)   # the classifier stays linear unless its own row says otherwise
 
@@ -327,7 +347,7 @@ def _parse_row(raw, line: int, section: str, index: int, defaults: Located, para
                 raise SpecError("a windowed pool needs 'k' (or global: true)", path=path,
                                 line=raw.line, key=f"{where}.k")
             clean.setdefault("s", clean["k"])
-    if op in ("relu", "relu6"):
+    if row_type is schema.ActivationRow:
         clean["act"] = op
     if op in ("conv", "dwconv", "pwconv") and "bias" not in clean:
         clean["bias"] = clean.get("norm", "bn") == "none"   # a bias only where no BN follows

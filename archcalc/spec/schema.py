@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-ACTIVATIONS = ("relu", "relu6", "linear")
+# swish = SiLU (x * sigmoid(x), EfficientNet); hswish / hsigmoid: MobileNetV3 Sec. 5.2
+ACTIVATIONS = ("relu", "relu6", "hswish", "swish", "sigmoid", "hsigmoid", "linear")
+SE_OF = ("expanded", "input")        # the width the squeeze is a fraction of
+SE_ROUNDING = ("make_divisible", "floor")
 NORMS = ("bn", "none")
 SCALES = ("all", "up", "none")       # width multiplier: alpha, max(1, alpha), never
 RESIDUALS = ("bottleneck", "expansion", "none")   # MobileNetV2 Fig. 6b placements
@@ -111,7 +114,9 @@ class SeparableRow(Row):
 
 @dataclass(frozen=True)
 class BottleneckRow(Row):
-    """Inverted residual with linear bottleneck (MobileNetV2 Table 1), repeated n times."""
+    """Inverted residual with linear bottleneck (MobileNetV2 Table 1), repeated n times; with
+    `se` a squeeze-and-excitation gate after the depthwise conv (MobileNetV3 Fig. 4,
+    EfficientNet's MBConv)."""
     t: Any = 1
     c: int = 0
     s: int = 1
@@ -122,6 +127,11 @@ class BottleneckRow(Row):
     padding: Any = "same"
     scale: str = "all"
     divisor: int | None = None       # this row's rounding divisor (default: width.divisor)
+    se: Any = 0                      # squeeze width as a fraction (0.25) of `se_of`; 0: no SE
+    se_of: str = "expanded"          # expanded (MobileNetV3) | input (EfficientNet) width
+    se_rounding: str = "make_divisible"   # make_divisible(floor(x)) | floor: max(1, floor(x))
+    se_act: str = "relu"             # the squeeze's activation
+    se_gate: str = "sigmoid"         # the gate (hsigmoid in MobileNetV3)
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,19 @@ class ShuffleUnitRow(Row):
 
 
 @dataclass(frozen=True)
+class ShuffleV2UnitRow(Row):
+    """ShuffleNetV2 unit (Ma et al. 2018, Fig. 3c/d): stride 1: split the channels in halves,
+    the second through 1x1 conv + BN + ReLU, k x k depthwise + BN, 1x1 conv + BN + ReLU, concat
+    with the first half; stride 2: no split, a k x k depthwise/2 + BN, 1x1 conv + BN + ReLU
+    branch beside that one, concat; then a channel shuffle with 2 groups. Each branch makes c / 2."""
+    c: int = 0
+    s: int = 1
+    k: int = 3
+    scale: str = "all"
+    divisor: int | None = None
+
+
+@dataclass(frozen=True)
 class PredictorRow(Row):
     """SSD box and class predictors on one feature map (Liu et al. 2016; MobileNetV2 Sec. 6.2):
     a k x k conv to anchors * 4 box encodings and one to anchors * classes scores, both with a
@@ -174,7 +197,7 @@ class PredictorRow(Row):
 
 @dataclass(frozen=True)
 class ActivationRow(Row):
-    """A standalone activation (`op: relu` or `op: relu6`)."""
+    """A standalone activation (`op: relu`, `relu6`, `hswish`, `swish`, `sigmoid`, `hsigmoid`)."""
     act: str = "relu"
 
 
@@ -218,7 +241,9 @@ ROW_TYPES: dict[str, type[Row]] = {
     "conv": ConvRow, "dwconv": DepthwiseRow, "pwconv": PointwiseRow, "sepconv": SeparableRow,
     "bottleneck": BottleneckRow, "shuffle_unit": ShuffleUnitRow, "predictor": PredictorRow,
     "avgpool": PoolRow, "maxpool": PoolRow, "fc": FcRow, "relu": ActivationRow,
-    "relu6": ActivationRow, "identity": IdentityRow, "fit": FitRow,
+    "relu6": ActivationRow, "hswish": ActivationRow, "swish": ActivationRow,
+    "sigmoid": ActivationRow, "hsigmoid": ActivationRow, "identity": IdentityRow, "fit": FitRow,
+    "shuffle_v2_unit": ShuffleV2UnitRow,
 }
 
 

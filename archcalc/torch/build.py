@@ -49,9 +49,16 @@ def _bn(op: Op, in_shape: tuple) -> nn.Module:
     return nn.BatchNorm2d(in_shape[0])
 
 
+ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6, "hswish": nn.Hardswish, "swish": nn.SiLU,
+               "sigmoid": nn.Sigmoid, "hsigmoid": nn.Hardsigmoid}
+
+
 @builder(OpKind.ACT)
 def _act(op: Op, in_shape: tuple) -> nn.Module:
-    return {"relu": nn.ReLU, "relu6": nn.ReLU6}[op.act](inplace=True)
+    make = ACTIVATIONS.get(op.act)
+    if make is None:
+        raise UnsupportedOpError(f"no torch builder for activation '{op.act}' (node {op.name})")
+    return make() if make is nn.Sigmoid else make(inplace=True)
 
 
 @builder(OpKind.POOL)
@@ -74,6 +81,32 @@ class FullyConnected(nn.Linear):
     """Linear on the flattened input, output shaped (N, C, 1, 1) like a 1x1 conv's."""
     def forward(self, x):
         return super().forward(torch.flatten(x, 1))[:, :, None, None]
+
+
+class Scale(nn.Module):
+    """x * gate, the gate (N, C, 1, 1) broadcast over space (squeeze-and-excitation)."""
+    def forward(self, x, gate):
+        return x * gate
+
+
+class Slice(nn.Module):
+    """Channels [start, stop) of the input, a view (ShuffleNetV2's channel split)."""
+    def __init__(self, start: int, stop: int):
+        super().__init__()
+        self.start, self.stop = start, stop
+
+    def forward(self, x):
+        return x[:, self.start:self.stop]
+
+
+@builder(OpKind.MUL)
+def _scale(op: Op, in_shape: tuple) -> nn.Module:
+    return Scale()
+
+
+@builder(OpKind.SLICE)
+def _slice(op: Op, in_shape: tuple) -> nn.Module:
+    return Slice(op.start, op.start + op.out_ch)
 
 
 @builder(OpKind.ADD)
