@@ -54,8 +54,8 @@ DTYPES = ("fp32", "fp16", "bf16", "int8")
 FAMILY_COLORS = {
     "MobileNetV2": "#E4572E", "MobileNetV1": "#3A6EA5", "ShuffleNetV1": "#2E9E6A",
     "NASNet-A-Mobile": "#8E5BB5", "SSD-MobileNetV2": "#D9A21B", "SSDLite-MobileNetV2": "#C2185B",
-    "SSDLite-MobileNetV1": "#00838F", "MobileNetV3-Large": "#F28E2B", "MobileNetV3-Small": "#EDC948",
-    "ShuffleNetV2": "#59A14F", "EfficientNet-B0": "#B6992D",
+    "SSDLite-MobileNetV1": "#00838F", "MobileNetV3-Large": "#D4A017", "MobileNetV3-Small": "#E9C46A",
+    "ShuffleNetV2": "#17A2B8", "EfficientNet-B0": "#6D4C41",
 }
 _EXTRA_COLORS = ("#6D4C41", "#546E7A", "#7CB342", "#F06292", "#5C6BC0", "#26A69A", "#FFA726")
 
