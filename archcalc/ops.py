@@ -215,22 +215,11 @@ class PoolRule:
         return Cost(elementwise=numel(out) * window)
 
 
-@rule(OpKind.ADD, arity=2)
-class AddRule:
-    """Residual add of two equal shapes; one element-wise op per element."""
-    @staticmethod
-    def shape(op, inputs):
-        return inputs[0]
-
-    @staticmethod
-    def cost(op, inputs, out):
-        return Cost(elementwise=numel(out))
-
-
-@rule(OpKind.MUL, arity=2)
-class GateRule:
-    """x * gate, the gate (C x 1 x 1) broadcast over x's spatial size (squeeze-and-excitation,
-    Hu et al. 2018); a new tensor; one element-wise op per element."""
+@rule(OpKind.ADD, OpKind.MUL, arity=2)
+class ElementwiseBinaryRule:
+    """Residual add of two equal shapes, and squeeze-and-excitation's x * gate (Hu et al. 2018;
+    the gate, C x 1 x 1, broadcast over x's spatial size): x's shape, a new tensor, one
+    element-wise op per element."""
     @staticmethod
     def shape(op, inputs):
         return inputs[0]

@@ -58,6 +58,7 @@ from __future__ import annotations
 import math
 from typing import List, Optional
 
+from reference_mobilenet_v2 import _make_divisible  # torchvision _utils.py, verbatim (shared)
 import torch
 from torch import nn, Tensor
 
@@ -73,17 +74,6 @@ TORCHVISION_META = {
     "shufflenet_v2_x1_5": (3503624, 0.296),
     "shufflenet_v2_x2_0": (7393996, 0.583),
 }
-
-
-def _make_divisible(v: float, divisor: int, min_value: Optional[int] = None) -> int:
-    """torchvision/models/_utils.py, verbatim."""
-    if min_value is None:
-        min_value = divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    # Make sure that round down does not go down by more than 10%.
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
 
 
 def _conv_norm_act(in_ch, out_ch, kernel_size=3, stride=1, groups=1, norm_layer=nn.BatchNorm2d,

@@ -134,9 +134,10 @@ class GraphNet(nn.Module):
     """The op-graph as a module: submodules at the graph's node paths, and a forward that runs
     a precomputed program, (module, input slots, output slot, slots to free) per node.
 
-    Each intermediate is dropped right after its last reader, as a hand-written model's locals
-    go out of scope, and each call is one list lookup (no attribute chain per node), so the
-    generic graph runs like hand-written code (benchmarks/torch_backend.py measures it)."""
+    Tensors are dropped when a hand-written model's locals would go out of scope: after their
+    last reader, but a block's input only when the block (its stream group, else its layer)
+    ends. Each call is one list lookup (no attribute chain per node), so the generic graph
+    runs like hand-written code (benchmarks/torch_backend.py measures it)."""
 
     def __init__(self, graph):
         super().__init__()
@@ -147,11 +148,23 @@ class GraphNet(nn.Module):
 
     def _build(self, graph) -> None:
         slot = {name: i for i, name in enumerate(graph.names)}
-        last_read: dict[str, int] = {}
+        scope = {n: graph.op(n).stream_group or graph.op(n).layer for n in graph.names}
+        scope_end: dict[str, int] = {}
+        for position, name in enumerate(graph.names):
+            scope_end[scope[name]] = position
+        # A tensor is dropped after its last reader, except that a block's input is held until
+        # the block's last op, as a hand-written module's caller holds its argument until the
+        # call returns (the same allocation order, so the allocator behaves the same).
+        release: dict[str, int] = {}
         for position, name in enumerate(graph.names):
             for u in graph.inputs(name):
-                last_read[u] = position
+                at = position if scope[u] == scope[name] else scope_end[scope[name]]
+                release[u] = max(release.get(u, 0), at)
+        frees: dict[int, list] = {}
         outputs = graph.outputs()
+        for u, at in release.items():
+            if u not in outputs:
+                frees.setdefault(at, []).append(slot[u])
         program = []
         for position, name in enumerate(graph.names):
             op = graph.op(name)
@@ -169,8 +182,7 @@ class GraphNet(nn.Module):
             module = make(op, in_shape)
             _attach(self, name, module)
             inputs = tuple(slot[u] for u in graph.inputs(name))
-            free = tuple(sorted({slot[u] for u in graph.inputs(name)
-                                 if last_read[u] == position and u not in outputs}))
+            free = tuple(sorted(frees.get(position, ()), reverse=True))   # newest first
             program.append((module, inputs, slot[name], free))
         self._program = program
         self._outputs = tuple(slot[n] for n in outputs)
