@@ -292,3 +292,24 @@ def test_symbolic_graph_rejects_a_point():
     concrete = archcalc.analyze(archcalc.compile_graph(spec, "0.5", 64))
     with pytest.raises(archcalc.OptionError):
         concrete.at("0.5", 64)
+
+
+@pytest.mark.parametrize("spec_name, width", [("mobilenet_v2.yaml", "0.25"),
+                                              ("mobilenet_v2.yaml", "1.4"),
+                                              ("mobilenet_v3_small.yaml", "0.75"),
+                                              ("shufflenet_v2.yaml", "0.5")])
+def test_graph_symbolic_in_r_alone(spec_name, width):
+    """compile_graph(spec, width, symbolic="r"): exact channel counts at the width (so the
+    residuals are decided as at a point: MobileNetV2 at 0.25, where 32 and 16 both round to 8,
+    has an extra residual), closed forms in r; every row equals the concrete compile."""
+    spec = archcalc.load_spec(ROOT / "specs" / spec_name)
+    graph = archcalc.compile_graph(spec, width, symbolic="r")
+    assert graph.symbolic and not graph.guards
+    assert all(sympy.sympify(graph.shape(n)[0]).is_number for n in graph.names)
+    forms = archcalc.analyze(graph)
+    for resolution in (96, 161, 224):
+        assert_same(forms, archcalc.analyze(archcalc.compile_graph(spec, width, resolution)))
+    with pytest.raises(archcalc.OptionError):
+        archcalc.compile_graph(spec, width, 224, symbolic="r")
+    with pytest.raises(archcalc.OptionError):
+        archcalc.compile_graph(spec, width, symbolic="alpha")

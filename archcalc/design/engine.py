@@ -650,7 +650,7 @@ class CompiledForms:
 
 
 class _Validity:
-    """The checks a concrete compile makes (archcalc.graph.compile._Builder._check), as exact
+    """The checks a concrete compile makes (archcalc.graph.compile.RowCompiler._check), as exact
     conditions on alpha alone and on r alone, read off the symbolic graph."""
 
     def __init__(self, graph, guards, source: _Source, alpha, r):
@@ -958,29 +958,9 @@ def _resolutions(resolutions, base: int, unique: bool = True) -> list[int]:
 def _compile_at_width(spec, width: Fraction, convention, dtype: str):
     """The CostTable of `spec` at one width with r symbolic: channel counts are numbers, so
     every residual add is decided on the actual widths, exactly as at a concrete point."""
-    import sympy
-
     from ..cost import analyze
-    from ..graph.archgraph import ArchGraph
-    from ..graph.compile import _Builder
-    from ..graph.width import SymbolicDomain
-
-    class _AtWidth(SymbolicDomain):
-        def __init__(self):
-            super().__init__()
-            self.alpha = sympy.Rational(width.numerator, width.denominator)
-
-    class _Actual(_Builder):
-        def residual(self, stride, c_in, c_out, design_equal):
-            if stride != 1:
-                return False
-            if not (getattr(c_in, "is_number", True) and getattr(c_out, "is_number", True)):
-                raise OptionError(f"internal: channel counts {c_in}, {c_out} are not numbers")
-            return bool(c_in == c_out)
-
-    domain = _AtWidth()
-    graph = ArchGraph(spec=spec, width=domain.alpha, resolution=domain.r, symbolic=True)
-    _Actual(spec, graph, domain).build()
+    from ..graph import compile_graph
+    graph = compile_graph(spec, width, symbolic="r")
     return analyze(graph, convention, dtype), graph
 
 

@@ -50,7 +50,7 @@ class _Tiny:
 
     def __init__(self, channels, height, width):
         from ..graph.archgraph import ArchGraph
-        from ..graph.compile import Tensor, _Builder
+        from ..graph.compile import RowCompiler, Tensor
         from ..graph.width import SymbolicDomain
         from ..ops import Op, OpKind
         from ..spec import schema
@@ -58,7 +58,7 @@ class _Tiny:
                                   resolution=224, width=schema.WidthRule(rounding="none"),
                                   sections=())
         self.graph = ArchGraph(spec=spec, width=None, resolution=None, symbolic=True)
-        self.builder = _Builder(spec, self.graph, SymbolicDomain())
+        self.builder = RowCompiler(spec, self.graph, SymbolicDomain())
         self.builder.section = "derivation"
         node = self.graph.add(Op(kind=OpKind.INPUT, name="input", layer="input", block="input",
                                  out_ch=channels), (channels, height, width), [])
@@ -70,10 +70,7 @@ class _Tiny:
         """Apply one spec row (as the compiler would for `op: kind`) to the current tensor."""
         cls = self.schema.ROW_TYPES[kind]
         row = cls(op=kind, line=0, **fields)
-        handler = {"conv": self.builder.conv, "pwconv": self.builder.pwconv,
-                   "dwconv": self.builder.dwconv, "sepconv": self.builder.sepconv,
-                   "bottleneck": self.builder.bottleneck}[kind]
-        self.x = handler(row, self.x, stride, f"derivation.{self.count}")
+        self.x = self.builder.row(row, self.x, stride, f"derivation.{self.count}")
         self.count += 1
         return self
 

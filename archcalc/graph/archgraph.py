@@ -22,7 +22,7 @@ class ArchGraph:
     symbolic: bool
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     # symbolic graphs: conditions on alpha under which the structure differs (see
-    # compile._Builder.residual); where one holds, the closed forms do not apply
+    # compile.RowCompiler.residual); where one holds, the closed forms do not apply
     guards: list = field(default_factory=list)
 
     def add(self, op: Op, shape: tuple, inputs: list[str]) -> str:

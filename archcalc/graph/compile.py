@@ -27,9 +27,24 @@ class Tensor:
     os: int | None = 1
 
 
-class _Builder:
+class RowCompiler:
+    """Builds an ArchGraph row by row: one handler per row type (`row()` dispatches), over an
+    exact or a symbolic domain. `compile_graph` drives it over a whole spec; the design
+    engine's derivations apply single rows with `row()`."""
+
     def __init__(self, spec: schema.NetworkSpec, graph: ArchGraph, domain):
         self.spec, self.g, self.domain = spec, graph, domain
+        self.handlers = {schema.ConvRow: self.conv, schema.PointwiseRow: self.pwconv,
+                         schema.DepthwiseRow: self.dwconv, schema.SeparableRow: self.sepconv,
+                         schema.BottleneckRow: self.bottleneck, schema.PoolRow: self.pool,
+                         schema.ShuffleUnitRow: self.shuffle_unit,
+                         schema.PredictorRow: self.predictor,
+                         schema.ShuffleV2UnitRow: self.shuffle_v2_unit,
+                         schema.FcRow: self.fc, schema.ActivationRow: self.activation,
+                         schema.IdentityRow: self.identity, schema.FitRow: self.fit,
+                         schema.CellRow: self.cell}
+        self.names: dict[str, Tensor] = {}
+        self.history: list[Tensor] = []   # row outputs in order (cells read the last two)
         self.section = ""
         self.rep = 0                 # repeat index of the row being built
         self.cell_scope: list[dict] = [{}]            # named tensors of the cells being built
@@ -212,6 +227,8 @@ class _Builder:
 
     def _half(self, c, row, key: str):
         """c / 2 for a channel split; an odd count at a point is a spec error."""
+        if getattr(c, "is_Integer", False):      # exact widths in a graph symbolic in r
+            c = int(c)
         if isinstance(c, int):
             if c % 2:
                 raise SpecError(f"{c} channels cannot be split in two halves", path=self.spec.path,
@@ -229,8 +246,8 @@ class _Builder:
         points closed forms do not hold, and evaluation compiles the point instead."""
         if stride != 1:
             return False
-        if not self.domain.symbolic:
-            return c_in == c_out
+        if self.domain.exact_widths:
+            return bool(c_in == c_out)
         if design_equal is None:   # an input taken `from` a layer path: no design count
             design_equal = c_in == c_out
         if c_in != c_out:          # different expressions: they may still agree at some alpha
@@ -423,16 +440,6 @@ class _Builder:
                             out_ch=spec.input_channels),
                          (spec.input_channels, self.domain.r, self.domain.r), []),
                    spec.input_channels)
-        self.handlers = {schema.ConvRow: self.conv, schema.PointwiseRow: self.pwconv,
-                    schema.DepthwiseRow: self.dwconv, schema.SeparableRow: self.sepconv,
-                    schema.BottleneckRow: self.bottleneck, schema.PoolRow: self.pool,
-                    schema.ShuffleUnitRow: self.shuffle_unit, schema.PredictorRow: self.predictor,
-                    schema.ShuffleV2UnitRow: self.shuffle_v2_unit,
-                    schema.FcRow: self.fc, schema.ActivationRow: self.activation,
-                    schema.IdentityRow: self.identity, schema.FitRow: self.fit,
-                    schema.CellRow: self.cell}
-        self.names: dict[str, Tensor] = {}
-        self.history: list[Tensor] = []   # row outputs in order (cells read the last two)
         for section in spec.sections:
             self.section = section.name
             for i, row in enumerate(section.rows):
@@ -509,18 +516,26 @@ def parse_resolution(resolution, base: int) -> int:
     return int(value)
 
 
-def compile_graph(spec: schema.NetworkSpec, width=None, resolution=None, *, symbolic: bool = False
-                  ) -> ArchGraph:
-    """Compile `spec` at (width, resolution) with exact numbers, or with symbolic=True as
-    closed forms in alpha and r. A missing width is 1; a missing resolution the spec's own."""
-    if symbolic:
+def compile_graph(spec: schema.NetworkSpec, width=None, resolution=None, *,
+                  symbolic: bool | str = False) -> ArchGraph:
+    """Compile `spec` at (width, resolution) with exact numbers; with symbolic=True as closed
+    forms in alpha and r; with symbolic="r" at `width` (exact channel counts, residuals decided
+    on them as at a point) as closed forms in r alone. A missing width is 1; a missing
+    resolution the spec's own."""
+    if symbolic == "r":
+        if resolution is not None:
+            raise OptionError("a graph symbolic in r takes no resolution; evaluate it at one")
+        domain = SymbolicDomain(alpha=parse_width(1 if width is None else width))
+    elif symbolic is True:
         if width is not None or resolution is not None:
             raise OptionError("a symbolic graph takes no width or resolution; evaluate it at one")
         domain = SymbolicDomain()
+    elif symbolic is not False:
+        raise OptionError(f"symbolic must be True, False or 'r', got {symbolic!r}")
     else:
         domain = ConcreteDomain(parse_width(1 if width is None else width),
                                 parse_resolution(spec.resolution if resolution is None else resolution,
                                                  spec.resolution))
     graph = ArchGraph(spec=spec, width=domain.alpha, resolution=domain.r, symbolic=domain.symbolic)
-    _Builder(spec, graph, domain).build()
+    RowCompiler(spec, graph, domain).build()
     return graph

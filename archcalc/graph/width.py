@@ -17,6 +17,7 @@ from ..spec.schema import WidthRule
 class ConcreteDomain:
     """Exact arithmetic at one (alpha, r) point: ints and Fractions, no sympy."""
     symbolic = False
+    exact_widths = True      # channel counts are numbers: structure is decided on them
 
     def __init__(self, width: Fraction, resolution: int):
         self.alpha, self.r = width, resolution
@@ -51,13 +52,21 @@ class ConcreteDomain:
 
 
 class SymbolicDomain:
-    """Closed forms: sympy expressions in alpha and r (one compile answers every point)."""
+    """Closed forms: sympy expressions in alpha and r (one compile answers every point), or,
+    given `alpha`, in r alone with exact channel counts at that width."""
     symbolic = True
 
-    def __init__(self):
+    def __init__(self, alpha: Fraction | None = None):
+        import sympy
+
         from .. import symbolic
         self._sym = symbolic
-        self.alpha, self.r = symbolic.alpha, symbolic.r
+        self.r = symbolic.r
+        if alpha is None:
+            self.alpha, self.exact_widths = symbolic.alpha, False
+        else:
+            self.alpha = sympy.Rational(alpha.numerator, alpha.denominator)
+            self.exact_widths = True
 
     def make_divisible(self, v, divisor, min_value):
         return self._sym.make_divisible(v, divisor, min_value)
