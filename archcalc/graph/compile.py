@@ -201,12 +201,11 @@ class RowCompiler:
                 raise SpecError(f"a stride-1 ShuffleNetV2 unit passes half its input through, so c "
                                 f"must equal the input's {x.design_c} (got {row.c})",
                                 path=self.spec.path, line=row.line_of("c"), key="c")
+            first = self._half(c_in, row, "c")
             keep = self.op(row, [x.node], kind=OpKind.SLICE, name=f"{path}.split1",
-                           layer=f"{path}.split", out_ch=self._half(c_in, row, "c"), start=0,
-                           **common)
+                           layer=f"{path}.split", out_ch=first, start=0, **common)
             h = self.op(row, [x.node], kind=OpKind.SLICE, name=f"{path}.split2",
-                        layer=f"{path}.split", out_ch=c_in - self._half(c_in, row, "c"),
-                        start=self._half(c_in, row, "c"), **common)
+                        layer=f"{path}.split", out_ch=c_in - first, start=first, **common)
         else:
             keep = self.conv_layer(row, x.node, f"{path}.branch1.dw", OpKind.DEPTHWISE, c_in, row.k,
                                    stride, "linear", groups=c_in, **common)
