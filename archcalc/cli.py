@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     _point_options(ver)
     ver.set_defaults(run=cmd_verify)
 
+    zoo = sub.add_parser("zoo", help="list the specs that ship with archcalc, with their sources",
+                         description="The zoo's specs: use a name anywhere a SPEC is accepted "
+                                     "(archcalc report mobilenet_v2), from any directory.")
+    zoo.add_argument("--paths", action="store_true", help="also print each spec's file path")
+    zoo.set_defaults(run=cmd_zoo)
+
     # Commands of the design-space engine (formula, explain, sweep, fit, frontier), the torch
     # backend's timing harness (bench, results) and the dashboard; each module registers its
     # own and imports its heavy dependencies only when it runs.
@@ -82,6 +88,18 @@ def cmd_report(args) -> str:
     if forms and args.format != "json":
         text += "\n" + render_closed_forms(forms)
     return text
+
+
+def cmd_zoo(args) -> str:
+    from .zoo import entries
+    rows = entries()
+    width = max(len(e.name) for e in rows)
+    lines = []
+    for e in rows:
+        lines.append(f"{e.name:<{width}}  {e.title}" + (f"  ({e.path})" if args.paths else ""))
+        if e.source:
+            lines.append(f"{'':<{width}}  {e.source}")
+    return "\n".join(lines) + "\n"
 
 
 def cmd_compare(args) -> str:

@@ -17,9 +17,9 @@ def add_commands(subparsers) -> None:
                    help="address to bind (default 127.0.0.1; anything else is reachable from "
                         "other machines and prints a warning)")
     p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
-    p.add_argument("--specs", default="specs", metavar="DIR",
-                   help="folder of spec files to offer (default ./specs); the browser can open "
-                        "nothing outside it")
+    p.add_argument("--specs", default=None, metavar="DIR",
+                   help="folder of spec files to offer (default: the zoo that ships with "
+                        "archcalc); the browser can open nothing outside it")
     p.add_argument("--db", default=None, metavar="PATH",
                    help="results database with measured latencies (default: archcalc's results "
                         "database if it exists)")
@@ -34,5 +34,8 @@ def run(args: argparse.Namespace) -> str:
     except ImportError as err:
         raise OptionError(f"the dashboard needs Dash and plotly: pip install dash plotly ({err})") \
             from None
+    if args.specs is None:
+        from archcalc.zoo import zoo_dir
+        args.specs = str(zoo_dir())
     main(args.host, args.port, args.specs, args.db)
     return ""

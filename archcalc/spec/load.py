@@ -632,8 +632,10 @@ def _check_cell(spec, cell, params, seen) -> None:
 
 def load_spec(path: str | os.PathLike, overrides: Mapping[str, Any] | None = None,
               param_defaults: Mapping[str, Any] | None = None) -> schema.NetworkSpec:
-    """Read and validate a spec file; a missing or unreadable file is a SpecError too."""
-    path = os.fspath(path)
+    """Read and validate a spec file (a path, or the name of a zoo spec such as
+    mobilenet_v2); a missing or unreadable file is a SpecError too."""
+    from ..zoo import resolve
+    path = resolve(path)
     try:
         size = os.path.getsize(path)
         if size > MAX_SPEC_BYTES:
