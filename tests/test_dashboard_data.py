@@ -682,7 +682,7 @@ def test_the_command_registers_and_imports_dash_lazily():
             "p = argparse.ArgumentParser(); s = p.add_subparsers(dest='command')\n"
             "add_commands(s)\n"
             "a = p.parse_args(['dashboard'])\n"
-            "assert (a.host, a.port, a.specs, a.db) == ('127.0.0.1', 8050, 'specs', None), a\n"
+            "assert (a.host, a.port, a.specs, a.db) == ('127.0.0.1', 8050, None, None), a\n"
             "a = p.parse_args(['dashboard', '--host', '0.0.0.0', '--port', '9000', '--specs', 'x', '--db', 'y'])\n"
             "assert (a.host, a.port, a.specs, a.db) == ('0.0.0.0', 9000, 'x', 'y')\n"
             "assert callable(a.run)\n"
