@@ -29,6 +29,7 @@ class Atom:
     shown: object       # the definition with inner atoms replaced by their names
     side: str           # "alpha" | "r"
     pieces: list | None = None   # alpha atoms: [(value, a, a_closed, b, b_closed)]
+    too_many: bool = False       # more than MAX_BREAKPOINTS breakpoints: no step table
 
 
 def _scale(fn, big) -> int:
@@ -45,7 +46,7 @@ def name_atoms(forms, lo: Fraction, hi: Fraction) -> list[Atom]:
     """Short names for a CompiledForms' atoms: c<k> ~ k*alpha channels, h<s> ~ r/s pixels."""
     import sympy
 
-    from .steps import Breakpoints, piecewise
+    from .steps import Breakpoints, TooManyBreakpoints, piecewise
     atoms: list[Atom] = []
     taken: set = {"alpha", "r", "rho"}
     bp = Breakpoints(lo, hi) if lo is not None else None
@@ -81,7 +82,11 @@ def name_atoms(forms, lo: Fraction, hi: Fraction) -> list[Atom]:
         mapping[atom.expr] = sympy.Symbol(atom.name, positive=True, integer=True)
     for atom in atoms:
         if atom.side == "alpha" and bp is not None:
-            pts = sorted(bp.of(atom.expr))
+            try:
+                pts = sorted(bp.of(atom.expr))
+            except TooManyBreakpoints:
+                atom.too_many = True
+                continue
             atom.pieces = piecewise(lambda x, e=atom.expr: bp.value(e, x), bp.lo, bp.hi, pts)
     atoms.sort(key=lambda a: (a.side != "alpha", _scale_key(a.name), order[id(a)]))
     return atoms
@@ -127,11 +132,11 @@ class Grouped:
         return self.show()
 
 
-def grouped(expr, atoms, forms) -> Grouped:
+def grouped(expr, atoms, forms, names: dict | None = None) -> Grouped:
     """expr with atoms renamed, terms grouped by their r part: sum_j R_j * (A_j), largest
-    spatial size first."""
+    spatial size first (`names`: symbols_for(atoms), when already made)."""
     import sympy
-    names = symbols_for(atoms)
+    names = symbols_for(atoms) if names is None else names
     e = sympy.expand(sympy.sympify(expr), deep=False, power_base=False, power_exp=False, log=False)
     groups: dict = {}
     others = []
@@ -221,16 +226,16 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
         plan = forms.plans[metric]
         if metric == "flops":
             totals[metric] = _Text("2*madds") if "madds" in forms.metrics else \
-                grouped(expr, atoms, forms)
+                grouped(expr, atoms, forms, names)
             continue
         if isinstance(plan, _Max) and isinstance(expr, (sympy.Max, sympy.Min)):
             args = list(dict.fromkeys(expr.args))
             keep = plan.survivors if plan.survivors is not None else range(len(args))
-            kept = [grouped(args[i], atoms, forms) for i in keep]
+            kept = [grouped(args[i], atoms, forms, names) for i in keep]
             totals[metric] = _MaxOf(kept) if len(kept) > 1 else kept[0]
             omitted[metric] = (len(kept), len(args))
             continue
-        totals[metric] = grouped(expr, atoms, forms)
+        totals[metric] = grouped(expr, atoms, forms, names)
     stages = []
     if per_stage:
         acc: dict = {}
@@ -243,12 +248,12 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
         for key, d in acc.items():
             if key == "input":
                 continue
-            stages.append((key, {m: grouped(sympy.sympify(v), atoms, forms) for m, v in d.items()}))
+            stages.append((key, {m: grouped(sympy.sympify(v), atoms, forms, names) for m, v in d.items()}))
     guards = []
     if forms.guards:
-        from .steps import Breakpoints, piecewise
+        from .steps import Breakpoints, TooManyBreakpoints, piecewise
         bp = Breakpoints(lo, hi)
-        for g in forms.guards:
+        for g, fires_at in zip(forms.guards, forms._guard_fns):
             if g == sympy.false:
                 continue
             if g == sympy.true:
@@ -256,9 +261,13 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
                 continue
             lhs, rhs = (x.xreplace(names) for x in g.args)
             op = "=" if type(g).__name__ == "Equality" else "!="
-            pts = sorted(bp.of(g.args[0]) | bp.of(g.args[1]))
-            fires = piecewise(lambda x, g=g: bool(g.xreplace(
-                {forms.alpha: sympy.Rational(x.numerator, x.denominator)})), lo, hi, pts)
+            try:
+                pts = sorted(bp.of(g.args[0]) | bp.of(g.args[1]))
+            except TooManyBreakpoints:
+                guards.append((f"{sympy.sstr(lhs)} {op} {sympy.sstr(rhs)}", None))
+                continue
+            # the guard compiled to exact Python (engine), not sympy substitution per point
+            fires = piecewise(lambda x, f=fires_at: bool(f(x)), lo, hi, pts)
             guards.append((f"{sympy.sstr(lhs)} {op} {sympy.sstr(rhs)}",
                            [(a, ac, b, bc) for v, a, ac, b, bc in fires if v]))
     return Formulas(table.spec, table.convention, table.dtype, atoms, totals, omitted, stages, lo,
