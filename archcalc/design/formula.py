@@ -208,17 +208,30 @@ class Formulas:
     guards: list = None     # [(text, [(a, a_closed, b, b_closed)] where it holds in [lo, hi])]
 
 
+STEPS = 4      # progress steps of formulas(): closed form, compiled forms, atoms, totals
+
+
 def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bool = False,
-             width_range=(Fraction(1, 4), Fraction(3, 2)), metrics=None) -> Formulas:
-    """Named atoms and grouped closed forms of every total (and of each stage)."""
+             width_range=(Fraction(1, 4), Fraction(3, 2)), metrics=None, advance=None) -> Formulas:
+    """Named atoms and grouped closed forms of every total (and of each stage). A spec that
+    `archcalc report` refuses at its own point is refused here with the same error.
+    `advance()` is called after each of the STEPS steps (a progress display)."""
     import sympy
 
+    from .buildable import require_buildable_at_own_point
     from .engine import CompiledForms, _Max
-    from ..api import closed_form
-    table = closed_form(spec, convention=convention, dtype=dtype, sets=sets)
+    from ..api import closed_form, convention_named, load
+    advance = advance or (lambda *a, **k: None)
+    conv = convention_named(convention)
+    loaded = load(spec, sets, conv)
+    require_buildable_at_own_point(loaded)
+    table = closed_form(loaded, convention=conv, dtype=dtype)
+    advance()
     forms = CompiledForms(table, metrics)
+    advance()
     lo, hi = width_range
     atoms = name_atoms(forms, lo, hi)
+    advance()
     names = symbols_for(atoms)
     totals, omitted = {}, {}
     for metric in forms.metrics:
@@ -270,6 +283,7 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
             fires = piecewise(lambda x, f=fires_at: bool(f(x)), lo, hi, pts)
             guards.append((f"{sympy.sstr(lhs)} {op} {sympy.sstr(rhs)}",
                            [(a, ac, b, bc) for v, a, ac, b, bc in fires if v]))
+    advance()
     return Formulas(table.spec, table.convention, table.dtype, atoms, totals, omitted, stages, lo,
                     hi, guards)
 
@@ -351,6 +365,8 @@ def idealised(spec, *, convention="paper", dtype="fp32", sets=None,
     from ..graph import compile_graph
     conv = convention_named(convention)
     s = load(spec, sets, conv)
+    from .buildable import require_buildable_at_own_point
+    require_buildable_at_own_point(s)
     s = replace(s, width=replace(s.width, rounding="none"))
     table = analyze(compile_graph(s, symbolic=True), conv, dtype)
     rho = sympy.Symbol("rho", positive=True)

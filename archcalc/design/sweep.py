@@ -107,7 +107,8 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
             stream.write(csv_comments(meta) + ",".join(_columns(forms, metrics)) + "\n")
         elif fmt == "json":
             import json
-            head = dict(meta, spec_file=forms.spec.path, columns=_columns(forms, metrics))
+            head = dict(meta, spec_path=forms.spec.path, spec_shown=meta["spec_path"],
+                        columns=_columns(forms, metrics))
             stream.write(json.dumps(head)[:-1] + ', "rows": [')
         for start, stop, block in forms.iter_grid(ws, rs, metrics, max_points=block_points):
             valid = forms.valid(ws[start:stop], rs)
