@@ -8,6 +8,7 @@ imported inside the commands that use them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..errors import OptionError
@@ -168,14 +169,23 @@ def cmd_frontier(args) -> str:
         resolutions = resolutions or DEFAULT_FRONTIER_RESOLUTIONS
     if widths is not None:
         check_grid_size(widths, resolutions, streamed=False)
+    left_out: list = []
     with progress("frontier: specs and points", total=len(args.specs) + 1) as advance:
         points = frontier.collect_points(args.specs, args.x, args.y, points_files=args.points or (),
                                          convention=_convention(args), dtype=args.dtype,
                                          sets=parse_pairs(args.sets), widths=widths,
                                          resolutions=resolutions, published=not args.no_published,
-                                         advance=advance)
+                                         advance=advance, left_out=left_out)
         front = frontier.pareto_front(points, [(args.x, sx), (args.y, sy)])
         advance()
+    mine = {os.path.normpath(f) for f in args.points or ()}
+    by_file: dict = {}
+    for file, label, reason in left_out:      # the user's own points are never dropped silently
+        if os.path.normpath(file) in mine:
+            by_file.setdefault((file, reason), []).append(label)
+    for (file, reason), labels in by_file.items():
+        print(f"archcalc: note: {len(labels)} point(s) of {file} left out ({reason}), e.g. "
+              f"{labels[0]}", file=sys.stderr)
     text = frontier.render(points, args.x, args.y, front, sx, sy)
     if args.out:
         from ..report.output import output_file
