@@ -12,14 +12,27 @@ from .units import human_bytes, human_count
 FORMATS = ("table", "csv", "json", "markdown")
 
 
+def approx(x, spec: str = "g") -> str:
+    """format(x, spec) of an exact number, without float overflow: a count with 400 digits
+    (or a Fraction of such) is formatted through Decimal instead of float."""
+    try:
+        return format(float(x), spec)
+    except OverflowError:
+        from decimal import Context, Decimal
+        q = Fraction(x)
+        value = Context(prec=28).divide(Decimal(q.numerator), Decimal(q.denominator))
+        return format(value, spec.replace("g", "e") if spec.endswith("g") else spec)
+
+
 def _shape(shape) -> str:
-    return "x".join(str(v) if not isinstance(v, Fraction) else f"{float(v):.4g}" for v in shape)
+    return "x".join(str(v) if not isinstance(v, Fraction) else approx(v, ".4g") for v in shape)
 
 
 def _header(table) -> list[tuple[str, str]]:
+    from .provenance import spec_shown
     spec = table.spec
     point = f"width {_num(table.width)}, resolution {table.resolution}"
-    lines = [("spec", f"{spec.name} ({spec.path})" + (f", {spec.source}" if spec.source else "")),
+    lines = [("spec", f"{spec.name} ({spec_shown(spec)})" + (f", {spec.source}" if spec.source else "")),
              ("point", point)]
     if spec.params:
         lines.append(("params", ", ".join(f"{p.name}={_num(p.value)}" for p in spec.params)))
@@ -38,14 +51,14 @@ def _header(table) -> list[tuple[str, str]]:
 
 def _num(x) -> str:
     if isinstance(x, Fraction):
-        return str(x.numerator) if x.denominator == 1 else f"{float(x):g}"
+        return str(x.numerator) if x.denominator == 1 else approx(x, "g")
     return str(x)
 
 
 def exact(x) -> str:
     """12,345 for integers; a fraction (rounding: none, the idealised model) with its value."""
     if isinstance(x, Fraction) and x.denominator != 1:
-        return f"{float(x):,.1f} (= {x.numerator}/{x.denominator}, idealised)"
+        return f"{approx(x, ',.1f')} (= {x.numerator}/{x.denominator}, idealised)"
     return f"{int(x):,}"
 
 
@@ -87,7 +100,7 @@ def _cells(table, row) -> list[str]:
     cells = [row["name"], " + ".join(row["ops"]), _shape(row["output_shape"]),
              human_count(row["params"]) if row["params"] else "",
              human_count(row["madds"]) if row["madds"] else "",
-             f"{100 * float(row['madds']) / float(total):.1f}" if row["madds"] else "",
+             approx(Fraction(row["madds"]) * 100 / Fraction(total), ".1f") if row["madds"] else "",
              human_bytes(row["memory_bytes"]) if row["memory_bytes"] else ""]
     if table.convention.elementwise:
         cells.insert(6, human_count(row["elementwise_ops"]))
@@ -138,8 +151,18 @@ def render_markdown(table, all_ops: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def table_provenance(table) -> dict:
+    """What a report measured (report/provenance.py): spec, point, convention, dtype, version."""
+    from .provenance import provenance
+    return provenance(table.spec, table.convention, table.dtype, width=_num(table.width),
+                      resolution=table.resolution)
+
+
 def render_csv(table) -> str:
+    """One row per op, after `# key: value` provenance lines (pd.read_csv(f, comment="#"))."""
+    from .provenance import csv_comments
     out = io.StringIO()
+    out.write(csv_comments(table_provenance(table)))
     data = table.to_dict()
     keys = [k for k in data["layers"][0] if k != "output_shape"]
     writer = csv.writer(out, lineterminator="\n")
@@ -151,7 +174,10 @@ def render_csv(table) -> str:
 
 
 def render_json(table, closed_forms: dict | None = None) -> str:
-    data = table.to_dict()
+    from .. import __version__
+    from .provenance import spec_shown
+    data = {"archcalc_version": __version__, **table.to_dict()}
+    data["spec_shown"] = spec_shown(table.spec)
     if closed_forms:
         data["closed_forms"] = closed_forms
     return json.dumps(data, indent=2) + "\n"
