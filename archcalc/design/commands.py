@@ -47,13 +47,14 @@ def _forms(args, spec=None, metrics=None):
 
 def cmd_formula(args) -> str:
     from ..report.progress import progress
+    from ..report.terminal import columns
     from . import formula
     from .grid import parse_width_interval
     if args.ideal:
         with progress("formula: idealised closed forms"):
             ideal = formula.idealised(args.spec, convention=_convention(args), dtype=args.dtype,
                                       sets=parse_pairs(args.sets))
-        return formula.render_idealised(ideal, latex=args.latex)
+        return formula.render_idealised(ideal, latex=args.latex, width=columns())
     span = parse_width_interval(args.width)
     if span is None:
         raise OptionError(f"--width for formula is a range LO:HI, got {quote(args.width)}")
@@ -61,7 +62,7 @@ def cmd_formula(args) -> str:
         f = formula.formulas(args.spec, convention=_convention(args), dtype=args.dtype,
                              sets=parse_pairs(args.sets), per_stage=args.per_stage,
                              width_range=span, metrics=_metrics(args.metrics), advance=advance)
-    return formula.render(f, latex=args.latex)
+    return formula.render(f, latex=args.latex, width=columns())
 
 
 # -- derive ------------------------------------------------------------------------------------

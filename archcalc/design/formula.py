@@ -114,7 +114,9 @@ class Grouped:
 
     def show(self, latex: bool = False) -> str:
         import sympy
-        pr = sympy.latex if latex else sympy.sstr
+
+        from .latex import latex as to_latex
+        pr = to_latex if latex else sympy.sstr
         texts = []
         for r, a in self.parts:
             if r is None:
@@ -173,6 +175,8 @@ class _Text:
         self.text = text
 
     def show(self, latex: bool = False) -> str:
+        if latex and self.text == "2*madds":
+            return r"2 \cdot \mathrm{madds}"
         return self.text
 
     def __str__(self) -> str:
@@ -288,59 +292,10 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
                     hi, guards)
 
 
-def render(f: Formulas, latex: bool = False) -> str:
-    import sympy
-    show = sympy.latex if latex else sympy.sstr
-    spec = f.spec
-    lines = [f"{spec.name} ({spec.path}): closed forms in alpha (width multiplier) and r "
-             f"(input resolution r x r)",
-             f"convention: {f.convention.describe()}; {f.dtype} activations", ""]
-    a_atoms = [a for a in f.atoms if a.side == "alpha"]
-    r_atoms = [a for a in f.atoms if a.side == "r"]
-    if a_atoms:
-        lines.append(f"channel counts (step functions of alpha; values for "
-                     f"{decimal_text(f.lo)} <= alpha <= {decimal_text(f.hi)}):")
-        width = max(len(a.name) for a in a_atoms)
-        for a in a_atoms:
-            text = f"  {a.name.ljust(width)} = {show(a.shown)}"
-            if a.pieces and len(a.pieces) <= 6:
-                text += "\n  " + " " * width + "   = " + ", ".join(
-                    f"{v} on {_interval(x, xc, y, yc)}" for v, x, xc, y, yc in a.pieces)
-            elif a.pieces:
-                first, last = a.pieces[0], a.pieces[-1]
-                text += (f"\n  {' ' * width}   = {len(a.pieces)} values: {first[0]} on "
-                         f"{_interval(*first[1:])}, ..., {last[0]} on {_interval(*last[1:])}")
-            lines.append(text)
-        lines.append("")
-    if r_atoms:
-        lines.append("spatial sizes (functions of r):")
-        width = max(len(a.name) for a in r_atoms)
-        for a in r_atoms:
-            lines.append(f"  {a.name.ljust(width)} = {show(a.shown)}")
-        lines.append("")
-    lines.append("totals:")
-    for metric, expr in f.totals.items():
-        text = f"  {metric} = {expr.show(latex)}"
-        if metric in f.omitted and f.omitted[metric][0] != f.omitted[metric][1]:
-            kept, total = f.omitted[metric]
-            text += (f"\n      ({total - kept} of the {total} live sets are left out: each is <= "
-                     f"another term for every alpha and r, coefficient by coefficient)")
-        lines.append(text)
-    if f.guards:
-        lines += ["", "the closed forms do not hold where (residual adds are decided on the actual "
-                  "widths, so the structure differs there; sweep, fit and frontier compile those "
-                  "widths with the structure they have):"]
-        for text, spans in f.guards:
-            where = ("alpha in " + ", ".join(_interval(a, ac, b, bc) for a, ac, b, bc in spans)
-                     if spans else f"nowhere for alpha in [{decimal_text(f.lo)}, {decimal_text(f.hi)}]")
-            lines.append(f"  {text}: {where}")
-    if f.stages:
-        lines += ["", "per stage (one spec row, repeats included):"]
-        for key, d in f.stages:
-            lines.append(f"  {key}:")
-            for metric, expr in d.items():
-                lines.append(f"    {metric} = {expr.show(latex)}")
-    return "\n".join(lines) + "\n"
+def render(f: Formulas, latex: bool = False, width: int | None = None) -> str:
+    """Plain text (wrapped to `width` columns when given) or LaTeX only (formula_text.py)."""
+    from .formula_text import render_formulas
+    return render_formulas(f, latex=latex, width=width)
 
 
 # -- idealised forms -------------------------------------------------------------------------
@@ -390,17 +345,7 @@ def idealised(spec, *, convention="paper", dtype="fp32", sets=None,
     return Idealised(s, s.resolution, totals, leading)
 
 
-def render_idealised(ideal: Idealised, latex: bool = False) -> str:
-    import sympy
-    show = sympy.latex if latex else sympy.sstr
-    lines = [f"{ideal.spec.name}, idealised: channels c * alpha with no rounding, spatial sizes "
-             f"r / s with no ceiling, r = rho * {ideal.r0}",
-             "(the MobileNetV1 paper's eq. 7: MAdds of a separable layer = "
-             "D_K^2 alpha M (rho D_F)^2 + alpha M alpha N (rho D_F)^2)", ""]
-    for m, e in ideal.totals.items():
-        lines.append(f"  {m} = {show(e)}")
-        share = ideal.leading.get(m)
-        if share is not None:
-            lines.append(f"      alpha^2 rho^2 term at alpha = rho = 1 (alpha <= 1): "
-                         f"{float(share) * 100:.2f}% of {m}")
-    return "\n".join(lines) + "\n"
+def render_idealised(ideal: Idealised, latex: bool = False, width: int | None = None) -> str:
+    """The idealised polynomials, plain or LaTeX (formula_text.py)."""
+    from .formula_text import render_idealised as _render
+    return _render(ideal, latex=latex, width=width)

@@ -87,13 +87,17 @@ def render_text(entries, with_memory: bool, markdown: bool = False) -> str:
         cells = [row["fmt"](v) + ("" if i == 0 or not _ratio(v, first) else f" ({_ratio(v, first)})")
                  for i, v in enumerate(row["values"])]
         body.append([row["name"], *cells])
-    lines = [f"convention: {conv.describe()}", f"memory: {entries[0].table.dtype} activations", ""]
+    from .terminal import columns, wrap
+    width = columns()
+    lines = [wrap(f"convention: {conv.describe()}", width, 4) if not markdown else
+             f"convention: {conv.describe()}", f"memory: {entries[0].table.dtype} activations", ""]
     lines += _grid(header, body, markdown)
     sources = _sources(entries)
-    if sources and markdown:
-        lines.append("")      # else GitHub renders the next line as a table row
+    if sources:
+        lines.append("")      # (markdown: else GitHub renders the next line as a table row)
     for source, labels in sources:
-        lines.append(("- " if markdown else "") + f"published ({', '.join(labels)}): {source}")
+        line = f"published ({', '.join(labels)}): {source}"
+        lines.append("- " + line if markdown else wrap(line, width, 4))
     if with_memory:
         table, maxima = memory_rows(entries)
         lines += ["", "largest tensor that must be materialised per spatial size, channels / kB "
@@ -104,15 +108,32 @@ def render_text(entries, with_memory: bool, markdown: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _grid(header, body, markdown: bool) -> list[str]:
+def _grid(header, body, markdown: bool, width: int | None = None) -> list[str]:
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
         out += ["| " + " | ".join(r) + " |" for r in body]
         return out
+    from .terminal import columns
+    width = width or columns()
     widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
-    fmt = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)  # noqa: E731
-                              for i, (c, w) in enumerate(zip(r, widths)))
-    return [fmt(header), "  ".join("-" * w for w in widths), *[fmt(r) for r in body]]
+    # columns that do not fit the terminal go into further blocks, the row names repeated
+    groups, current, used = [], [], widths[0]
+    for i in range(1, len(header)):
+        if current and used + 2 + widths[i] > width:
+            groups.append(current)
+            current, used = [], widths[0]
+        current.append(i)
+        used += 2 + widths[i]
+    groups.append(current)
+    out: list[str] = []
+    for g in groups:
+        idx = [0, *g]
+        fmt = lambda r: "  ".join(str(r[i]).ljust(widths[i]) if i == 0  # noqa: E731
+                                  else str(r[i]).rjust(widths[i]) for i in idx)
+        if out:
+            out.append("")
+        out += [fmt(header), "  ".join("-" * widths[i] for i in idx), *[fmt(r) for r in body]]
+    return out
 
 
 def _meta(entries) -> dict:
