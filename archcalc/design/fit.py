@@ -230,36 +230,56 @@ def render(result: FitResult, fmt: str = "table") -> str:
                         " ".join(r.limited_by), int(r.pareto)])
         return buf.getvalue()
     spec = result.spec
-    lines = [f"{spec.name} ({spec_shown(spec)}), convention {result.convention.name}, {result.dtype}:",
-             "  budgets: " + "; ".join(b.describe() for b in result.budgets),
-             f"  widths:  {result.domain}", ""]
-    header = ["res", "widest fitting width", "use"] + \
-        [{"params": "params", "madds": "MAdds", "peak_memory_bytes": "peak mem",
-          "peak_memory_bytes_streamed": "peak streamed"}.get(m, m) for m in metrics] + \
-        ["limited by", "pareto"]
-    table = []
-    for r in result.rows:
-        if not r.fits:
-            table.append([str(r.resolution), "nothing fits", ""] + [""] * len(metrics)
-                         + [", ".join(r.limited_by), ""])
-            continue
-        cells = []
-        for m in metrics:
-            v = r.metrics[m]
-            cells.append(human_bytes(v) if "bytes" in m else human_count(v))
-        table.append([str(r.resolution), r.interval, decimal_text(r.width)] + cells
-                     + [", ".join(r.limited_by), "*" if r.pareto else ""])
+    from ..report.terminal import columns as _columns, wrap as _wrap
+    lines = [_wrap(f"{spec.name} ({spec_shown(spec)}), convention {result.convention.name}, "
+                   f"{result.dtype}:", _columns(), 4),
+             _wrap("  budgets: " + "; ".join(b.describe() for b in result.budgets), _columns(), 11),
+             _wrap(f"  widths:  {result.domain}", _columns(), 11), ""]
+    from ..report.terminal import columns, wrap
+    width = columns()
+    short = {"params": "params", "madds": "MAdds", "peak_memory_bytes": "peak mem",
+             "peak_memory_bytes_streamed": "peak streamed"}
+    budgeted = {b.metric for b in result.budgets}
+
+    def build(shown, names):
+        header = ["res", "widest fitting width", "use"] + [short.get(m, m) for m in shown] + \
+            ["limited by", "pareto"]
+        table = []
+        for r in result.rows:
+            limited = ", ".join(names.get(m, m) for m in r.limited_by)
+            if not r.fits:
+                table.append([str(r.resolution), "nothing fits", ""] + [""] * len(shown)
+                             + [limited, ""])
+                continue
+            cells = [human_bytes(r.metrics[m]) if "bytes" in m else human_count(r.metrics[m])
+                     for m in shown]
+            table.append([str(r.resolution), r.interval, decimal_text(r.width)] + cells
+                         + [limited, "*" if r.pareto else ""])
+        return header, table
+
+    header, table = build(metrics, {})
+    if _width_of(header, table) > width:       # the budgets' columns only, short names
+        header, table = build([m for m in metrics if m in budgeted], short)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
     for k, row in enumerate([header] + table):
         lines.append("  " + "  ".join(
             (c.ljust(w) if i in (1, 2, len(row) - 2, len(row) - 1) else c.rjust(w))
             for i, (c, w) in enumerate(zip(row, widths))).rstrip())
     lines.append("")
-    lines.append("  widest fitting width: every width in the interval builds the same (widest) network; "
-                 "')' = the supremum itself builds a wider one")
-    lines.append("  use: the shortest decimal in it; limited by: the budgets the next wider network "
-                 "breaks; pareto (*): no other answer is both wider and higher-resolution")
+    lines.append(wrap("  widest fitting width: every width in the interval builds the same "
+                      "(widest) network; ')' = the supremum itself builds a wider one", width, 4))
+    lines.append(wrap("  use: the shortest decimal in it; limited by: the budgets the next wider "
+                      "network breaks; pareto (*): no other answer is both wider and "
+                      "higher-resolution", width, 4))
+    if len(header) < 5 + len(metrics):
+        lines.append(wrap("  (params and memory of each answer: --format csv or json, or a "
+                          "wider terminal)", width, 4))
     return "\n".join(lines) + "\n"
+
+
+def _width_of(header, table) -> int:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
+    return 2 + sum(widths) + 2 * (len(widths) - 1)
 
 
 def _plain(x):

@@ -260,11 +260,24 @@ def render(points, x: str, y: str, front, sx: str, sy: str) -> str:
                      decimal_text(p["width"]) if "width" in p else "",
                      str(p.get("resolution", "")),
                      _cost(p[x]), _cost(p[y])])
+    from ..report.terminal import columns
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    over = 2 + sum(widths) + 2 * (len(widths) - 1) - columns()
+    if over > 0:        # abbreviate the label and group columns (full text: --out's hover)
+        for k, floor in ((0, 20), (1, 16), (0, 12)):
+            cut = min(over, max(0, widths[k] - floor))
+            widths[k] -= cut
+            over -= cut
+        rows = [[_clip(r[0], widths[0]), _clip(r[1], widths[1]), *r[2:]] for r in rows]
+        header = [_clip(header[0], widths[0]), _clip(header[1], widths[1]), *header[2:]]
     for row in [header] + rows:
         lines.append("  " + "  ".join(c.ljust(w) if k < 2 else c.rjust(w)
                                       for k, (c, w) in enumerate(zip(row, widths))).rstrip())
     return "\n".join(lines) + "\n"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "~"
 
 
 def _cost(v) -> str:
