@@ -147,7 +147,7 @@ def collect_points(specs, x: str, y: str, *, points_files=(), convention="paper"
                 raise OptionError(f"{p.get('file', '')}: {p['label']}: {forms.spec.name} cannot be "
                                   f"built at width {decimal_text(p['width'])}, resolution {res}")
             values = forms.at(p["width"], res)
-            p = dict(p, resolution=res, **{m: values[m] for m in needs})
+            p = dict(p, resolution=res, spec_name=forms.spec.name, **{m: values[m] for m in needs})
         p.setdefault("group", _group(p, compiled, key_of))
         out.append(p)
     if widths is not None and resolutions is not None:
@@ -192,8 +192,8 @@ def _group(p, compiled, key_of) -> str:
     """The legend group: '<spec name> (published)' for a spec's own published file, the
     points file's name (with the spec's name) for a --points file."""
     spec = p.get("spec")
-    name = None
-    if spec:
+    name = p.get("spec_name")
+    if spec and name is None:
         forms = compiled.get(key_of(spec))
         name = forms.spec.name if forms is not None else None
     if p.get("origin") == "published" and name:

@@ -141,7 +141,7 @@ def metric_names(points) -> list[str]:
     seen: dict = {}
     for p in points:
         for k, v in p.items():
-            if k not in RESERVED and k not in ("file", "index", "origin") and \
+            if k not in RESERVED and k not in ("file", "index", "origin", "spec_name") and \
                     isinstance(v, (int, Fraction)) and not isinstance(v, bool):
                 seen.setdefault(k, None)
     return list(seen)
