@@ -100,8 +100,9 @@ def render_text(entries, with_memory: bool, markdown: bool = False) -> str:
         lines.append("- " + line if markdown else wrap(line, width, 4))
     if with_memory:
         table, maxima = memory_rows(entries)
-        lines += ["", "largest tensor that must be materialised per spatial size, channels / kB "
-                  "(streamed model, first layer streamed; see docs/memory.md):", ""]
+        note = ("largest tensor that must be materialised per spatial size, channels / kB "
+                "(streamed model, first layer streamed; see docs/memory.md):")
+        lines += ["", note if markdown else wrap(note, width), ""]
         mem_body = [[size, *[_mem_cell(c) for c in cells]] for size, cells in table]
         mem_body.append(["max", *[("" if m is None else _kilo(m[1])) for m in maxima]])
         lines += _grid(["size", *[e.label for e in entries]], mem_body, markdown)
