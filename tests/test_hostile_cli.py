@@ -444,8 +444,10 @@ def test_bare_archcalc_lists_the_commands(outside):
 @pytest.mark.parametrize("command", ["report", "compare"])
 def test_format_has_help(outside, command):
     rc, out, _ = run(command, "--help", cwd=outside)
-    block = out[out.index("--format"):]
-    assert "csv" in block.split("--", 2)[1] and "json" in block
+    options = out[out.index("options:"):]
+    block = options[options.index("--format"):]
+    text = " ".join(block.split("\n  -")[0].split())       # the option's help, unwrapped
+    assert "comment lines" in text and "json" in text.split("}", 1)[1]
 
 
 # -- zoo names from any directory ----------------------------------------------------------------
