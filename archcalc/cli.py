@@ -20,12 +20,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "from paper-style specs.")
     from . import __version__
     parser.add_argument("--version", action="version", version=f"archcalc {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     rep = sub.add_parser("report", help="per-layer params, MAdds and memory of one spec",
                          description="Per-layer params, MAdds and memory of SPEC at one point.")
     rep.add_argument("spec", metavar="SPEC", help="a spec file, e.g. specs/mobilenet_v2.yaml")
     _point_options(rep)
-    rep.add_argument("--format", "-f", default="table", choices=FORMATS)
+    rep.add_argument("--format", "-f", default="table", choices=FORMATS,
+                     help="table (default; fits the terminal), csv (one row per op, # comment "
+                          "lines first), json (every field, full text) or markdown")
     rep.add_argument("--symbolic", action="store_true",
                      help="also print closed forms in alpha and r (totals and per layer)")
     rep.add_argument("--ops", action="store_true",
@@ -38,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "ratios to the first and published accuracy where known.")
     cmp.add_argument("specs", nargs="+", metavar="SPEC[@WIDTH[,RES]]")
     _model_options(cmp)     # a --set applies to the specs that declare that parameter
-    cmp.add_argument("--format", "-f", default="table", choices=FORMATS)
+    cmp.add_argument("--format", "-f", default="table", choices=FORMATS,
+                     help="table (default), csv (# comment lines first), json or markdown")
     cmp.add_argument("--memory-by-resolution", action="store_true",
                      help="the MobileNetV2 paper's Table 3 layout (use --dtype fp16 as the paper does)")
     cmp.set_defaults(run=cmd_compare)
@@ -138,19 +141,26 @@ class VerifyFailed(Exception):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:            # bare `archcalc`: the commands, and a usage error
+        parser.print_help(sys.stderr)
+        return 2
+    from .report.output import write_stdout
     try:
         text = args.run(args)
+        write_stdout(text)
     except ArchcalcError as err:
         print(f"archcalc: error: {err}", file=sys.stderr)
         return 2
     except VerifyFailed as failed:
         print(failed, file=sys.stderr)
         return 1
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:   # `archcalc report ... | head`
-        sys.stderr.close()
+    except BrokenPipeError:              # a command streaming to a closed pipe
+        from .report.output import _silence_stdout
+        _silence_stdout()
+    except OSError as err:               # a file the command reads or writes (one line)
+        where = f": {err.filename}" if err.filename else ""
+        print(f"archcalc: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -10,7 +10,8 @@ from typing import Any, Mapping
 from .api import convention_named, load
 from .cost import DTYPE_BYTES, analyze
 from .cost.memory import memory_by_resolution
-from .errors import OptionError, SpecError
+from .design.grid import decimal_text
+from .errors import OptionError
 from .graph import compile_graph
 
 
@@ -87,7 +88,7 @@ def compare(targets: list[str], sets: Mapping[str, str] | None = None, conventio
         spec = load(target.path, mine, conv)
         graph = compile_graph(spec, target.width, target.resolution)
         table = analyze(graph, conv, dtype)
-        label = spec.name + ("" if table.width == 1 else f" {float(table.width):g}x") + \
+        label = spec.name + ("" if table.width == 1 else f" {decimal_text(table.width)}x") + \
             ("" if table.resolution == spec.resolution else f" @{table.resolution}") + \
             "".join(f" {k}={v}" for k, v in mine.items() if k != "num_classes")
         pub = published(target.path, table) if published else None
@@ -95,6 +96,10 @@ def compare(targets: list[str], sets: Mapping[str, str] | None = None, conventio
                              memory_by_resolution(graph, DTYPE_BYTES[dtype]), pub))
     unused = set(sets) - used
     if unused:
+        from .report.provenance import spec_shown
         name = sorted(unused)[0]
-        raise SpecError("no compared spec declares this parameter", key=f"--set {name}")
+        files = ", ".join(dict.fromkeys(spec_shown(e.table.spec) for e in entries))
+        declared = sorted({p.name for e in entries for p in e.table.spec.params})
+        raise OptionError(f"--set {name}: none of the compared specs declares this parameter "
+                          f"({files}; they declare: {', '.join(declared) or 'nothing'})")
     return entries

@@ -16,3 +16,10 @@ MAX_QUOTED_CHARS = 60             # characters of a value quoted in an error mes
 # -- numbers (numbers.py: spec values, --set, --width, --resolution, budgets) ------------------
 MAX_NUMBER_CHARS = 40             # characters of one number written as text
 MAX_EXPONENT = 30                 # |e| in 1e30 scientific notation
+
+# -- design space and outputs (design/grid.py, design/steps.py, design/sweep.py, frontier) ----
+MAX_GRID_AXIS = 10**6             # values on one axis of a grid (LO:HI:STEP); ~200 bytes each
+MAX_SWEEP_POINTS = 10**8          # points of one sweep (widths x resolutions); larger: in chunks
+MAX_GRID_POINTS = 10**7           # points of a grid held in memory (fit, frontier --width/--resolution)
+MAX_BREAKPOINTS = 10_000          # breakpoints of the channel counts in a width interval (fit, formula)
+MAX_POINTS_BYTES = 1_000_000      # a --points file (frontier), as a spec file

@@ -275,7 +275,7 @@ def test_closed_forms_once_per_spec_without_server_paths(ws):
     assert again is out and time.perf_counter() - t0 < first / 10
     assert "madds = h2**2*(6*c16**2" in out["text"]
     assert "rho" in out["idealised"]
-    assert str(SPECS) not in out["text"] and "mobilenet_v2.yaml" in out["text"]
+    assert str(SPECS) not in out["text"] and "zoo:mobilenet_v2" in out["text"]   # zoo specs by name
     view = dash_app.forms_view(ws, "file:mobilenet_v2.yaml")
     assert any(getattr(c, "id", None) == "designer-formula-text" for c in view)
 
@@ -444,7 +444,7 @@ def test_compare_defaults_and_ratios(ws):
     m = data.compare_memory(entries)
     assert m["rows"][0]["size"] == "112x112"
     csv = data.compare_csv(entries)
-    assert csv.splitlines()[0] == "metric,MobileNetV1,MobileNetV2,ShuffleNetV1"
+    assert [x for x in csv.splitlines() if not x.startswith("#")][0] == "metric,MobileNetV1,MobileNetV2,ShuffleNetV1"
     assert f"madds,{v1},{v2}," in csv and "memory_max_bytes" in csv
 
 
@@ -464,7 +464,7 @@ def test_compare_points_and_bad_slots(ws):
 def test_compare_download(ws):
     slots = [{"spec": "file:mobilenet_v2.yaml", "width": 1, "resolution": None}]
     out = dash_app.compare_download(ws, slots)
-    assert out["filename"] == "archcalc-compare.csv" and out["content"].startswith("metric,")
+    assert out["filename"] == "archcalc-compare.csv" and out["content"].startswith("# archcalc_version: ") and "\nmetric," in out["content"]
     assert dash_app.compare_download(ws, [{"spec": None}]) is dash_app.no_update
 
 

@@ -29,7 +29,7 @@ def parse_rendered(text: str):
     """Atom definitions and totals from `archcalc formula` text, as sympy expressions in alpha,
     r and the atom names."""
     atoms, totals, section = {}, {}, None
-    for line in text.splitlines():
+    for line in _unwrapped(text):
         if line.startswith("channel counts") or line.startswith("spatial sizes"):
             section = "atoms"
             continue
@@ -52,6 +52,23 @@ def parse_rendered(text: str):
     names = dict(NAMES, madds=sympy.Symbol("madds"), **{k: sympy.Symbol(k) for k in atoms})
     return ({k: sympy.sympify(v, locals=names) for k, v in atoms.items()},
             {k: sympy.sympify(v, locals=names) for k, v in totals.items()})
+
+
+def _unwrapped(text: str) -> list[str]:
+    """Lines with the terminal wrapping undone: a deeper-indented line that is neither a step
+    table ("= ...") nor a note ("(3 of the ...") continues the formula line above it."""
+    out: list[str] = []
+    formula_line = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        is_cont = (line.startswith("    ") and formula_line and not stripped.startswith("=")
+                   and not re.match(r"\(\d+ of the", stripped))
+        if is_cont:
+            out[-1] += " " + stripped
+            continue
+        out.append(line)
+        formula_line = bool(re.match(r"^  \w+\s*= ", line))
+    return out
 
 
 class Evaluator:

@@ -160,5 +160,5 @@ def test_compare_prints_published_accuracy_and_ratios():
 
 
 def test_compare_set_must_be_declared_by_some_spec():
-    with pytest.raises(archcalc.SpecError):
+    with pytest.raises(archcalc.OptionError, match="--set groups"):   # names the files, not <spec>
         compare([str(SPECS / "mobilenet_v2.yaml")], {"groups": "3"})

@@ -6,6 +6,7 @@ expressions when it is symbolic; `CostTable.at(width, resolution)` evaluates the
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from fractions import Fraction
 from typing import Any
 
 from ..errors import OptionError
@@ -178,6 +179,15 @@ def _max(values, symbolic: bool):
     return sympy.Max(*unique, evaluate=False) if len(unique) > 1 else unique[0]
 
 
+def _sum(values: list):
+    """sum(values); sympy terms are added in one Add (linear, where a running `+` re-sorts the
+    growing sum at every step: quadratic in the number of ops)."""
+    if any(not isinstance(v, (int, Fraction)) for v in values):
+        import sympy
+        return sympy.Add(*values)
+    return sum(values)
+
+
 def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") -> CostTable:
     """Cost every op of `graph` with the one rule of its kind, under `convention`."""
     if isinstance(convention, str):
@@ -202,14 +212,14 @@ def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") 
                               bn_params=cost.bn_params, madds=cost.madds,
                               elementwise_ops=cost.elementwise, memory_bytes=materialised,
                               live_bytes=live, live_bytes_streamed=live_streamed))
-    madds = sum(r.madds for r in rows)
+    madds = _sum([r.madds for r in rows])
     totals = {
-        "params": sum(r.params for r in rows),
-        "bn_params": sum(r.bn_params for r in rows),
+        "params": _sum([r.params for r in rows]),
+        "bn_params": _sum([r.bn_params for r in rows]),
         "madds": madds,
         "flops": flops_from_madds(madds),
-        "elementwise_ops": sum(r.elementwise_ops for r in rows),
-        "activation_bytes": sum(r.memory_bytes for r in rows),
+        "elementwise_ops": _sum([r.elementwise_ops for r in rows]),
+        "activation_bytes": _sum([r.memory_bytes for r in rows]),
         "peak_memory_bytes": _max([r.live_bytes for r in rows], graph.symbolic),
         "peak_memory_bytes_streamed": _max([r.live_bytes_streamed for r in rows], graph.symbolic),
     }

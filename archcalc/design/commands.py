@@ -8,11 +8,13 @@ imported inside the commands that use them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..errors import OptionError
 from ..options import convention_from as _convention
 from ..options import model_options as _model_options
+from ..numbers import quote
 from ..options import parse_pairs
 
 DEFAULT_SWEEP_WIDTHS = "0.25:1.5:0.05"
@@ -44,56 +46,84 @@ def _forms(args, spec=None, metrics=None):
 # -- formula -----------------------------------------------------------------------------------
 
 def cmd_formula(args) -> str:
+    from ..report.progress import progress
+    from ..report.terminal import columns
     from . import formula
     from .grid import parse_width_interval
     if args.ideal:
-        ideal = formula.idealised(args.spec, convention=_convention(args), dtype=args.dtype,
-                                  sets=parse_pairs(args.sets))
-        return formula.render_idealised(ideal, latex=args.latex)
+        with progress("formula: idealised closed forms"):
+            ideal = formula.idealised(args.spec, convention=_convention(args), dtype=args.dtype,
+                                      sets=parse_pairs(args.sets))
+        return formula.render_idealised(ideal, latex=args.latex, width=columns())
     span = parse_width_interval(args.width)
     if span is None:
-        raise OptionError(f"--width for formula is a range LO:HI, got {args.width!r}")
-    f = formula.formulas(args.spec, convention=_convention(args), dtype=args.dtype,
-                         sets=parse_pairs(args.sets), per_stage=args.per_stage, width_range=span,
-                         metrics=_metrics(args.metrics))
-    return formula.render(f, latex=args.latex)
+        raise OptionError(f"--width for formula is a range LO:HI, got {quote(args.width)}")
+    with progress("formula: closed forms", total=formula.STEPS) as advance:
+        f = formula.formulas(args.spec, convention=_convention(args), dtype=args.dtype,
+                             sets=parse_pairs(args.sets), per_stage=args.per_stage,
+                             width_range=span, metrics=_metrics(args.metrics), advance=advance)
+    return formula.render(f, latex=args.latex, width=columns())
 
 
 # -- derive ------------------------------------------------------------------------------------
 
 def cmd_derive(args) -> str:
+    from ..report.progress import progress
     from . import explain
-    return explain.render(explain.derive(args.claims), latex=args.latex)
+    names = list(args.claims or explain.CLAIMS)
+    claims = []
+    with progress("derive: the papers' claims", total=len(names)) as advance:
+        for name in names:
+            claims += explain.derive([name])
+            advance()
+    return explain.render(claims, latex=args.latex)
 
 
 # -- sweep -------------------------------------------------------------------------------------
 
 def cmd_sweep(args) -> str:
+    from ..report.output import write_stdout
     from . import sweep
-    from .grid import parse_resolutions, parse_widths
+    from .grid import check_grid_size, parse_resolutions, parse_widths
+    check_grid_size(args.width, args.resolution)        # before building either axis
     forms = _forms(args, metrics=_metrics(args.metrics))
     widths = parse_widths(args.width)
     resolutions = parse_resolutions(args.resolution, forms.spec.resolution)
     if args.out:
-        return sweep.sweep_file(forms, widths, resolutions, args.out, args.format, None, args.progress)
+        counts: list = []
+        text = sweep.sweep_file(forms, widths, resolutions, args.out, args.format, None,
+                                args.progress, counts)
+        _note_skipped(sweep, *counts)
+        return text
     fmt = args.format or "csv"
-    if len(widths) * len(resolutions) <= STDOUT_TEXT_LIMIT:
-        return sweep.sweep_text(forms, widths, resolutions, fmt)
     if fmt == "parquet":
         raise OptionError("--format parquet writes a file: give --out FILE")
+    if len(widths) * len(resolutions) <= STDOUT_TEXT_LIMIT:
+        text, n, skipped = sweep.sweep_text_counted(forms, widths, resolutions, fmt)
+        _note_skipped(sweep, n, skipped)
+        return text
     try:
-        sweep.write(forms, widths, resolutions, sys.stdout, fmt, None, args.progress)
-        sys.stdout.flush()
+        n, skipped = sweep.write(forms, widths, resolutions, sys.stdout, fmt, None, args.progress)
     except BrokenPipeError:      # `archcalc sweep ... | head`
-        sys.stderr.close()
+        write_stdout("")
+        return ""
+    write_stdout("")             # flush: a full disk is one line
+    _note_skipped(sweep, n, skipped)
     return ""
+
+
+def _note_skipped(sweep, written: int, skipped: int) -> None:
+    if skipped:
+        print(f"archcalc: note: {sweep.skipped_note(skipped, written + skipped)}", file=sys.stderr)
 
 
 # -- fit ---------------------------------------------------------------------------------------
 
 def cmd_fit(args) -> str:
+    from ..report.progress import progress
     from . import fit
-    from .grid import parse_budget, parse_resolutions, parse_width_interval, parse_widths
+    from .grid import (check_grid_size, parse_budget, parse_resolutions, parse_width_interval,
+                       parse_widths)
     budgets = []
     memory_metric = "peak_memory_bytes_streamed" if args.memory == "streamed" else "peak_memory_bytes"
     for metric, text, unit in (("madds", args.max_madds, "count"), ("params", args.max_params, "count"),
@@ -106,20 +136,27 @@ def cmd_fit(args) -> str:
     if not budgets:
         raise OptionError("give at least one budget: --max-madds, --max-params, --max-memory or "
                           "--max METRIC=VALUE")
-    forms = _forms(args)
-    resolutions = parse_resolutions(args.resolution, forms.spec.resolution)
     interval = parse_width_interval(args.width)
-    if interval is not None:
-        result = fit.fit(forms, budgets, resolutions, interval=interval)
-    else:
-        result = fit.fit(forms, budgets, resolutions, widths=parse_widths(args.width))
+    if interval is None:
+        check_grid_size(args.width, args.resolution, streamed=False)
+    with progress("fit: closed forms, breakpoints, budgets", total=3) as advance:
+        forms = _forms(args)
+        advance()
+        resolutions = parse_resolutions(args.resolution, forms.spec.resolution)
+        if interval is not None:
+            result = fit.fit(forms, budgets, resolutions, interval=interval, advance=advance)
+        else:
+            result = fit.fit(forms, budgets, resolutions, widths=parse_widths(args.width),
+                             advance=advance)
     return fit.render(result, args.format)
 
 
 # -- frontier ----------------------------------------------------------------------------------
 
 def cmd_frontier(args) -> str:
+    from ..report.progress import progress
     from . import frontier
+    from .grid import check_grid_size
     if not args.specs and not args.points:
         raise OptionError("give at least one SPEC or --points FILE")
     sx = frontier.direction(args.x, args.maximize, args.minimize)
@@ -131,18 +168,32 @@ def cmd_frontier(args) -> str:
     if (widths is None) != (resolutions is None):
         widths = widths or DEFAULT_FRONTIER_WIDTHS
         resolutions = resolutions or DEFAULT_FRONTIER_RESOLUTIONS
-    points = frontier.collect_points(args.specs, args.x, args.y, points_files=args.points or (),
-                                     convention=_convention(args), dtype=args.dtype,
-                                     sets=parse_pairs(args.sets), widths=widths, resolutions=resolutions,
-                                     published=not args.no_published)
-    front = frontier.pareto_front(points, [(args.x, sx), (args.y, sy)])
+    if widths is not None:
+        check_grid_size(widths, resolutions, streamed=False)
+    left_out: list = []
+    with progress("frontier: specs and points", total=len(args.specs) + 1) as advance:
+        points = frontier.collect_points(args.specs, args.x, args.y, points_files=args.points or (),
+                                         convention=_convention(args), dtype=args.dtype,
+                                         sets=parse_pairs(args.sets), widths=widths,
+                                         resolutions=resolutions, published=not args.no_published,
+                                         advance=advance, left_out=left_out)
+        front = frontier.pareto_front(points, [(args.x, sx), (args.y, sy)])
+        advance()
+    mine = {os.path.normpath(f) for f in args.points or ()}
+    by_file: dict = {}
+    for file, label, reason in left_out:      # the user's own points are never dropped silently
+        if os.path.normpath(file) in mine:
+            by_file.setdefault((file, reason), []).append(label)
+    for (file, reason), labels in by_file.items():
+        print(f"archcalc: note: {len(labels)} point(s) of {file} left out ({reason}), e.g. "
+              f"{labels[0]}", file=sys.stderr)
     text = frontier.render(points, args.x, args.y, front, sx, sy)
     if args.out:
+        from ..report.output import output_file
         fig = frontier.figure(points, args.x, args.y, front, title=args.title or "")
-        try:
-            fig.write_html(args.out, include_plotlyjs=True if args.plotlyjs == "inline" else "cdn")
-        except OSError as err:
-            raise OptionError(f"cannot write {args.out}: {err}") from None
+        html = fig.to_html(include_plotlyjs=True if args.plotlyjs == "inline" else "cdn")
+        with output_file(args.out) as fh:
+            fh.write(html)
         text += f"\nwrote {args.out} ({len(points)} points, {len(front)} on the front)\n"
     return text
 

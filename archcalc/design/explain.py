@@ -205,7 +205,9 @@ def derive(names=None) -> list[Claim]:
 
 def render(claims, latex: bool = False) -> str:
     import sympy
-    show = sympy.latex if latex else sympy.sstr
+    if latex:
+        return _render_latex(claims)
+    show = sympy.sstr
     lines = []
     for cl in claims:
         lines.append(f"[{cl.name}] {cl.title}")
@@ -225,3 +227,24 @@ def render(claims, latex: bool = False) -> str:
             lines.append(f"  {note}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _render_latex(claims) -> str:
+    """LaTeX only (archcalc.design.latex): prose as % comments, each expression displayed."""
+    from . import latex as tex
+    out = []
+    for cl in claims:
+        out.append(tex.comment(f"[{cl.name}] {cl.title}\nsource: {cl.source}\nassumptions: "
+                               f"{cl.assumptions}\nderived from archcalc's per-op rules (MAdds):"))
+        for label, ops, expr in cl.derived:
+            out.append(tex.comment(f"{label} ({ops})"))
+            out.append(tex.display(f"{tex.name(label)} = {tex.latex(expr)}"))
+        for label, derived, paper, holds in cl.results:
+            out.append(tex.comment(f"{label}, derived, then the paper's ("
+                                   f"{'holds' if holds else 'DOES NOT HOLD'})"))
+            out.append(tex.display(tex.latex(derived)))
+            out.append(tex.display(tex.latex(paper)))
+        for note in cl.notes:
+            out.append(tex.comment(note))
+        out.append("")
+    return "\n".join(out)

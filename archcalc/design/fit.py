@@ -77,6 +77,15 @@ class FitResult:
     rows: list
     breakpoints: int | None = None
 
+    def __str__(self) -> str:
+        fitting = [r for r in self.rows if r.fits]
+        best = ", ".join(f"{r.resolution}: {decimal_text(r.width)}" for r in fitting) or "none"
+        return (f"FitResult({self.spec.name}, {'; '.join(b.describe() for b in self.budgets)}; "
+                f"{len(fitting)} of {len(self.rows)} resolutions fit; widest width per "
+                f"resolution {best})")
+
+    __repr__ = __str__
+
 
 def _short(x: Fraction) -> str:
     text = decimal_text(x)
@@ -105,10 +114,14 @@ def _violated(values: dict, budgets, i: int, j: int, valid=None) -> tuple:
     return tuple(b.metric for b in budgets if values[b.metric][i, j] > b.limit)
 
 
-def fit(forms, budgets, resolutions, *, widths=None, interval=None) -> FitResult:
+def fit(forms, budgets, resolutions, *, widths=None, interval=None, advance=None) -> FitResult:
     """Largest fitting width per resolution over a width grid (`widths`) or an interval
-    (`interval=(lo, hi)`), exactly. `forms` is a CompiledForms."""
+    (`interval=(lo, hi)`), exactly. `forms` is a CompiledForms. A spec that cannot be built
+    anywhere in the domain raises the located SpecError `archcalc report` gives; `advance`
+    is called once the candidate widths are known (a progress display)."""
+    from .buildable import require_some_valid
     from .engine import _python, _resolutions, _widths
+    advance = advance or (lambda *a, **k: None)
     if not budgets:
         raise OptionError("give at least one budget (--max-madds, --max-params, --max-memory, "
                           "--max METRIC=VALUE)")
@@ -130,8 +143,10 @@ def fit(forms, budgets, resolutions, *, widths=None, interval=None) -> FitResult
         n_breaks = len(breaks)
         cands = candidates(lo, hi, breaks)
         xs = [x for x, _ in cands]
-        values = forms.grid(xs, rs, shown)
+        advance()
         valid = forms.valid(xs, rs)
+        require_some_valid(forms, xs, rs, valid, "width interval")
+        values = forms.grid(xs, rs, shown)
         ok = _feasible(values, budgets) & valid
         atoms = forms.channel_atoms(xs)
         for j, r in enumerate(rs):
@@ -154,8 +169,10 @@ def fit(forms, budgets, resolutions, *, widths=None, interval=None) -> FitResult
                   f"breakpoints of the channel counts)")
     else:
         ws = sorted(_widths(widths))
-        values = forms.grid(ws, rs, shown)
+        advance()
         valid = forms.valid(ws, rs)
+        require_some_valid(forms, ws, rs, valid, "width grid")
+        values = forms.grid(ws, rs, shown)
         ok = _feasible(values, budgets) & valid
         for j, r in enumerate(rs):
             feasible = [i for i in range(len(ws)) if ok[i, j]]
@@ -185,11 +202,12 @@ def render(result: FitResult, fmt: str = "table") -> str:
         if row.fits:
             metrics = list(row.metrics)
             break
+    from ..report.provenance import csv_comments, provenance, spec_shown
+    meta = provenance(result.spec, result.convention, result.dtype, widths=result.domain)
     if fmt == "json":
         import json
         return json.dumps({
-            "spec": result.spec.name, "spec_path": result.spec.path,
-            "convention": result.convention.name, "dtype": result.dtype,
+            **meta, "spec_path": result.spec.path, "spec_shown": meta["spec_path"],
             "budgets": [{"metric": b.metric, "max": _plain(b.limit)} for b in result.budgets],
             "widths": result.domain,
             "rows": [{"resolution": r.resolution, "fits": r.fits,
@@ -203,6 +221,7 @@ def render(result: FitResult, fmt: str = "table") -> str:
         import csv
         import io
         buf = io.StringIO()
+        buf.write(csv_comments(meta))
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["resolution", "fits", "width", "widths_same_network", *metrics, "limited_by", "pareto"])
         for r in result.rows:
@@ -211,36 +230,56 @@ def render(result: FitResult, fmt: str = "table") -> str:
                         " ".join(r.limited_by), int(r.pareto)])
         return buf.getvalue()
     spec = result.spec
-    lines = [f"{spec.name} ({spec.path}), convention {result.convention.name}, {result.dtype}:",
-             "  budgets: " + "; ".join(b.describe() for b in result.budgets),
-             f"  widths:  {result.domain}", ""]
-    header = ["res", "widest fitting width", "use"] + \
-        [{"params": "params", "madds": "MAdds", "peak_memory_bytes": "peak mem",
-          "peak_memory_bytes_streamed": "peak streamed"}.get(m, m) for m in metrics] + \
-        ["limited by", "pareto"]
-    table = []
-    for r in result.rows:
-        if not r.fits:
-            table.append([str(r.resolution), "nothing fits", ""] + [""] * len(metrics)
-                         + [", ".join(r.limited_by), ""])
-            continue
-        cells = []
-        for m in metrics:
-            v = r.metrics[m]
-            cells.append(human_bytes(v) if "bytes" in m else human_count(v))
-        table.append([str(r.resolution), r.interval, decimal_text(r.width)] + cells
-                     + [", ".join(r.limited_by), "*" if r.pareto else ""])
+    from ..report.terminal import columns as _columns, wrap as _wrap
+    lines = [_wrap(f"{spec.name} ({spec_shown(spec)}), convention {result.convention.name}, "
+                   f"{result.dtype}:", _columns(), 4),
+             _wrap("  budgets: " + "; ".join(b.describe() for b in result.budgets), _columns(), 11),
+             _wrap(f"  widths:  {result.domain}", _columns(), 11), ""]
+    from ..report.terminal import columns, wrap
+    width = columns()
+    short = {"params": "params", "madds": "MAdds", "peak_memory_bytes": "peak mem",
+             "peak_memory_bytes_streamed": "peak streamed"}
+    budgeted = {b.metric for b in result.budgets}
+
+    def build(shown, names):
+        header = ["res", "widest fitting width", "use"] + [short.get(m, m) for m in shown] + \
+            ["limited by", "pareto"]
+        table = []
+        for r in result.rows:
+            limited = ", ".join(names.get(m, m) for m in r.limited_by)
+            if not r.fits:
+                table.append([str(r.resolution), "nothing fits", ""] + [""] * len(shown)
+                             + [limited, ""])
+                continue
+            cells = [human_bytes(r.metrics[m]) if "bytes" in m else human_count(r.metrics[m])
+                     for m in shown]
+            table.append([str(r.resolution), r.interval, decimal_text(r.width)] + cells
+                         + [limited, "*" if r.pareto else ""])
+        return header, table
+
+    header, table = build(metrics, {})
+    if _width_of(header, table) > width:       # the budgets' columns only, short names
+        header, table = build([m for m in metrics if m in budgeted], short)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
     for k, row in enumerate([header] + table):
         lines.append("  " + "  ".join(
             (c.ljust(w) if i in (1, 2, len(row) - 2, len(row) - 1) else c.rjust(w))
             for i, (c, w) in enumerate(zip(row, widths))).rstrip())
     lines.append("")
-    lines.append("  widest fitting width: every width in the interval builds the same (widest) network; "
-                 "')' = the supremum itself builds a wider one")
-    lines.append("  use: the shortest decimal in it; limited by: the budgets the next wider network "
-                 "breaks; pareto (*): no other answer is both wider and higher-resolution")
+    lines.append(wrap("  widest fitting width: every width in the interval builds the same "
+                      "(widest) network; ')' = the supremum itself builds a wider one", width, 4))
+    lines.append(wrap("  use: the shortest decimal in it; limited by: the budgets the next wider "
+                      "network breaks; pareto (*): no other answer is both wider and "
+                      "higher-resolution", width, 4))
+    if len(header) < 5 + len(metrics):
+        lines.append(wrap("  (params and memory of each answer: --format csv or json, or a "
+                          "wider terminal)", width, 4))
     return "\n".join(lines) + "\n"
+
+
+def _width_of(header, table) -> int:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
+    return 2 + sum(widths) + 2 * (len(widths) - 1)
 
 
 def _plain(x):

@@ -29,6 +29,7 @@ class Atom:
     shown: object       # the definition with inner atoms replaced by their names
     side: str           # "alpha" | "r"
     pieces: list | None = None   # alpha atoms: [(value, a, a_closed, b, b_closed)]
+    too_many: bool = False       # more than MAX_BREAKPOINTS breakpoints: no step table
 
 
 def _scale(fn, big) -> int:
@@ -45,7 +46,7 @@ def name_atoms(forms, lo: Fraction, hi: Fraction) -> list[Atom]:
     """Short names for a CompiledForms' atoms: c<k> ~ k*alpha channels, h<s> ~ r/s pixels."""
     import sympy
 
-    from .steps import Breakpoints, piecewise
+    from .steps import Breakpoints, TooManyBreakpoints, piecewise
     atoms: list[Atom] = []
     taken: set = {"alpha", "r", "rho"}
     bp = Breakpoints(lo, hi) if lo is not None else None
@@ -81,7 +82,11 @@ def name_atoms(forms, lo: Fraction, hi: Fraction) -> list[Atom]:
         mapping[atom.expr] = sympy.Symbol(atom.name, positive=True, integer=True)
     for atom in atoms:
         if atom.side == "alpha" and bp is not None:
-            pts = sorted(bp.of(atom.expr))
+            try:
+                pts = sorted(bp.of(atom.expr))
+            except TooManyBreakpoints:
+                atom.too_many = True
+                continue
             atom.pieces = piecewise(lambda x, e=atom.expr: bp.value(e, x), bp.lo, bp.hi, pts)
     atoms.sort(key=lambda a: (a.side != "alpha", _scale_key(a.name), order[id(a)]))
     return atoms
@@ -109,7 +114,9 @@ class Grouped:
 
     def show(self, latex: bool = False) -> str:
         import sympy
-        pr = sympy.latex if latex else sympy.sstr
+
+        from .latex import latex as to_latex
+        pr = to_latex if latex else sympy.sstr
         texts = []
         for r, a in self.parts:
             if r is None:
@@ -127,11 +134,11 @@ class Grouped:
         return self.show()
 
 
-def grouped(expr, atoms, forms) -> Grouped:
+def grouped(expr, atoms, forms, names: dict | None = None) -> Grouped:
     """expr with atoms renamed, terms grouped by their r part: sum_j R_j * (A_j), largest
-    spatial size first."""
+    spatial size first (`names`: symbols_for(atoms), when already made)."""
     import sympy
-    names = symbols_for(atoms)
+    names = symbols_for(atoms) if names is None else names
     e = sympy.expand(sympy.sympify(expr), deep=False, power_base=False, power_exp=False, log=False)
     groups: dict = {}
     others = []
@@ -168,6 +175,8 @@ class _Text:
         self.text = text
 
     def show(self, latex: bool = False) -> str:
+        if latex and self.text == "2*madds":
+            return r"2 \cdot \mathrm{madds}"
         return self.text
 
     def __str__(self) -> str:
@@ -203,17 +212,30 @@ class Formulas:
     guards: list = None     # [(text, [(a, a_closed, b, b_closed)] where it holds in [lo, hi])]
 
 
+STEPS = 4      # progress steps of formulas(): closed form, compiled forms, atoms, totals
+
+
 def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bool = False,
-             width_range=(Fraction(1, 4), Fraction(3, 2)), metrics=None) -> Formulas:
-    """Named atoms and grouped closed forms of every total (and of each stage)."""
+             width_range=(Fraction(1, 4), Fraction(3, 2)), metrics=None, advance=None) -> Formulas:
+    """Named atoms and grouped closed forms of every total (and of each stage). A spec that
+    `archcalc report` refuses at its own point is refused here with the same error.
+    `advance()` is called after each of the STEPS steps (a progress display)."""
     import sympy
 
+    from .buildable import require_buildable_at_own_point
     from .engine import CompiledForms, _Max
-    from ..api import closed_form
-    table = closed_form(spec, convention=convention, dtype=dtype, sets=sets)
+    from ..api import closed_form, convention_named, load
+    advance = advance or (lambda *a, **k: None)
+    conv = convention_named(convention)
+    loaded = load(spec, sets, conv)
+    require_buildable_at_own_point(loaded)
+    table = closed_form(loaded, convention=conv, dtype=dtype)
+    advance()
     forms = CompiledForms(table, metrics)
+    advance()
     lo, hi = width_range
     atoms = name_atoms(forms, lo, hi)
+    advance()
     names = symbols_for(atoms)
     totals, omitted = {}, {}
     for metric in forms.metrics:
@@ -221,16 +243,16 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
         plan = forms.plans[metric]
         if metric == "flops":
             totals[metric] = _Text("2*madds") if "madds" in forms.metrics else \
-                grouped(expr, atoms, forms)
+                grouped(expr, atoms, forms, names)
             continue
         if isinstance(plan, _Max) and isinstance(expr, (sympy.Max, sympy.Min)):
             args = list(dict.fromkeys(expr.args))
             keep = plan.survivors if plan.survivors is not None else range(len(args))
-            kept = [grouped(args[i], atoms, forms) for i in keep]
+            kept = [grouped(args[i], atoms, forms, names) for i in keep]
             totals[metric] = _MaxOf(kept) if len(kept) > 1 else kept[0]
             omitted[metric] = (len(kept), len(args))
             continue
-        totals[metric] = grouped(expr, atoms, forms)
+        totals[metric] = grouped(expr, atoms, forms, names)
     stages = []
     if per_stage:
         acc: dict = {}
@@ -243,12 +265,12 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
         for key, d in acc.items():
             if key == "input":
                 continue
-            stages.append((key, {m: grouped(sympy.sympify(v), atoms, forms) for m, v in d.items()}))
+            stages.append((key, {m: grouped(sympy.sympify(v), atoms, forms, names) for m, v in d.items()}))
     guards = []
     if forms.guards:
-        from .steps import Breakpoints, piecewise
+        from .steps import Breakpoints, TooManyBreakpoints, piecewise
         bp = Breakpoints(lo, hi)
-        for g in forms.guards:
+        for g, fires_at in zip(forms.guards, forms._guard_fns):
             if g == sympy.false:
                 continue
             if g == sympy.true:
@@ -256,68 +278,24 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
                 continue
             lhs, rhs = (x.xreplace(names) for x in g.args)
             op = "=" if type(g).__name__ == "Equality" else "!="
-            pts = sorted(bp.of(g.args[0]) | bp.of(g.args[1]))
-            fires = piecewise(lambda x, g=g: bool(g.xreplace(
-                {forms.alpha: sympy.Rational(x.numerator, x.denominator)})), lo, hi, pts)
+            try:
+                pts = sorted(bp.of(g.args[0]) | bp.of(g.args[1]))
+            except TooManyBreakpoints:
+                guards.append((f"{sympy.sstr(lhs)} {op} {sympy.sstr(rhs)}", None))
+                continue
+            # the guard compiled to exact Python (engine), not sympy substitution per point
+            fires = piecewise(lambda x, f=fires_at: bool(f(x)), lo, hi, pts)
             guards.append((f"{sympy.sstr(lhs)} {op} {sympy.sstr(rhs)}",
                            [(a, ac, b, bc) for v, a, ac, b, bc in fires if v]))
+    advance()
     return Formulas(table.spec, table.convention, table.dtype, atoms, totals, omitted, stages, lo,
                     hi, guards)
 
 
-def render(f: Formulas, latex: bool = False) -> str:
-    import sympy
-    show = sympy.latex if latex else sympy.sstr
-    spec = f.spec
-    lines = [f"{spec.name} ({spec.path}): closed forms in alpha (width multiplier) and r "
-             f"(input resolution r x r)",
-             f"convention: {f.convention.describe()}; {f.dtype} activations", ""]
-    a_atoms = [a for a in f.atoms if a.side == "alpha"]
-    r_atoms = [a for a in f.atoms if a.side == "r"]
-    if a_atoms:
-        lines.append(f"channel counts (step functions of alpha; values for "
-                     f"{decimal_text(f.lo)} <= alpha <= {decimal_text(f.hi)}):")
-        width = max(len(a.name) for a in a_atoms)
-        for a in a_atoms:
-            text = f"  {a.name.ljust(width)} = {show(a.shown)}"
-            if a.pieces and len(a.pieces) <= 6:
-                text += "\n  " + " " * width + "   = " + ", ".join(
-                    f"{v} on {_interval(x, xc, y, yc)}" for v, x, xc, y, yc in a.pieces)
-            elif a.pieces:
-                first, last = a.pieces[0], a.pieces[-1]
-                text += (f"\n  {' ' * width}   = {len(a.pieces)} values: {first[0]} on "
-                         f"{_interval(*first[1:])}, ..., {last[0]} on {_interval(*last[1:])}")
-            lines.append(text)
-        lines.append("")
-    if r_atoms:
-        lines.append("spatial sizes (functions of r):")
-        width = max(len(a.name) for a in r_atoms)
-        for a in r_atoms:
-            lines.append(f"  {a.name.ljust(width)} = {show(a.shown)}")
-        lines.append("")
-    lines.append("totals:")
-    for metric, expr in f.totals.items():
-        text = f"  {metric} = {expr.show(latex)}"
-        if metric in f.omitted and f.omitted[metric][0] != f.omitted[metric][1]:
-            kept, total = f.omitted[metric]
-            text += (f"\n      ({total - kept} of the {total} live sets are left out: each is <= "
-                     f"another term for every alpha and r, coefficient by coefficient)")
-        lines.append(text)
-    if f.guards:
-        lines += ["", "the closed forms do not hold where (residual adds are decided on the actual "
-                  "widths, so the structure differs there; sweep, fit and frontier compile those "
-                  "widths with the structure they have):"]
-        for text, spans in f.guards:
-            where = ("alpha in " + ", ".join(_interval(a, ac, b, bc) for a, ac, b, bc in spans)
-                     if spans else f"nowhere for alpha in [{decimal_text(f.lo)}, {decimal_text(f.hi)}]")
-            lines.append(f"  {text}: {where}")
-    if f.stages:
-        lines += ["", "per stage (one spec row, repeats included):"]
-        for key, d in f.stages:
-            lines.append(f"  {key}:")
-            for metric, expr in d.items():
-                lines.append(f"    {metric} = {expr.show(latex)}")
-    return "\n".join(lines) + "\n"
+def render(f: Formulas, latex: bool = False, width: int | None = None) -> str:
+    """Plain text (wrapped to `width` columns when given) or LaTeX only (formula_text.py)."""
+    from .formula_text import render_formulas
+    return render_formulas(f, latex=latex, width=width)
 
 
 # -- idealised forms -------------------------------------------------------------------------
@@ -342,6 +320,8 @@ def idealised(spec, *, convention="paper", dtype="fp32", sets=None,
     from ..graph import compile_graph
     conv = convention_named(convention)
     s = load(spec, sets, conv)
+    from .buildable import require_buildable_at_own_point
+    require_buildable_at_own_point(s)
     s = replace(s, width=replace(s.width, rounding="none"))
     table = analyze(compile_graph(s, symbolic=True), conv, dtype)
     rho = sympy.Symbol("rho", positive=True)
@@ -365,17 +345,7 @@ def idealised(spec, *, convention="paper", dtype="fp32", sets=None,
     return Idealised(s, s.resolution, totals, leading)
 
 
-def render_idealised(ideal: Idealised, latex: bool = False) -> str:
-    import sympy
-    show = sympy.latex if latex else sympy.sstr
-    lines = [f"{ideal.spec.name}, idealised: channels c * alpha with no rounding, spatial sizes "
-             f"r / s with no ceiling, r = rho * {ideal.r0}",
-             "(the MobileNetV1 paper's eq. 7: MAdds of a separable layer = "
-             "D_K^2 alpha M (rho D_F)^2 + alpha M alpha N (rho D_F)^2)", ""]
-    for m, e in ideal.totals.items():
-        lines.append(f"  {m} = {show(e)}")
-        share = ideal.leading.get(m)
-        if share is not None:
-            lines.append(f"      alpha^2 rho^2 term at alpha = rho = 1 (alpha <= 1): "
-                         f"{float(share) * 100:.2f}% of {m}")
-    return "\n".join(lines) + "\n"
+def render_idealised(ideal: Idealised, latex: bool = False, width: int | None = None) -> str:
+    """The idealised polynomials, plain or LaTeX (formula_text.py)."""
+    from .formula_text import render_idealised as _render
+    return _render(ideal, latex=latex, width=width)

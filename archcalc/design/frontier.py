@@ -15,7 +15,6 @@ other metric (costs, latencies) minimised, unless told otherwise.
 """
 from __future__ import annotations
 
-import csv
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -29,8 +28,7 @@ LABELS = {"madds": "MAdds", "params": "parameters", "flops": "FLOPs", "top1": "t
           "peak_memory_bytes_streamed": "peak activation memory, streamed (bytes)",
           "activation_bytes": "activation memory, all tensors (bytes)",
           "pixel1_ms": "latency on a Pixel 1 (ms)"}
-RESERVED = ("spec", "label", "checkpoint", "width", "multiplier", "resolution", "source", "group",
-            "set")
+from .points import RESERVED, load_points, metric_names, published_for  # noqa: F401 (public names)
 
 
 def direction(metric: str, maximise=(), minimise=()) -> str:
@@ -71,105 +69,45 @@ def pareto_front(points, objectives) -> list[int]:
     return front
 
 
-def _number(v, what: str):
-    if isinstance(v, bool):
-        raise OptionError(f"{what}: expected a number, got {v!r}")
-    if isinstance(v, (int, Fraction)):
-        return v
-    if isinstance(v, float):
-        return Fraction(str(v))
-    try:
-        return int(v) if str(v).strip().lstrip("-").isdigit() else Fraction(str(v).strip())
-    except (ValueError, ZeroDivisionError):
-        raise OptionError(f"{what}: expected a number, got {v!r}") from None
-
-
-def load_points(path) -> list[dict]:
-    """Published points from a YAML file (`points:` list, optional top-level `spec`, `source`)
-    or a CSV file (a header row). Each point: label (or checkpoint), width (or multiplier),
-    resolution, metrics (top1, ...), optional spec (relative to the file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise OptionError(f"points file not found: {path}")
-    base = path.parent
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise OptionError(f"{path}: not valid YAML ({err})") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("points"), list):
-            raise OptionError(f"{path}: expected a mapping with a 'points:' list")
-        rows = doc["points"]
-        default_spec, source = doc.get("spec"), doc.get("source", "")
-    elif path.suffix.lower() == ".csv":
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        default_spec, source = None, ""
-    else:
-        raise OptionError(f"points file must be .yaml, .yml or .csv: {path}")
-    out = []
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise OptionError(f"{path}: point {i + 1} is not a mapping")
-        where = f"{path}: point {i + 1}"
-        p: dict = {"source": row.get("source") or source, "file": str(path)}
-        spec = row.get("spec") or default_spec
-        if spec:
-            p["spec"] = str(spec) if os.path.isabs(str(spec)) else os.path.normpath(base / str(spec))
-        p["label"] = str(row.get("label") or row.get("checkpoint") or f"{path.stem} {i + 1}")
-        width = row.get("width", row.get("multiplier"))
-        if width not in (None, ""):
-            p["width"] = _number(width, f"{where}: width")
-        res = row.get("resolution")
-        if res not in (None, ""):
-            p["resolution"] = _number(res, f"{where}: resolution")
-        binds = row.get("set")
-        if binds not in (None, ""):
-            if not isinstance(binds, dict):
-                raise OptionError(f"{where}: set: expected a mapping of spec parameters")
-            p["set"] = {str(k): str(v) for k, v in binds.items()}
-        for k, v in row.items():
-            if k in RESERVED or v in (None, "") or isinstance(v, bool):
-                continue
-            try:
-                p[k] = _number(v, f"{where}: {k}")
-            except OptionError:
-                p[k] = v
-        out.append(p)
-    return out
-
-
-def published_for(spec_path) -> Path | None:
-    """The published-points file that belongs to a spec: <spec dir>/published/<file name>."""
-    p = Path(spec_path)
-    candidate = p.parent / "published" / p.name
-    return candidate if candidate.is_file() else None
-
-
 def collect_points(specs, x: str, y: str, *, points_files=(), convention="paper", dtype="fp32",
-                   sets=None, widths=None, resolutions=None, published: bool = True) -> list[dict]:
+                   sets=None, widths=None, resolutions=None, published: bool = True,
+                   advance=None, left_out: list | None = None) -> list[dict]:
     """Points with values for x and y: published points (archcalc's exact costs added at their
-    width and resolution), plus a grid of each spec when both x and y are costs."""
+    width and resolution), plus a grid of each spec when both x and y are costs.
+
+    A --points file's point without a `spec` belongs to the one SPEC given; with several
+    SPECs it must name its spec (a point that carries both metrics itself needs none).
+    Points that lack x or y and have nothing to compute it from are left out and listed in
+    `left_out` ([(file, label, reason)]). `advance()` is called once per spec compiled."""
+    from .buildable import require_some_valid
     from .engine import compile_forms
+    from ..zoo import resolve
+    advance = advance or (lambda *a, **k: None)
+    left_out = [] if left_out is None else left_out
     compiled: dict = {}
     with_sets: dict = {}
 
+    def key_of(spec_path) -> str:
+        return os.path.realpath(resolve(str(spec_path)))
+
     def forms_for(spec_path, point_sets=None):
-        key = os.path.normpath(str(spec_path))
+        key = key_of(spec_path)
         if point_sets:
             merged = dict(sets or {}, **point_sets)
             skey = (key, tuple(sorted(merged.items())))
             if skey not in with_sets:
-                with_sets[skey] = compile_forms(key, convention=convention, dtype=dtype, sets=merged)
+                with_sets[skey] = compile_forms(resolve(str(spec_path)), convention=convention,
+                                                dtype=dtype, sets=merged)
             return with_sets[skey]
         if key not in compiled:
-            compiled[key] = compile_forms(key, convention=convention, dtype=dtype, sets=sets)
+            compiled[key] = compile_forms(resolve(str(spec_path)), convention=convention,
+                                          dtype=dtype, sets=sets)
         return compiled[key]
 
-    specs = [os.path.normpath(str(s)) for s in specs]
+    specs = [str(s) for s in specs]
     for s in specs:
         forms_for(s)
+        advance()
     raw: list[dict] = []
     if published:
         for s in specs:
@@ -177,38 +115,50 @@ def collect_points(specs, x: str, y: str, *, points_files=(), convention="paper"
             if f is not None:
                 for p in load_points(f):
                     p.setdefault("spec", s)
+                    p["origin"] = "published"
                     raw.append(p)
     for f in points_files:
         for p in load_points(f):
-            if "spec" not in p and len(specs) == 1 and "width" in p:
-                p["spec"] = specs[0]
+            p["origin"] = "points"
+            if "spec" not in p and not all(_is_number(p.get(m)) for m in (x, y)):
+                if len(specs) == 1:
+                    p["spec"] = specs[0]
+                elif specs:
+                    raise OptionError(
+                        f"{f}: point {p['index']} ({p['label']}) names no spec, and {len(specs)} "
+                        f"SPECs were given: add a `spec` column (or a top-level `spec:` in YAML) "
+                        f"naming one of {', '.join(specs)} (docs/design-space.md, Points files)")
             raw.append(p)
     out = []
     for p in raw:
-        needs = [m for m in (x, y) if m not in p]
+        needs = [m for m in (x, y) if not _is_number(p.get(m))]
         if needs:
             if "spec" not in p or "width" not in p:
-                continue        # a published point without this metric and nothing to compute it from
+                left_out.append((p.get("file", ""), p["label"],
+                                 f"no {' or '.join(needs)} and no spec and width to compute it"))
+                continue
             forms = forms_for(p["spec"], p.get("set"))
             unknown = [m for m in needs if m not in forms.plans]
             if unknown:
+                left_out.append((p.get("file", ""), p["label"], f"no {' or '.join(unknown)}"))
                 continue
             res = p.get("resolution", forms.spec.resolution)
             if not forms.valid_points([p["width"]], [res])[0]:
                 raise OptionError(f"{p.get('file', '')}: {p['label']}: {forms.spec.name} cannot be "
                                   f"built at width {decimal_text(p['width'])}, resolution {res}")
             values = forms.at(p["width"], res)
-            p = dict(p, resolution=res, **{m: values[m] for m in needs})
-        p.setdefault("group", _group(p, compiled))
+            p = dict(p, resolution=res, spec_name=forms.spec.name, **{m: values[m] for m in needs})
+        p.setdefault("group", _group(p, compiled, key_of))
         out.append(p)
     if widths is not None and resolutions is not None:
+        from .engine import _resolutions, _widths
         for s in specs:
             forms = forms_for(s)
             if x not in forms.plans or y not in forms.plans:
                 continue
-            grid = forms.grid(widths, resolutions, [x, y])
             valid = forms.valid(widths, resolutions)
-            from .engine import _resolutions, _widths
+            require_some_valid(forms, widths, resolutions, valid, "frontier grid")
+            grid = forms.grid(widths, resolutions, [x, y])
             ws = _widths(widths)
             rs = _resolutions(resolutions, forms.spec.resolution)
             for i, w in enumerate(ws):
@@ -220,10 +170,17 @@ def collect_points(specs, x: str, y: str, *, points_files=(), convention="paper"
                                 "width": w, "resolution": r,
                                 x: _py(grid[x][i, j]), y: _py(grid[y][i, j]), "source": "archcalc"})
     if not out:
-        raise OptionError(f"no points have both {x} and {y} (published points need a spec and a "
+        known = list(dict.fromkeys(metric_names(raw) + [m for f in compiled.values()
+                                                        for m in f.metrics]))
+        raise OptionError(f"no points have both {x} and {y}; metrics available: "
+                          f"{', '.join(known) or 'none'} (published points need a spec and a "
                           f"width to compute costs; give a grid with --width/--resolution for "
                           f"cost-vs-cost frontiers)")
     return out
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, Fraction)) and not isinstance(v, bool)
 
 
 def _py(v):
@@ -231,11 +188,18 @@ def _py(v):
     return _python(v)
 
 
-def _group(p, compiled) -> str:
+def _group(p, compiled, key_of) -> str:
+    """The legend group: '<spec name> (published)' for a spec's own published file, the
+    points file's name (with the spec's name) for a --points file."""
     spec = p.get("spec")
-    if spec and os.path.normpath(spec) in compiled:
-        return f"{compiled[os.path.normpath(spec)].spec.name} (published)"
-    return Path(p.get("file", "points")).stem
+    name = p.get("spec_name")
+    if spec and name is None:
+        forms = compiled.get(key_of(spec))
+        name = forms.spec.name if forms is not None else None
+    if p.get("origin") == "published" and name:
+        return f"{name} (published)"
+    stem = Path(p.get("file", "points")).stem
+    return f"{stem} ({name})" if name else stem
 
 
 def figure(points, x: str, y: str, front, title: str = ""):
@@ -296,11 +260,24 @@ def render(points, x: str, y: str, front, sx: str, sy: str) -> str:
                      decimal_text(p["width"]) if "width" in p else "",
                      str(p.get("resolution", "")),
                      _cost(p[x]), _cost(p[y])])
+    from ..report.terminal import columns
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    over = 2 + sum(widths) + 2 * (len(widths) - 1) - columns()
+    if over > 0:        # abbreviate the label and group columns (full text: --out's hover)
+        for k, floor in ((0, 20), (1, 16), (0, 12)):
+            cut = min(over, max(0, widths[k] - floor))
+            widths[k] -= cut
+            over -= cut
+        rows = [[_clip(r[0], widths[0]), _clip(r[1], widths[1]), *r[2:]] for r in rows]
+        header = [_clip(header[0], widths[0]), _clip(header[1], widths[1]), *header[2:]]
     for row in [header] + rows:
         lines.append("  " + "  ".join(c.ljust(w) if k < 2 else c.rjust(w)
                                       for k, (c, w) in enumerate(zip(row, widths))).rstrip())
     return "\n".join(lines) + "\n"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "~"
 
 
 def _cost(v) -> str:

@@ -3,21 +3,21 @@
 Widths are exact Fractions built from their decimal text ("0.35" is 7/20, never the binary
 float 0.34999...), so a grid point is exactly the width `archcalc report --width 0.35` uses.
 Ranges are inclusive of their end when a step lands on it: "0.25:1.5:0.05" has 26 widths.
+Every number goes through archcalc.numbers.parse_decimal (bounded length and exponent), and
+an axis holds at most limits.MAX_GRID_AXIS values.
 """
 from __future__ import annotations
 
 from fractions import Fraction
 
 from ..errors import OptionError
-
-MAX_GRID_AXIS = 10**7   # values on one axis; a guard against typos like 0.25:1.5:0.0000001
+from ..limits import MAX_GRID_AXIS
+from ..numbers import parse_decimal, quote
 
 
 def _fraction(text: str, what: str) -> Fraction:
-    try:
-        return Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise OptionError(f"{what}: expected a number, got {text!r}") from None
+    """Exact value of decimal text ("0.35", "1e-3") or a ratio ("5/9"), bounded."""
+    return parse_decimal(text, what, ratio=True)
 
 
 def _unique(values: list) -> list:
@@ -32,7 +32,7 @@ def parse_widths(text) -> list[Fraction]:
     for item in str(text).split(","):
         item = item.strip()
         if not item:
-            raise OptionError(f"width: empty item in {text!r}")
+            raise OptionError(f"width: empty item in {quote(text)}")
         parts = item.split(":")
         if len(parts) == 1:
             out.append(_fraction(parts[0], "width"))
@@ -40,7 +40,8 @@ def parse_widths(text) -> list[Fraction]:
             lo, hi, step = (_fraction(p, "width range") for p in parts)
             out.extend(_range(lo, hi, step, "width"))
         else:
-            raise OptionError(f"width: expected A, A,B,... or LO:HI:STEP, got {item!r}")
+            raise OptionError(f"width: expected A, A,B,... or LO:HI:STEP, got {quote(item)}")
+        _check_axis(len(out), "width")
     for w in out:
         if w <= 0:
             raise OptionError(f"width must be positive, got {_decimal(w)}")
@@ -54,7 +55,7 @@ def parse_width_interval(text) -> tuple[Fraction, Fraction] | None:
         return None
     lo, hi = (_fraction(p, "width interval") for p in parts)
     if not 0 < lo <= hi:
-        raise OptionError(f"width interval must satisfy 0 < LO <= HI, got {text!r}")
+        raise OptionError(f"width interval must satisfy 0 < LO <= HI, got {quote(text)}")
     return lo, hi
 
 
@@ -72,11 +73,12 @@ def parse_resolutions(text, base: int) -> list[int]:
         elif len(parts) == 3:
             lo, hi, step = (_fraction(p, "resolution range") for p in parts)
             if any(v.denominator != 1 for v in (lo, hi, step)):
-                raise OptionError(f"resolution range needs whole numbers, got {item!r}")
+                raise OptionError(f"resolution range needs whole numbers, got {quote(item)}")
             values = _range(lo, hi, step, "resolution")
             out.extend(parse_resolution(int(v), base) for v in values)
         else:
-            raise OptionError(f"resolution: expected R, R1,R2,... or LO:HI:STEP, got {item!r}")
+            raise OptionError(f"resolution: expected R, R1,R2,... or LO:HI:STEP, got {quote(item)}")
+        _check_axis(len(out), "resolution")
     return _unique(out)
 
 
@@ -86,9 +88,48 @@ def _range(lo: Fraction, hi: Fraction, step: Fraction, what: str) -> list[Fracti
     if hi < lo:
         raise OptionError(f"{what} range is empty: {_decimal(lo)} > {_decimal(hi)}")
     count = int((hi - lo) // step) + 1
-    if count > MAX_GRID_AXIS:
-        raise OptionError(f"{what} range has {count:,} values (at most {MAX_GRID_AXIS:,})")
+    _check_axis(count, f"{what} range")
     return [lo + k * step for k in range(count)]
+
+
+def axis_size(text) -> int:
+    """How many values a grid text ("0.25:1.5:0.05", "96,128", ...) names, counted without
+    building them (duplicates included): the size check before a sweep materialises a grid."""
+    if isinstance(text, (list, tuple)):
+        return len(text)
+    count = 0
+    for item in str(text).split(","):
+        parts = item.strip().split(":")
+        if len(parts) == 3:
+            lo, hi, step = (_fraction(p, "range") for p in parts)
+            if step > 0 and hi >= lo:
+                count += int((hi - lo) // step) + 1
+        else:
+            count += 1
+    return count
+
+
+def check_grid_size(widths, resolutions, streamed: bool = True) -> None:
+    """Refuse a grid of more than limits.MAX_SWEEP_POINTS points (a streamed sweep) or
+    MAX_GRID_POINTS (a grid held in memory: fit, frontier): each axis may be within its own
+    limit while the product is not. The message says how to sweep a larger grid in chunks."""
+    from ..limits import MAX_GRID_POINTS, MAX_SWEEP_POINTS
+    limit, name = (MAX_SWEEP_POINTS, "MAX_SWEEP_POINTS") if streamed else \
+        (MAX_GRID_POINTS, "MAX_GRID_POINTS")
+    n_w, n_r = axis_size(widths), axis_size(resolutions)
+    if n_w * n_r > limit:
+        per_chunk = max(1, limit // max(n_r, 1))
+        advice = (f"sweep it in chunks of at most {per_chunk:,} widths (--width LO:MID:STEP, then "
+                  f"the next range, each with its own --out file)" if streamed
+                  else "use larger steps")
+        raise OptionError(f"the grid has {n_w * n_r:,} points ({n_w:,} widths x {n_r:,} "
+                          f"resolutions; limit {name} = {limit:,}): {advice}")
+
+
+def _check_axis(count: int, what: str) -> None:
+    if count > MAX_GRID_AXIS:
+        raise OptionError(f"{what} has {count:,} values (limit MAX_GRID_AXIS = {MAX_GRID_AXIS:,}): "
+                          f"use a larger step")
 
 
 def _decimal(x: Fraction) -> str:
@@ -139,11 +180,8 @@ def parse_budget(text: str, unit: str = "count") -> Fraction:
     table = _BYTE_SUFFIXES if unit == "bytes" else _COUNT_SUFFIXES
     if suffix not in table or not number:
         known = "K, M, G" + (", KB, MB, GB, KiB, MiB, GiB" if unit == "bytes" else "")
-        raise OptionError(f"budget {text!r}: expected a number with an optional suffix ({known})")
-    try:
-        value = Fraction(number) * table[suffix]
-    except (ValueError, ZeroDivisionError):
-        raise OptionError(f"budget {text!r}: {number!r} is not a number") from None
+        raise OptionError(f"budget {quote(text)}: expected a number with an optional suffix ({known})")
+    value = parse_decimal(number, f"budget {quote(text)}") * table[suffix]
     if value < 0:
-        raise OptionError(f"budget {text!r} is negative")
+        raise OptionError(f"budget {quote(text)} is negative")
     return value

@@ -16,6 +16,10 @@ Thresholds of each rounding rule, in its argument u (archcalc.rounding):
 Where the argument is linear in alpha on a cell, u = c1 alpha + c0, each threshold T gives
 the breakpoint alpha = (T - c0) / c1; nested functions are handled cell by cell. A
 non-linear argument raises OptionError (no current spec has one).
+
+The number of breakpoints grows with the channel counts and the interval (make_divisible(c *
+alpha, 8) has about c (hi - lo) / 4 of them), so each threshold lattice is counted before it
+is built and more than limits.MAX_BREAKPOINTS in one interval raise TooManyBreakpoints.
 """
 from __future__ import annotations
 
@@ -23,14 +27,30 @@ import math
 from fractions import Fraction
 
 from ..errors import OptionError
+from ..limits import MAX_BREAKPOINTS
 
 _STEPS = ("make_divisible", "truncate", "round_half_even", "floor", "ceiling")
 
 
+class TooManyBreakpoints(OptionError):
+    """A width interval holds more than MAX_BREAKPOINTS breakpoints of the channel counts."""
+
+    def __init__(self, lo: Fraction, hi: Fraction, count: int | None = None):
+        from .grid import decimal_text
+        self.lo, self.hi = lo, hi
+        found = f"{count:,}" if count is not None else f"more than {MAX_BREAKPOINTS:,}"
+        super().__init__(
+            f"the channel counts have {found} breakpoints for alpha in [{decimal_text(lo)}, "
+            f"{decimal_text(hi)}] (limit MAX_BREAKPOINTS = {MAX_BREAKPOINTS:,}): narrow the "
+            f"width interval LO:HI, or give a grid LO:HI:STEP")
+
+
 def _lattice(lo: Fraction, hi: Fraction, step: Fraction, offset: Fraction = Fraction(0)) -> list:
-    """All (k + offset) * step in [lo, hi]."""
+    """All (k + offset) * step in [lo, hi] (at most MAX_BREAKPOINTS of them)."""
     k0 = math.floor(lo / step - offset)
     k1 = math.ceil(hi / step - offset)
+    if k1 - k0 + 1 > MAX_BREAKPOINTS + 2:
+        raise TooManyBreakpoints(lo, hi)
     return [x for k in range(k0, k1 + 1) if lo <= (x := (k + offset) * step) <= hi]
 
 
@@ -132,8 +152,13 @@ class Breakpoints:
                 for a, b in self._cells(out):
                     form = self.local_form(inner, (a + b) / 2)
                     ua, ub = self.value(form, a), self.value(form, b)
-                    levels = _thresholds(e, Fraction(min(ua, ub)), Fraction(max(ua, ub)))
+                    try:
+                        levels = _thresholds(e, Fraction(min(ua, ub)), Fraction(max(ua, ub)))
+                    except TooManyBreakpoints:
+                        raise TooManyBreakpoints(self.lo, self.hi) from None
                     out.update(self._roots(form, a, b, levels))
+                    if len(out) > MAX_BREAKPOINTS:
+                        raise TooManyBreakpoints(self.lo, self.hi)
             else:
                 raise OptionError(f"cannot find the breakpoints of {e}")
         out = {x for x in out if self.lo < x < self.hi}
@@ -145,6 +170,8 @@ class Breakpoints:
         pts: set = set()
         for e in exprs:
             pts |= self.of(e)
+            if len(pts) > MAX_BREAKPOINTS:
+                raise TooManyBreakpoints(self.lo, self.hi)
         return sorted(pts)
 
 

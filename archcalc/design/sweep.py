@@ -7,12 +7,13 @@ checks thousands of random points of every spec against archcalc.evaluate).
 from __future__ import annotations
 
 import io
+import os
 import sys
 import time
 from fractions import Fraction
 
 from ..errors import OptionError
-from .grid import decimal_text
+from .grid import check_grid_size, decimal_text
 
 FORMATS = ("csv", "json", "parquet")
 BLOCK_POINTS = 1 << 18
@@ -62,31 +63,52 @@ def _csv_block(width_texts, rs_text, block: dict, metrics, start: int, stop: int
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def grid_provenance(forms, ws, rs) -> dict:
+    """What a sweep measured (report/provenance.py): spec, grid, convention, dtype, version."""
+    from ..report.provenance import provenance
+    return provenance(forms.spec, forms.convention, forms.dtype,
+                      widths=_axis_text([decimal_text(w) for w in ws]),
+                      resolutions=_axis_text([str(r) for r in rs]))
+
+
+def _axis_text(values: list) -> str:
+    if len(values) <= 8:
+        return ",".join(values)
+    return f"{len(values):,} values {values[0]} .. {values[-1]}"
+
+
 def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
           progress=None, block_points: int = BLOCK_POINTS) -> tuple[int, int]:
     """Stream the sweep to a text stream (csv, json) or binary stream (parquet); returns
     (points written, points skipped because the spec cannot be built there, e.g. no
-    channels left at a tiny width or a vanishing spatial size at a tiny resolution)."""
+    channels left at a tiny width or a vanishing spatial size at a tiny resolution). A grid
+    where no point can be built raises the located SpecError `archcalc report` gives."""
+    from .buildable import fail_nowhere_buildable, resolutions_never_valid
     from .engine import _resolutions, _widths
     if fmt not in FORMATS:
         raise OptionError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    check_grid_size(widths, resolutions)
     ws = _widths(widths)
     rs = _resolutions(resolutions, forms.spec.resolution)
+    check_grid_size(ws, rs)
     metrics = forms._metrics(metrics)
+    if ws and resolutions_never_valid(forms, rs):
+        fail_nowhere_buildable(forms, ws[0], rs[0], "sweep grid")
     total = len(ws) * len(rs)
     width_texts = [decimal_text(w) for w in ws]
     rs_text = [str(r) for r in rs]
+    meta = grid_provenance(forms, ws, rs)
     bar = _progress(total, progress)
     done = written = 0
     writer = None
     try:
         if fmt == "csv":
-            stream.write(",".join(_columns(forms, metrics)) + "\n")
+            from ..report.provenance import csv_comments
+            stream.write(csv_comments(meta) + ",".join(_columns(forms, metrics)) + "\n")
         elif fmt == "json":
             import json
-            head = {"spec": forms.spec.name, "spec_path": forms.spec.path,
-                    "convention": forms.convention.name, "dtype": forms.dtype,
-                    "columns": _columns(forms, metrics)}
+            head = dict(meta, spec_path=forms.spec.path, spec_shown=meta["spec_path"],
+                        columns=_columns(forms, metrics))
             stream.write(json.dumps(head)[:-1] + ', "rows": [')
         for start, stop, block in forms.iter_grid(ws, rs, metrics, max_points=block_points):
             valid = forms.valid(ws[start:stop], rs)
@@ -98,11 +120,14 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
                     rows = ",".join(f"[{line}]" for line in text.splitlines())
                     stream.write(("," if written else "") + rows)
             else:
-                writer = _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid)
+                writer = _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid,
+                                        meta)
             done += (stop - start) * len(rs)
             written += int(valid.sum())
             if bar is not None:
                 bar.update(bar.task_ids[0], completed=done)
+        if written == 0 and done:
+            fail_nowhere_buildable(forms, ws[0], rs[0], "sweep grid")
         if fmt == "json":
             stream.write("]}\n")
         if writer is not None:
@@ -113,7 +138,7 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     return written, done - written
 
 
-def _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid):
+def _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid, meta=None):
     import numpy as np
     try:
         import pyarrow as pa
@@ -133,36 +158,61 @@ def _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid):
             data[m] = pa.array(arr)
     table = pa.table(data).filter(pa.array(np.asarray(valid).ravel()))
     if writer is None:
-        writer = pq.ParquetWriter(stream, table.schema)
+        from ..report.provenance import parquet_metadata
+        schema = table.schema.with_metadata(parquet_metadata(meta or {}))
+        writer = pq.ParquetWriter(stream, schema)
+    table = table.replace_schema_metadata(writer.schema.metadata)
     writer.write_table(table)
     return writer
 
 
 def sweep_text(forms, widths, resolutions, fmt: str = "csv", metrics=None) -> str:
     """The whole sweep as a string (small grids)."""
+    return sweep_text_counted(forms, widths, resolutions, fmt, metrics)[0]
+
+
+def sweep_text_counted(forms, widths, resolutions, fmt: str = "csv", metrics=None
+                       ) -> tuple[str, int, int]:
+    """(the sweep as a string, points written, points skipped)."""
     if fmt == "parquet":
         raise OptionError("--format parquet writes a file: give --out FILE")
     buf = io.StringIO()
-    write(forms, widths, resolutions, buf, fmt, metrics, progress=False)
-    return buf.getvalue()
+    n, skipped = write(forms, widths, resolutions, buf, fmt, metrics, progress=False)
+    return buf.getvalue(), n, skipped
+
+
+def format_for(path: str, fmt: str | None) -> str:
+    if fmt is not None:
+        return fmt
+    ext = path.rsplit(".", 1)[-1].lower() if "." in os.path.basename(path) else "csv"
+    return {"csv": "csv", "json": "json", "parquet": "parquet", "pq": "parquet"}.get(ext, "csv")
+
+
+def skipped_note(skipped: int, total: int) -> str:
+    return (f"{skipped:,} of {total:,} grid points skipped: the spec cannot be built there "
+            f"(no channels left, a spatial size below 1, or mismatched shapes)")
 
 
 def sweep_file(forms, widths, resolutions, path: str, fmt: str | None = None, metrics=None,
-               progress=None) -> str:
+               progress=None, counts: list | None = None) -> str:
     """Stream the sweep to `path` (format from the option or the file extension); returns a
-    one-line summary."""
-    if fmt is None:
-        ext = path.rsplit(".", 1)[-1].lower() if "." in path else "csv"
-        fmt = {"csv": "csv", "json": "json", "parquet": "parquet", "pq": "parquet"}.get(ext, "csv")
+    one-line summary (`counts`, a list, receives [written, skipped]). A file that cannot be
+    written is one OptionError line; a sweep that fails leaves no partial file behind."""
+    from ..report.output import output_file
+    fmt = format_for(path, fmt)
     t0 = time.perf_counter()
-    if fmt == "parquet":
-        with open(path, "wb") as fh:
+    existed = os.path.exists(path)
+    try:
+        with output_file(path, binary=fmt == "parquet") as fh:
             n, skipped = write(forms, widths, resolutions, fh, fmt, metrics, progress)
-    else:
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            n, skipped = write(forms, widths, resolutions, fh, fmt, metrics, progress)
+    except BaseException:
+        if not existed and os.path.isfile(path):
+            os.remove(path)
+        raise
+    if counts is not None:
+        counts[:] = [n, skipped]
     dt = time.perf_counter() - t0
     metrics = forms._metrics(metrics)
-    note = f" ({skipped:,} grid points skipped: the spec cannot be built there)" if skipped else ""
+    note = f" ({skipped_note(skipped, n + skipped)})" if skipped else ""
     return (f"wrote {n:,} points x {len(metrics)} metrics of {forms.spec.name} to {path} "
             f"({fmt}) in {dt:.2f} s{note}\n")

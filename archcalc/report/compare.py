@@ -5,7 +5,12 @@ import csv
 import io
 import json
 
+from fractions import Fraction
+
 from ..cost.analyze import _plain
+from ..design.grid import decimal_text
+from .provenance import csv_comments, spec_shown
+from .render import approx
 from .units import human_bytes, human_count
 
 METRICS = (("params", "params", human_count), ("madds", "MAdds", human_count),
@@ -33,9 +38,12 @@ def rows(entries) -> list[dict]:
 
 
 def _ratio(value, first) -> str:
+    """x0.53: the ratio to the first entry, exact until formatted (counts can be huge ints)."""
     if value is None or first in (None, 0):
         return ""
-    return f"x{value / first:.2f}"
+    if isinstance(value, float) or isinstance(first, float):
+        return f"x{value / first:.2f}"
+    return f"x{approx(Fraction(value) / Fraction(first), '.2f')}"
 
 
 def memory_rows(entries) -> tuple[list, list]:
@@ -53,8 +61,21 @@ def memory_rows(entries) -> tuple[list, list]:
     return table, maxima
 
 
+def _kilo(n) -> str:
+    return f"{round(Fraction(n) / 1000)}K"
+
+
 def _mem_cell(cell) -> str:
-    return "" if cell is None else f"{cell[0]} / {cell[1] / 1000:.0f}K"
+    return "" if cell is None else f"{cell[0]} / {_kilo(cell[1])}"
+
+
+def _sources(entries) -> list[tuple[str, list[str]]]:
+    """[(source, [labels of the columns it gives published figures for])], in column order."""
+    out: dict = {}
+    for e in entries:
+        if e.published:
+            out.setdefault(e.published["source"], []).append(e.label)
+    return list(out.items())
 
 
 def render_text(entries, with_memory: bool, markdown: bool = False) -> str:
@@ -66,37 +87,68 @@ def render_text(entries, with_memory: bool, markdown: bool = False) -> str:
         cells = [row["fmt"](v) + ("" if i == 0 or not _ratio(v, first) else f" ({_ratio(v, first)})")
                  for i, v in enumerate(row["values"])]
         body.append([row["name"], *cells])
-    lines = [f"convention: {conv.describe()}", f"memory: {entries[0].table.dtype} activations", ""]
+    from .terminal import columns, wrap
+    width = columns()
+    lines = [wrap(f"convention: {conv.describe()}", width, 4) if not markdown else
+             f"convention: {conv.describe()}", f"memory: {entries[0].table.dtype} activations", ""]
     lines += _grid(header, body, markdown)
-    sources = sorted({e.published["source"] for e in entries if e.published})
-    for source in sources:
-        lines.append(f"published: {source}")
+    sources = _sources(entries)
+    if sources:
+        lines.append("")      # (markdown: else GitHub renders the next line as a table row)
+    for source, labels in sources:
+        line = f"published ({', '.join(labels)}): {source}"
+        lines.append("- " + line if markdown else wrap(line, width, 4))
     if with_memory:
         table, maxima = memory_rows(entries)
-        lines += ["", "largest tensor that must be materialised per spatial size, channels / kB "
-                  "(streamed model, first layer streamed; see docs/memory.md):", ""]
+        note = ("largest tensor that must be materialised per spatial size, channels / kB "
+                "(streamed model, first layer streamed; see docs/memory.md):")
+        lines += ["", note if markdown else wrap(note, width), ""]
         mem_body = [[size, *[_mem_cell(c) for c in cells]] for size, cells in table]
-        mem_body.append(["max", *[("" if m is None else f"{m[1] / 1000:.0f}K") for m in maxima]])
+        mem_body.append(["max", *[("" if m is None else _kilo(m[1])) for m in maxima]])
         lines += _grid(["size", *[e.label for e in entries]], mem_body, markdown)
     return "\n".join(lines) + "\n"
 
 
-def _grid(header, body, markdown: bool) -> list[str]:
+def _grid(header, body, markdown: bool, width: int | None = None) -> list[str]:
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
         out += ["| " + " | ".join(r) + " |" for r in body]
         return out
+    from .terminal import columns
+    width = width or columns()
     widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
-    fmt = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)  # noqa: E731
-                              for i, (c, w) in enumerate(zip(r, widths)))
-    return [fmt(header), "  ".join("-" * w for w in widths), *[fmt(r) for r in body]]
+    # columns that do not fit the terminal go into further blocks, the row names repeated
+    groups, current, used = [], [], widths[0]
+    for i in range(1, len(header)):
+        if current and used + 2 + widths[i] > width:
+            groups.append(current)
+            current, used = [], widths[0]
+        current.append(i)
+        used += 2 + widths[i]
+    groups.append(current)
+    out: list[str] = []
+    for g in groups:
+        idx = [0, *g]
+        fmt = lambda r: "  ".join(str(r[i]).ljust(widths[i]) if i == 0  # noqa: E731
+                                  else str(r[i]).rjust(widths[i]) for i in idx)
+        if out:
+            out.append("")
+        out += [fmt(header), "  ".join("-" * widths[i] for i in idx), *[fmt(r) for r in body]]
+    return out
+
+
+def _meta(entries) -> dict:
+    from .. import __version__
+    conv = entries[0].table.convention
+    return {"archcalc_version": __version__, "convention": conv.name,
+            "convention_description": conv.describe(), "dtype": entries[0].table.dtype}
 
 
 def to_dict(entries, with_memory: bool) -> dict:
-    out = {"convention": entries[0].table.convention.name, "dtype": entries[0].table.dtype,
-           "entries": []}
+    out = {**_meta(entries), "entries": []}
     for e in entries:
-        item = {"label": e.label, "spec": e.table.spec.path, "width": _plain(e.table.width),
+        item = {"label": e.label, "spec": e.table.spec.path, "spec_name": e.table.spec.name,
+                "spec_shown": spec_shown(e.table.spec), "width": _plain(e.table.width),
                 "resolution": e.table.resolution,
                 "params": {p.name: _plain(p.value) for p in e.table.spec.params},
                 "totals": {k: e.table.totals[k] for k, _, _ in METRICS},
@@ -114,6 +166,12 @@ def render(entries, fmt: str, with_memory: bool) -> str:
         return json.dumps(to_dict(entries, with_memory), indent=2) + "\n"
     if fmt == "csv":
         buf = io.StringIO()
+        meta = _meta(entries)
+        meta.update({f"column {i + 1}": f"{e.label} = {e.table.spec.name} "
+                     f"({spec_shown(e.table.spec)}) at width {decimal_text(e.table.width)}, "
+                     f"resolution {e.table.resolution}" for i, e in enumerate(entries)})
+        meta.update({f"published ({', '.join(labels)})": src for src, labels in _sources(entries)})
+        buf.write(csv_comments(meta))
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["metric", *[e.label for e in entries]])
         for row in rows(entries):

@@ -12,14 +12,27 @@ from .units import human_bytes, human_count
 FORMATS = ("table", "csv", "json", "markdown")
 
 
+def approx(x, spec: str = "g") -> str:
+    """format(x, spec) of an exact number, without float overflow: a count with 400 digits
+    (or a Fraction of such) is formatted through Decimal instead of float."""
+    try:
+        return format(float(x), spec)
+    except OverflowError:
+        from decimal import Context, Decimal
+        q = Fraction(x)
+        value = Context(prec=28).divide(Decimal(q.numerator), Decimal(q.denominator))
+        return format(value, spec.replace("g", "e") if spec.endswith("g") else spec)
+
+
 def _shape(shape) -> str:
-    return "x".join(str(v) if not isinstance(v, Fraction) else f"{float(v):.4g}" for v in shape)
+    return "x".join(str(v) if not isinstance(v, Fraction) else approx(v, ".4g") for v in shape)
 
 
 def _header(table) -> list[tuple[str, str]]:
+    from .provenance import spec_shown
     spec = table.spec
     point = f"width {_num(table.width)}, resolution {table.resolution}"
-    lines = [("spec", f"{spec.name} ({spec.path})" + (f", {spec.source}" if spec.source else "")),
+    lines = [("spec", f"{spec.name} ({spec_shown(spec)})" + (f", {spec.source}" if spec.source else "")),
              ("point", point)]
     if spec.params:
         lines.append(("params", ", ".join(f"{p.name}={_num(p.value)}" for p in spec.params)))
@@ -38,14 +51,14 @@ def _header(table) -> list[tuple[str, str]]:
 
 def _num(x) -> str:
     if isinstance(x, Fraction):
-        return str(x.numerator) if x.denominator == 1 else f"{float(x):g}"
+        return str(x.numerator) if x.denominator == 1 else approx(x, "g")
     return str(x)
 
 
 def exact(x) -> str:
     """12,345 for integers; a fraction (rounding: none, the idealised model) with its value."""
     if isinstance(x, Fraction) and x.denominator != 1:
-        return f"{float(x):,.1f} (= {x.numerator}/{x.denominator}, idealised)"
+        return f"{approx(x, ',.1f')} (= {x.numerator}/{x.denominator}, idealised)"
     return f"{int(x):,}"
 
 
@@ -87,7 +100,7 @@ def _cells(table, row) -> list[str]:
     cells = [row["name"], " + ".join(row["ops"]), _shape(row["output_shape"]),
              human_count(row["params"]) if row["params"] else "",
              human_count(row["madds"]) if row["madds"] else "",
-             f"{100 * float(row['madds']) / float(total):.1f}" if row["madds"] else "",
+             approx(Fraction(row["madds"]) * 100 / Fraction(total), ".1f") if row["madds"] else "",
              human_bytes(row["memory_bytes"]) if row["memory_bytes"] else ""]
     if table.convention.elementwise:
         cells.insert(6, human_count(row["elementwise_ops"]))
@@ -95,35 +108,66 @@ def _cells(table, row) -> list[str]:
 
 
 def render_table(table, all_ops: bool = False, width: int | None = None) -> str:
+    """The terminal table, fitted to `width` columns (default: the terminal's, or 80; see
+    report/terminal.py): long header values wrap under themselves, op labels drop the spaces
+    around '+' when the table is too wide, and long layer names and op labels then wrap."""
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    from .terminal import columns, wrap
+    width = width or columns()
     out = io.StringIO()
-    console = Console(file=out, width=width or 132, highlight=False, color_system=None)
+    console = Console(file=out, width=width, highlight=False, color_system=None)
     for key, value in _header(table):
-        console.print(f"[bold]{key:>10}[/bold]  {value}", soft_wrap=True)
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for col in _columns(table):
-        grid.add_column(col, justify="left" if col in ("layer", "op", "output") else "right",
-                        no_wrap=True)
+        console.print(f"[bold]{key:>10}[/bold]  " + escape(wrap(value, width, 12, 12)),
+                      soft_wrap=True)
+    rows = [_cells(table, row) for row in _layer_rows(table, all_ops)]
+    cols = _columns(table)
+    gap = 3                   # SIMPLE_HEAD's blank column divider and one space either side
+    if _natural(cols, rows, gap) > width:
+        # compact: "dwconv 3x3+bn+relu6", no "% MAdds" column (it is in csv/json), gap 1
+        keep = [i for i, c in enumerate(cols) if c != "% MAdds"]
+        cols = [cols[i] for i in keep]
+        rows = [[r[i].replace(" + ", "+") if cols_i == "op" else r[i]
+                 for i, cols_i in zip(keep, cols)] for r in rows]
+        gap = 1
+    fixed = {}
+    if _natural(cols, rows, gap) > width:     # layer names keep their width; op labels wrap
+        widths = [max(len(c) for c in col) for col in zip(cols, *rows)]
+        rest = width - sum(w for c, w in zip(cols, widths) if c not in ("layer", "op")) \
+            - gap * (len(cols) - 1)
+        layer_w = widths[cols.index("layer")]
+        fixed["layer"] = max(8, min(layer_w, rest - 12))
+        fixed["op"] = max(6, rest - fixed["layer"])
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                 padding=(0, 1) if gap == 3 else (0, 0))
+    for col in cols:
+        text_col = col in ("layer", "op", "output")
+        grid.add_column(col, justify="left" if text_col else "right", width=fixed.get(col),
+                        no_wrap=col not in ("layer", "op"), overflow="fold")
     previous_block = None
-    for row in _layer_rows(table, all_ops):
-        block = row["name"].split(".")[0]
+    for name, cells in zip((r["name"] for r in _layer_rows(table, all_ops)), rows):
+        block = name.split(".")[0]
         if previous_block is not None and block != previous_block:
             grid.add_section()
         previous_block = block
-        grid.add_row(*_cells(table, row))
+        grid.add_row(*(escape(c) for c in cells))
     console.print(grid)
     console.print()
     totals = Table(box=None, show_header=False, pad_edge=False)
-    totals.add_column(justify="right", style="bold")
-    totals.add_column(justify="right")
+    totals.add_column(justify="right", style="bold", no_wrap=True)
+    totals.add_column(justify="right", no_wrap=True)
     totals.add_column(justify="left")
     for name, short, exact in _total_lines(table):
-        totals.add_row(name, short, exact)
+        totals.add_row(name, short, escape(exact))
     console.print(totals)
-    return out.getvalue()
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+
+
+def _natural(cols, rows, gap: int) -> int:
+    return sum(max(len(c) for c in col) for col in zip(cols, *rows)) + gap * (len(cols) - 1)
 
 
 def render_markdown(table, all_ops: bool = False) -> str:
@@ -138,8 +182,18 @@ def render_markdown(table, all_ops: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def table_provenance(table) -> dict:
+    """What a report measured (report/provenance.py): spec, point, convention, dtype, version."""
+    from .provenance import provenance
+    return provenance(table.spec, table.convention, table.dtype, width=_num(table.width),
+                      resolution=table.resolution)
+
+
 def render_csv(table) -> str:
+    """One row per op, after `# key: value` provenance lines (pd.read_csv(f, comment="#"))."""
+    from .provenance import csv_comments
     out = io.StringIO()
+    out.write(csv_comments(table_provenance(table)))
     data = table.to_dict()
     keys = [k for k in data["layers"][0] if k != "output_shape"]
     writer = csv.writer(out, lineterminator="\n")
@@ -151,7 +205,10 @@ def render_csv(table) -> str:
 
 
 def render_json(table, closed_forms: dict | None = None) -> str:
-    data = table.to_dict()
+    from .. import __version__
+    from .provenance import spec_shown
+    data = {"archcalc_version": __version__, **table.to_dict()}
+    data["spec_shown"] = spec_shown(table.spec)
     if closed_forms:
         data["closed_forms"] = closed_forms
     return json.dumps(data, indent=2) + "\n"
@@ -169,20 +226,23 @@ def render(table, fmt: str = "table", all_ops: bool = False, closed_forms: dict 
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def render_closed_forms(forms: dict) -> str:
-    """Closed forms (strings) of totals and per layer, in alpha (width) and r (resolution)."""
+def render_closed_forms(forms: dict, width: int | None = None) -> str:
+    """Closed forms (strings) of totals and per layer, in alpha (width) and r (resolution),
+    wrapped to the terminal (report/terminal.py; the full text is in --format json)."""
+    from .terminal import columns, wrap
+    width = width or columns()
     lines = ["closed forms in alpha (width multiplier) and r (input resolution):", ""]
     if forms.get("invalid_where"):
-        lines.append("  (they hold except where one of these holds: rounding then changes the "
-                     "structure, and archcalc compiles such points exactly)")
-        lines += [f"    {g}" for g in forms["invalid_where"]] + [""]
+        lines.append(wrap("  (they hold except where one of these holds: rounding then changes the "
+                          "structure, and archcalc compiles such points exactly)", width, 3))
+        lines += [wrap(f"    {g}", width, 6) for g in forms["invalid_where"]] + [""]
     for key, expr in forms["totals"].items():
         if len(expr) > 2000:
             expr = f"{expr[:200]} ... ({len(expr):,} characters; full form with --format json)"
-        lines.append(f"  {key} = {expr}")
+        lines.append(wrap(f"  {key} = {expr}", width, 6))
     lines.append("")
     for layer in forms["layers"]:
         lines.append(f"  {layer['name']}:")
         for key in ("output_shape", "params", "madds", "memory_bytes"):
-            lines.append(f"      {key} = {layer[key]}")
+            lines.append(wrap(f"      {key} = {layer[key]}", width, 10))
     return "\n".join(lines) + "\n"
