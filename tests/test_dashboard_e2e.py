@@ -267,7 +267,10 @@ def test_compare_view_and_csv(dash_duo):
     target = Path(dash_duo.download_path) / "archcalc-compare.csv"
     until(dash_duo, target.exists, what="CSV downloaded")
     csv = target.read_text()
-    assert csv.splitlines()[0] == "metric,MobileNetV1,MobileNetV2,ShuffleNetV1"
+    lines = csv.splitlines()
+    assert lines[0].startswith("# ")                     # provenance comment lines first
+    assert [ln for ln in lines if not ln.startswith("#")][0] == \
+        "metric,MobileNetV1,MobileNetV2,ShuffleNetV1"
     assert ",300774272," in csv
     no_browser_errors(dash_duo)
 
