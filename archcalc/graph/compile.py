@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from ..errors import OptionError, SpecError, closest
 from ..limits import MAX_CHANNELS, MAX_GRAPH_OPS
+from ..numbers import quote
 from ..ops import Op, OpKind, rule_for
 from ..spec import schema
 from .archgraph import ArchGraph
@@ -332,7 +333,7 @@ class RowCompiler:
         scope, fallback = self.cell_scope[-1]
         like = scope.get(row.like) if row.like else None
         if row.like and like is None:
-            raise SpecError(f"'like' names no earlier node of this cell: {row.like!r}",
+            raise SpecError(f"'like' names no earlier node of this cell: {quote(row.like)}",
                             path=self.spec.path, line=row.line_of("like"), key="like")
         if x is fallback:
             return x           # a missing previous input stands in as it is
@@ -446,7 +447,7 @@ class RowCompiler:
         if node is not None:
             return Tensor(node, None, None)
         known = list(self.names) + sorted({self.g.op(n).layer for n in self.g.names})
-        raise SpecError(f"no earlier row or layer named {ref!r}", path=self.spec.path,
+        raise SpecError(f"no earlier row or layer named {quote(ref)}", path=self.spec.path,
                         line=row.line_of("from"), key="from", hint=closest(ref, known))
 
 
@@ -470,7 +471,7 @@ def compile_graph(spec: schema.NetworkSpec, width=None, resolution=None, *,
             raise OptionError("a symbolic graph takes no width or resolution; evaluate it at one")
         domain = SymbolicDomain()
     elif symbolic is not False:
-        raise OptionError(f"symbolic must be True, False or 'r', got {symbolic!r}")
+        raise OptionError(f"symbolic must be True, False or 'r', got {quote(symbolic)}")
     else:
         domain = ConcreteDomain(parse_width(1 if width is None else width),
                                 parse_input_size(spec.resolution if resolution is None

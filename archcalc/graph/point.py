@@ -31,11 +31,11 @@ def parse_width(width) -> Fraction:
         if "expected a number" in str(err):
             raise OptionError(f"width must be a number, got {quote(width)}") from None
         raise
+    shown = str(width).strip()          # at most MAX_NUMBER_CHARS: parse_decimal checked it
     if value <= 0:
-        raise OptionError(f"width must be positive, got {quote(width) if isinstance(width, str) else width}")
+        raise OptionError(f"width must be positive, got {shown}")
     if value > MAX_WIDTH:
-        raise OptionError(f"width {quote(width) if isinstance(width, str) else width} is above "
-                          f"the limit {MAX_WIDTH} (MAX_WIDTH)")
+        raise OptionError(f"width {shown} is above the limit {MAX_WIDTH} (MAX_WIDTH)")
     return value
 
 

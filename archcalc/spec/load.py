@@ -135,10 +135,11 @@ def parse_spec(text: str, path: str = "<spec>", overrides: Mapping[str, Any] | N
 def read_spec_text(path: str) -> str:
     """A spec file's text, reading at most MAX_SPEC_BYTES + 1 bytes whatever the file is.
 
-    A regular file is read as it is. A pipe, FIFO or device (`<(cat spec.yaml)`, /dev/stdin)
-    is opened without blocking and read as its data arrives, for at most SPEC_READ_SECONDS:
-    a FIFO with no writer gives no data (an empty spec), /dev/zero is too large, and a writer
-    that sends nothing is given up on. Never hangs; never reads more than the limit."""
+    A regular file is read as it is. Anything else (a pipe such as `<(cat spec.yaml)`, a
+    FIFO, /dev/stdin, a device) is opened without blocking and read as its data arrives, for
+    at most SPEC_READ_SECONDS in all: /dev/zero is refused as too large, and a FIFO nobody
+    writes to, or a writer that does not finish, is refused when the time is up. Never
+    hangs; never reads more than the limit."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -166,17 +167,20 @@ def read_spec_text(path: str) -> str:
 
 
 def _read_bounded(fd: int, regular: bool, path) -> bytes:
+    """Up to MAX_SPEC_BYTES + 1 bytes; a non-regular file is waited on (select) for data or
+    its end, SPEC_READ_SECONDS in all (a FIFO with no writer is not ready until one comes)."""
     chunks, size = [], 0
     deadline = time.monotonic() + SPEC_READ_SECONDS
     while size <= MAX_SPEC_BYTES:
+        if not regular:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                what = "no data arrived" if not size else "the spec did not end"
+                raise SpecError(f"{what} within {SPEC_READ_SECONDS} s (a FIFO or pipe with no "
+                                f"writer?; limit SPEC_READ_SECONDS)", path=path)
         try:
             chunk = os.read(fd, min(1 << 16, MAX_SPEC_BYTES + 1 - size))
-        except BlockingIOError:          # a pipe or device with nothing to read yet
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise SpecError(f"no data arrived within {SPEC_READ_SECONDS} s (limit "
-                                f"SPEC_READ_SECONDS)", path=path) from None
-            select.select([fd], [], [], min(left, 0.5))
+        except BlockingIOError:
             continue
         except OSError as err:
             if err.errno == errno.EISDIR:
@@ -186,9 +190,6 @@ def _read_bounded(fd: int, regular: bool, path) -> bytes:
             break
         chunks.append(chunk)
         size += len(chunk)
-        if not regular and time.monotonic() > deadline:
-            raise SpecError(f"reading took longer than {SPEC_READ_SECONDS} s (limit "
-                            f"SPEC_READ_SECONDS)", path=path)
     return b"".join(chunks)
 
 
