@@ -397,7 +397,7 @@ class RowCompiler:
         spec, g = self.spec, self.g
         x = Tensor(g.add(Op(kind=OpKind.INPUT, name="input", layer="input", block="input",
                             out_ch=spec.input_channels),
-                         (spec.input_channels, *schema.sides(self.domain.r)), []),
+                         (spec.input_channels, self.domain.h, self.domain.w), []),
                    spec.input_channels)
         for section in spec.sections:
             self.section = section.name
