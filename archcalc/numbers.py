@@ -62,6 +62,17 @@ def quote(text, limit: int | None = None) -> str:
     return shown if len(shown) <= limit else shown[:limit] + "..."
 
 
+def cut(text, limit: int | None = None) -> str:
+    """A name shown in a message (an op path, a cell name): at most `limit` characters (default
+    MAX_KEY_CHARS), keeping both ends, as a path's last parts say where it is."""
+    from .limits import MAX_KEY_CHARS
+    text, limit = str(text), MAX_KEY_CHARS if limit is None else limit
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return f"{text[:head]}...{text[len(text) - (limit - head - 3):]}"
+
+
 def parse_decimal(text, what: str | None = "number", *, ratio: bool = False,
                   error: type[Exception] = OptionError) -> Fraction:
     """An exact Fraction from decimal text ("0.75", "1e-3", "224"; with `ratio`, "88/24").

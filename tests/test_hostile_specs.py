@@ -247,6 +247,16 @@ def test_a_chain_of_cells_compiles_to_ops_linear_in_its_length(tmp_path):
     assert (counts[400] - 2) / (counts[100] - 2) == 4
 
 
+def test_an_error_deep_in_nested_cells_names_the_op_briefly(tmp_path, capsys):
+    """A 9x9 valid conv on the 8x8 input, 300 cells deep: the op's 1,200-character path is
+    shown cut in the middle (both ends kept), so the line stays short."""
+    text = _chain(300).replace("ops: [relu, relu]", "ops: [relu, {op: conv, c: 8, k: 9, padding: valid}]")
+    path = write(tmp_path, text)
+    line = cli_one_line(capsys, ["report", path], path, "the spatial size vanishes at body.0.a.1",
+                        ".a.1.a.1.conv (input 8x8")
+    assert len(line) < 400
+
+
 def test_a_chain_of_1200_cells_in_reverse_order_is_one_line(tmp_path):
     path = write(tmp_path, _chain(1200, reverse=True))
     one_line(console("report", path), path, "MAX_CELL_DEPTH")

@@ -10,6 +10,7 @@ linear in the size of the compiled graph. Bindings are reused for equal argument
 from __future__ import annotations
 
 from ..errors import SpecError
+from ..numbers import cut
 from ..ops import OpKind
 from ..spec import schema
 from ..spec.cells import bind_cell
@@ -91,7 +92,7 @@ def _combine(c, row, cell, node, outs, path: str, tensor):
     """A node's branches added (same output stride) or concatenated along channels."""
     if node.combine == "add":
         if len({o.os for o in outs}) > 1:
-            raise SpecError(f"an add of branches with different strides in cell '{cell.name}'",
+            raise SpecError(f"an add of branches with different strides in cell '{cut(cell.name)}'",
                             path=c.spec.path, line=node.line, key=node.key)
         acc = outs[0].node
         for k, o in enumerate(outs[1:], 1):

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from ..errors import OptionError, SpecError, closest
 from ..limits import MAX_CHANNELS, MAX_GRAPH_OPS
-from ..numbers import quote
+from ..numbers import cut, quote
 from ..ops import Op, OpKind, rule_for
 from ..spec import schema
 from .archgraph import ArchGraph
@@ -72,16 +72,17 @@ class RowCompiler:
     def _check(self, op: Op, row, in_shapes, shape) -> None:
         """Validate at a concrete point: nothing vanishes, groups divide, residual shapes match."""
         path, line = self.spec.path, row.line if row else None
+        name = cut(op.name)
         if op.kind is OpKind.ADD and in_shapes[0] != in_shapes[1]:
             raise SpecError(f"residual between mismatched shapes {list(in_shapes[0])} and "
-                            f"{list(in_shapes[1])} at {op.name}", path=path, line=line,
+                            f"{list(in_shapes[1])} at {name}", path=path, line=line,
                             key="residual")
         if op.kind is OpKind.MUL and tuple(in_shapes[1]) != (in_shapes[0][0], 1, 1):
             raise SpecError(f"a gate of shape {list(in_shapes[1])} cannot scale "
-                            f"{list(in_shapes[0])} at {op.name}", path=path, line=line, key="se")
+                            f"{list(in_shapes[0])} at {name}", path=path, line=line, key="se")
         if op.kind is OpKind.CONCAT and len({s[1:] for s in in_shapes}) > 1:
             raise SpecError(f"concatenation of different spatial sizes "
-                            f"{' and '.join(str(list(s)) for s in in_shapes)} at {op.name}",
+                            f"{' and '.join(str(list(s)) for s in in_shapes)} at {name}",
                             path=path, line=line, key="s")
         if op.groups != 1 and isinstance(op.groups, int):
             c_in = in_shapes[0][0]
@@ -89,18 +90,18 @@ class RowCompiler:
             for what, c in checks:
                 if isinstance(c, int) and c % op.groups:
                     raise SpecError(f"{what} channels {c} are not divisible by groups={op.groups} "
-                                    f"at {op.name}", path=path, line=row.line_of("groups"),
+                                    f"at {name}", path=path, line=row.line_of("groups"),
                                     key="groups")
         c, h, w = shape
         if c <= 0:
-            raise SpecError(f"no channels left at {op.name}", path=path, line=row.line_of("c"), key="c")
+            raise SpecError(f"no channels left at {name}", path=path, line=row.line_of("c"), key="c")
         if c > MAX_CHANNELS:
-            raise SpecError(f"{c:,} channels at {op.name} are above the limit {MAX_CHANNELS:,} "
+            raise SpecError(f"{c:,} channels at {name} are above the limit {MAX_CHANNELS:,} "
                             f"(MAX_CHANNELS)", path=path, line=row.line_of("c") if row else None,
                             key="c")
         if h < 1 or w < 1:
             key = "k" if op.kernel > 1 and op.padding != "same" else "s"
-            raise SpecError(f"the spatial size vanishes at {op.name} (input {in_shapes[0][1]}x"
+            raise SpecError(f"the spatial size vanishes at {name} (input {in_shapes[0][1]}x"
                             f"{in_shapes[0][2]}, kernel {op.kernel}, stride {op.stride}, padding "
                             f"{op.padding})", path=path, line=row.line_of(key), key=key)
 

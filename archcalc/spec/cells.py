@@ -14,7 +14,7 @@ from typing import Mapping
 
 from ..errors import SpecError, closest
 from ..limits import MAX_CELL_DEPTH
-from ..numbers import quote
+from ..numbers import cut, quote
 from . import schema
 from .rows import build_row, decode_row
 from .values import literal
@@ -155,7 +155,7 @@ def _branch(raw, key: str, ctx) -> tuple:
         raise SpecError("expected a branch such as {from: h0, ops: [...]} or a node name",
                         path=path, line=getattr(raw, "line", line), key=key)
     if not isinstance(source, str) or source not in known:
-        raise SpecError(f"no input or earlier node named {quote(source)} in cell '{head.name}'",
+        raise SpecError(f"no input or earlier node named {quote(source)} in cell '{cut(head.name)}'",
                         path=path, line=line, key=key,
                         hint=closest(source, sorted(known)) if isinstance(source, str) else None)
     rows = tuple(decode_row(item, ops.item_lines[i], f"{key}.ops[{i}]", defaults, names, path,

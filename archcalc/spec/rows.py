@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from ..errors import SpecError, closest
-from ..numbers import quote
+from ..numbers import cut, quote
 from . import schema
 from .values import KEY_CHECKS, literal, resolve, template
 from .yamlio import Located
@@ -85,7 +85,7 @@ def decode_row(raw, line: int, where: str, defaults: tuple, names, path,
                         line=raw.key_lines["op"], key=f"{where}.op")
     if op in cells:
         allowed = list(CELL_ROW_KEYS) + [name for name, _ in cells[op].params]
-        what = f"cell '{op}'"
+        what = f"cell '{cut(op)}'"
     elif op in schema.ROW_TYPES:
         allowed = row_keys(schema.ROW_TYPES[op])
         what = f"op '{op}'"

@@ -28,6 +28,9 @@ class InputSize(tuple):
     def __new__(cls, h: int, w: int):
         return super().__new__(cls, (h, w))
 
+    def __getnewargs__(self):            # pickle and copy rebuild it from (h, w)
+        return (self[0], self[1])
+
     @property
     def h(self) -> int:
         return self[0]
