@@ -69,8 +69,10 @@ def _cap_memory():   # runs in the child before exec
 def console(*args: str, python: str | None = None) -> subprocess.CompletedProcess:
     """The console script (or `python -c` code) in a child with capped memory and a hang guard."""
     cmd = [sys.executable, "-c", python, *args] if python else [str(ARCHCALC), *args]
+    env = {**os.environ, **{v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                               "MKL_NUM_THREADS")}}  # no per-core reservations
     return subprocess.run(cmd, capture_output=True, text=True, timeout=HANG_GUARD_S,
-                          cwd=REPO, preexec_fn=_cap_memory)
+                          cwd=REPO, env=env, preexec_fn=_cap_memory)
 
 
 def one_line(proc: subprocess.CompletedProcess, path: str | None, *says: str) -> str:
