@@ -535,6 +535,15 @@ def test_a_non_square_input_by_hand(tmp_path, capsys):
     assert half.totals["madds"] == 32 * 3 * 9 * 56 * 80 and str(half.resolution) == "112x160"
 
 
+def test_a_non_square_input_agrees_with_pytorch(tmp_path, capsys):
+    """verify builds the network in PyTorch and counts it on a 1 x 3 x 224 x 320 input."""
+    pytest.importorskip("torch")
+    path = write(tmp_path, RECT)
+    assert cli.main(["verify", path]) == 0
+    out = capsys.readouterr().out
+    assert f"torch {32 * 3 * 9 * 112 * 160:,}" in out and "resolution 224x320" in out
+
+
 def test_resolution_hxw_on_a_square_spec(tmp_path, capsys):
     square = write(tmp_path, sub(RECT, "[224, 320]", "224"))
     table = archcalc.evaluate(square, 1, "224x320")
