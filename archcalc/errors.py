@@ -17,12 +17,13 @@ class SpecError(ArchcalcError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = self.path or "<spec>"
+        where = str(self.path or "<spec>")
         if self.line is not None:
             where += f":{self.line}"
-        text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        key = _cut(self.key)
+        text = f"{where}: {key}: {self.message}" if self.key else f"{where}: {self.message}"
         if self.hint:
-            text += f" (did you mean '{self.hint}'?)"
+            text += f" (did you mean '{_cut(self.hint)}'?)"
         return one_line(text)
 
     def located(self, path: str) -> "SpecError":
@@ -41,6 +42,14 @@ class UnsupportedOpError(ArchcalcError):
 
 class DuplicateRuleError(RuntimeError):
     """Two rules registered for one op kind (a programming error, raised at import)."""
+
+
+def _cut(text) -> str:
+    """A key or hint as shown: at most MAX_KEY_CHARS characters (a key may be user text)."""
+    from .limits import MAX_KEY_CHARS
+    text = str(text) if text is not None else ""
+    return text if len(text) <= MAX_KEY_CHARS else \
+        text[:MAX_KEY_CHARS] + f"... ({len(text):,} characters)"
 
 
 def one_line(text: str) -> str:

@@ -8,6 +8,7 @@ refuses such text with one line before building anything (limits in archcalc.lim
 from __future__ import annotations
 
 import re
+import reprlib
 from fractions import Fraction
 
 from .errors import OptionError
@@ -17,46 +18,101 @@ _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _RATIO = re.compile(r"[+-]?\d+/\d+")
 
 
+class _BoundedRepr(reprlib.Repr):
+    """reprlib's bounded repr, taught archcalc's located YAML containers and huge integers,
+    so that quoting a value never expands an alias bomb or converts a 5,000-digit int."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.maxlevel, self.maxdict, self.maxlist, self.maxtuple = 3, 4, 6, 6
+        self.maxset = self.maxfrozenset = 6
+        self.maxstring = self.maxother = self.maxlong = max(limit, 12)
+
+    def repr_int(self, x, level):
+        if x.bit_length() > 3 * MAX_NUMBER_CHARS:
+            return f"<an integer of about {int(x.bit_length() * 0.30103):,} digits>"
+        return super().repr_int(x, level)
+
+    def repr_Located(self, x, level):  # noqa: N802 (reprlib dispatches on the type's name)
+        return self.repr_dict(x, level)
+
+    def repr_LocatedList(self, x, level):  # noqa: N802
+        return self.repr_list(x, level)
+
+    def repr_Fraction(self, x, level):  # noqa: N802
+        return self.repr_int(x.numerator, level) + (
+            "" if x.denominator == 1 else "/" + self.repr_int(x.denominator, level))
+
+
 def quote(text, limit: int | None = None) -> str:
-    """repr(text), cut to `limit` characters (default MAX_QUOTED_CHARS) for error messages."""
+    """A bounded repr of `text` (any value) for error messages: at most `limit` characters
+    (default MAX_QUOTED_CHARS), then "... (N characters)" for long strings. Never expands a
+    large structure: containers show their first items only."""
     from .limits import MAX_QUOTED_CHARS
     limit = MAX_QUOTED_CHARS if limit is None else limit
-    shown = repr(text)
-    return shown if len(shown) <= limit else shown[:limit] + f"... ({len(shown):,} characters)"
+    if isinstance(text, str):
+        shown = repr(text[:limit + 1])
+        if len(text) <= limit and len(shown) <= limit:
+            return shown
+        return shown[:limit] + f"... ({len(text):,} characters)"
+    try:
+        shown = _BoundedRepr(limit).repr(text)
+    except (ValueError, RecursionError):
+        shown = f"<{type(text).__name__}>"
+    return shown if len(shown) <= limit else shown[:limit] + "..."
 
 
-def parse_decimal(text, what: str = "number", *, ratio: bool = False,
+def cut(text, limit: int | None = None) -> str:
+    """A name shown in a message (an op path, a cell name): at most `limit` characters (default
+    MAX_KEY_CHARS), keeping both ends, as a path's last parts say where it is."""
+    from .limits import MAX_KEY_CHARS
+    text, limit = str(text), MAX_KEY_CHARS if limit is None else limit
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return f"{text[:head]}...{text[len(text) - (limit - head - 3):]}"
+
+
+def parse_decimal(text, what: str | None = "number", *, ratio: bool = False,
                   error: type[Exception] = OptionError) -> Fraction:
     """An exact Fraction from decimal text ("0.75", "1e-3", "224"; with `ratio`, "88/24").
 
-    Refuses, with `error(one line)`, text longer than MAX_NUMBER_CHARS, exponents beyond
-    +-MAX_EXPONENT, inf/nan and anything that is not a plain number."""
+    Refuses, with `error(one line)` (prefixed "what: " unless `what` is None), text longer
+    than MAX_NUMBER_CHARS, exponents beyond +-MAX_EXPONENT, inf/nan and anything that is
+    not a plain number."""
+    pre = f"{what}: " if what else ""
     if isinstance(text, Fraction):
+        _bounded_int(text.numerator, pre, error)
+        _bounded_int(text.denominator, pre, error)
         return text
     if isinstance(text, bool):
-        raise error(f"{what}: expected a number, got {text!r}")
+        raise error(f"{pre}expected a number, got {text!r}")
     if isinstance(text, int):
-        return _bounded_int(text, what, error)
+        return Fraction(_bounded_int(text, pre, error))
     if isinstance(text, float):
         text = repr(text)
-    s = str(text).strip()
+    if not isinstance(text, str):
+        raise error(f"{pre}expected a number, got {quote(text)}")
+    s = text.strip()
     if len(s) > MAX_NUMBER_CHARS:
-        raise error(f"{what}: a number of at most {MAX_NUMBER_CHARS} characters is expected, "
-                    f"got {len(s):,} characters")
+        raise error(f"{pre}a number of at most {MAX_NUMBER_CHARS} characters is expected, "
+                    f"got {len(s):,} characters (limit MAX_NUMBER_CHARS)")
     if ratio and _RATIO.fullmatch(s):
         num, den = s.split("/")
         if int(den) == 0:
-            raise error(f"{what}: division by zero in {s!r}")
+            raise error(f"{pre}division by zero in {s!r}")
         return Fraction(int(num), int(den))
     if not _DECIMAL.fullmatch(s):
-        raise error(f"{what}: expected a number, got {quote(s)}")
+        raise error(f"{pre}expected a number, got {quote(s)}")
     mantissa, _, exponent = s.lower().partition("e")
     if exponent and abs(int(exponent)) > MAX_EXPONENT:
-        raise error(f"{what}: exponent {exponent} is out of range (at most +-{MAX_EXPONENT})")
+        raise error(f"{pre}exponent {exponent} is out of range (at most +-{MAX_EXPONENT}, "
+                    f"limit MAX_EXPONENT)")
     return Fraction(s)
 
 
-def _bounded_int(value: int, what: str, error) -> Fraction:
+def _bounded_int(value: int, pre: str, error) -> int:
     if value.bit_length() > 4 * MAX_NUMBER_CHARS:       # ~10^48: far beyond any count
-        raise error(f"{what}: number too large ({value.bit_length()} bits)")
-    return Fraction(value)
+        raise error(f"{pre}number too large ({value.bit_length():,} bits; at most "
+                    f"{MAX_NUMBER_CHARS} digits, limit MAX_NUMBER_CHARS)")
+    return value

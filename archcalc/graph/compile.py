@@ -9,12 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..errors import OptionError, SpecError
+from ..errors import OptionError, SpecError, closest
+from ..limits import MAX_CHANNELS, MAX_GRAPH_OPS
+from ..numbers import cut, quote
 from ..ops import Op, OpKind, rule_for
 from ..spec import schema
 from .archgraph import ArchGraph
+from .cells import repeats, run_cell
+from .point import parse_input_size, parse_resolution, parse_width
 from .width import (ConcreteDomain, SymbolicDomain, expanded_channels, scaled_channels,
                     squeeze_channels)
+
+__all__ = ["RowCompiler", "Tensor", "compile_graph", "parse_width", "parse_resolution",
+           "parse_input_size"]
 
 
 @dataclass
@@ -47,8 +54,10 @@ class RowCompiler:
         self.history: list[Tensor] = []   # row outputs in order (cells read the last two)
         self.section = ""
         self.rep = 0                 # repeat index of the row being built
-        self.cell_scope: list[dict] = [{}]            # named tensors of the cells being built
-        self.cell_params: list[dict] = [{p.name: p.value for p in spec.params}]
+        # (named tensors, fallback input) of the cell instances being built (graph/cells.py)
+        self.cell_scope: list[tuple] = [({}, None)]
+        self.bound_cells: dict = {}  # (cell, arguments) -> bound nodes, reused by instances
+        self.rows_built = 0          # rows and cell instances built (bounded by MAX_GRAPH_OPS)
         self.prev_expansion = None   # (node, design width, stride-1 block) for residual "expansion"
 
     # -- primitives ---------------------------------------------------------------------------
@@ -63,16 +72,17 @@ class RowCompiler:
     def _check(self, op: Op, row, in_shapes, shape) -> None:
         """Validate at a concrete point: nothing vanishes, groups divide, residual shapes match."""
         path, line = self.spec.path, row.line if row else None
+        name = cut(op.name)
         if op.kind is OpKind.ADD and in_shapes[0] != in_shapes[1]:
             raise SpecError(f"residual between mismatched shapes {list(in_shapes[0])} and "
-                            f"{list(in_shapes[1])} at {op.name}", path=path, line=line,
+                            f"{list(in_shapes[1])} at {name}", path=path, line=line,
                             key="residual")
         if op.kind is OpKind.MUL and tuple(in_shapes[1]) != (in_shapes[0][0], 1, 1):
             raise SpecError(f"a gate of shape {list(in_shapes[1])} cannot scale "
-                            f"{list(in_shapes[0])} at {op.name}", path=path, line=line, key="se")
+                            f"{list(in_shapes[0])} at {name}", path=path, line=line, key="se")
         if op.kind is OpKind.CONCAT and len({s[1:] for s in in_shapes}) > 1:
             raise SpecError(f"concatenation of different spatial sizes "
-                            f"{' and '.join(str(list(s)) for s in in_shapes)} at {op.name}",
+                            f"{' and '.join(str(list(s)) for s in in_shapes)} at {name}",
                             path=path, line=line, key="s")
         if op.groups != 1 and isinstance(op.groups, int):
             c_in = in_shapes[0][0]
@@ -80,14 +90,18 @@ class RowCompiler:
             for what, c in checks:
                 if isinstance(c, int) and c % op.groups:
                     raise SpecError(f"{what} channels {c} are not divisible by groups={op.groups} "
-                                    f"at {op.name}", path=path, line=row.line_of("groups"),
+                                    f"at {name}", path=path, line=row.line_of("groups"),
                                     key="groups")
         c, h, w = shape
         if c <= 0:
-            raise SpecError(f"no channels left at {op.name}", path=path, line=row.line_of("c"), key="c")
+            raise SpecError(f"no channels left at {name}", path=path, line=row.line_of("c"), key="c")
+        if c > MAX_CHANNELS:
+            raise SpecError(f"{c:,} channels at {name} are above the limit {MAX_CHANNELS:,} "
+                            f"(MAX_CHANNELS)", path=path, line=row.line_of("c") if row else None,
+                            key="c")
         if h < 1 or w < 1:
             key = "k" if op.kernel > 1 and op.padding != "same" else "s"
-            raise SpecError(f"the spatial size vanishes at {op.name} (input {in_shapes[0][1]}x"
+            raise SpecError(f"the spatial size vanishes at {name} (input {in_shapes[0][1]}x"
                             f"{in_shapes[0][2]}, kernel {op.kernel}, stride {op.stride}, padding "
                             f"{op.padding})", path=path, line=row.line_of(key), key=key)
 
@@ -317,11 +331,12 @@ class RowCompiler:
 
     def fit(self, row: schema.FitRow, x: Tensor, stride: int, path: str) -> Tensor:
         """NASNet's adjustments (see schema.FitRow); decided on design channels and strides."""
-        like = self.cell_scope[-1].get(row.like) if row.like else None
+        scope, fallback = self.cell_scope[-1]
+        like = scope.get(row.like) if row.like else None
         if row.like and like is None:
-            raise SpecError(f"'like' names no earlier node of this cell: {row.like!r}",
+            raise SpecError(f"'like' names no earlier node of this cell: {quote(row.like)}",
                             path=self.spec.path, line=row.line_of("like"), key="like")
-        if x is self.cell_scope[-1].get("__fallback__"):
+        if x is fallback:
             return x           # a missing previous input stands in as it is
         h = x.node
         c = self.channels_fixed(row.c)
@@ -362,63 +377,9 @@ class RowCompiler:
 
     def cell(self, row: schema.CellRow, x: Tensor, stride: int, path: str) -> Tensor:
         """A user-defined cell: its inputs are this row's input and, for a second input, the
-        output of the row before (NASNet's h_{i-1}, h_{i-2}); a missing one falls back to x."""
-        from ..spec.load import bind_cell
-        outer = self.cell_params[-1]
-        cell, nodes = bind_cell(self.spec, row, outer)
-        scope: dict = {cell.inputs[0]: x}
-        if len(cell.inputs) > 1:
-            earlier = self.history[:-1] if self.history and self.history[-1] is x else self.history
-            scope[cell.inputs[1]] = earlier[-1] if earlier else x
-            if not earlier:
-                scope["__fallback__"] = x
-        self.cell_scope.append(scope)
-        self.cell_params.append({**outer, **dict(row.args)})
-        history = self.history
-        try:
-            for node in nodes:
-                outs = []
-                for b, (source, rows) in enumerate(node.branches):
-                    if source not in scope or source == "__fallback__":
-                        known = [k for k in scope if k != "__fallback__"]
-                        from ..errors import closest
-                        raise SpecError(f"no input or earlier node named {source!r} in cell "
-                                        f"'{cell.name}'", path=self.spec.path, line=node.line,
-                                        key=f"cells.{cell.name}.{node.name}", hint=closest(source, known))
-                    h = scope[source]
-                    prefix = f"{path}.{node.name}" + (f".{b}" if len(node.branches) > 1 else "")
-                    self.history = [h]
-                    for j, r in enumerate(rows):
-                        for rep in range(r.n):
-                            s = getattr(r, "s", 1) if rep == 0 else 1
-                            h = self.row(r, h, s, f"{prefix}.{j}" + (f".{rep}" if r.n > 1 else ""))
-                            self.history.append(h)
-                    outs.append(h)
-                if node.combine == "seq":
-                    scope[node.name] = outs[0]
-                    continue
-                kind = OpKind.ADD if node.combine == "add" else OpKind.CONCAT
-                if kind is OpKind.ADD and len({o.os for o in outs}) > 1:
-                    raise SpecError(f"an add of branches with different strides in cell "
-                                    f"'{cell.name}'", path=self.spec.path, line=node.line,
-                                    key=f"cells.{cell.name}.{node.name}")
-                acc = outs[0].node
-                if kind is OpKind.ADD:
-                    for k, o in enumerate(outs[1:], 1):
-                        acc = self.op(row, [acc, o.node], kind=kind, layer=f"{path}.{node.name}",
-                                      name=f"{path}.{node.name}.add" + (f"{k}" if len(outs) > 2 else ""))
-                    design = outs[0].design_c
-                else:
-                    acc = self.op(row, [o.node for o in outs], kind=kind, layer=f"{path}.{node.name}",
-                                  name=f"{path}.{node.name}.concat")
-                    design = None if any(o.design_c is None for o in outs) else \
-                        sum(o.design_c for o in outs)
-                scope[node.name] = Tensor(acc, design, outs[0].os)
-        finally:
-            self.cell_scope.pop()
-            self.cell_params.pop()
-            self.history = history
-        return scope["output"]
+        output of the row before (NASNet's h_{i-1}, h_{i-2}); a missing one falls back to x.
+        Built without recursion (graph/cells.py)."""
+        return run_cell(self, row, x, path)
 
     def pool(self, row: schema.PoolRow, x: Tensor, stride: int, path: str) -> Tensor:
         node = self.op(row, [x.node], kind=OpKind.POOL, name=f"{path}.pool", layer=path,
@@ -437,16 +398,15 @@ class RowCompiler:
         spec, g = self.spec, self.g
         x = Tensor(g.add(Op(kind=OpKind.INPUT, name="input", layer="input", block="input",
                             out_ch=spec.input_channels),
-                         (spec.input_channels, self.domain.r, self.domain.r), []),
+                         (spec.input_channels, self.domain.h, self.domain.w), []),
                    spec.input_channels)
         for section in spec.sections:
             self.section = section.name
             for i, row in enumerate(section.rows):
                 if row.from_ is not None:
                     x = self.lookup(row)
-                for rep in range(row.n):
+                for rep, stride in repeats(row):
                     self.rep = rep
-                    stride = getattr(row, "s", 1) if rep == 0 else 1   # stride on the first repeat only
                     path = f"{section.name}.{i}" + (f".{rep}" if row.n > 1 else "")
                     x = self.row(row, x, stride, path)
                     self.names[path] = x
@@ -458,8 +418,18 @@ class RowCompiler:
                                         path=spec.path, line=row.line_of("name"), key="name")
                     self.names[row.name] = x
 
+    def count(self, row) -> None:
+        """Count one row (or cell instance) built: a spec whose rows and cells expand past
+        MAX_GRAPH_OPS is refused as soon as it does, even if they build no ops."""
+        self.rows_built += 1
+        if self.rows_built > MAX_GRAPH_OPS:
+            raise SpecError(f"the network expands to more than {MAX_GRAPH_OPS:,} rows and cell "
+                            f"instances (limit MAX_GRAPH_OPS)", path=self.spec.path,
+                            line=getattr(row, "line", None))
+
     def row(self, row, x: Tensor, stride: int, path: str) -> Tensor:
         """Build one repeat of a row; the output stride follows the row's stride."""
+        self.count(row)
         if not isinstance(row, schema.BottleneckRow):
             self.prev_expansion = None     # an expansion shortcut joins consecutive blocks only
         out = self.handlers[type(row)](row, x, stride, path)
@@ -474,45 +444,12 @@ class RowCompiler:
         ref = row.from_
         if ref in self.names:
             return self.names[ref]
-        layer_nodes = [n for n in self.g.names if self.g.op(n).layer == ref]
-        if layer_nodes:
-            return Tensor(layer_nodes[-1], None, None)
-        from ..errors import closest
+        node = self.g.last_of_layer.get(ref)
+        if node is not None:
+            return Tensor(node, None, None)
         known = list(self.names) + sorted({self.g.op(n).layer for n in self.g.names})
-        raise SpecError(f"no earlier row or layer named {ref!r}", path=self.spec.path,
+        raise SpecError(f"no earlier row or layer named {quote(ref)}", path=self.spec.path,
                         line=row.line_of("from"), key="from", hint=closest(ref, known))
-
-
-def parse_width(width) -> Fraction:
-    """An exact width multiplier from a number or its decimal text ("0.75" -> 3/4)."""
-    try:
-        value = Fraction(str(width)) if isinstance(width, (str, float)) else Fraction(width)
-    except (ValueError, TypeError, ZeroDivisionError):
-        raise OptionError(f"width must be a number, got {width!r}") from None
-    if value <= 0:
-        raise OptionError(f"width must be positive, got {width}")
-    return value
-
-
-def parse_resolution(resolution, base: int) -> int:
-    """An input size (160) or a multiplier of the spec's base resolution ("0.5x" -> base/2)."""
-    text = str(resolution).strip()
-    try:
-        value = Fraction(text[:-1] if text.endswith("x") else text)
-    except (ValueError, ZeroDivisionError):
-        raise OptionError(f"resolution must be a size such as 160 or a multiplier such as 0.5x, "
-                          f"got {resolution!r}") from None
-    if text.endswith("x"):
-        if value <= 0:
-            raise OptionError(f"resolution multiplier must be positive, got {text}")
-        value = value * base
-        if value.denominator != 1:
-            raise OptionError(f"resolution multiplier {text} of {base} is not a whole size "
-                              f"({float(value):g})")
-        return int(value)
-    if value.denominator != 1 or value <= 0:
-        raise OptionError(f"resolution must be a positive whole number of pixels, got {resolution}")
-    return int(value)
 
 
 def compile_graph(spec: schema.NetworkSpec, width=None, resolution=None, *,
@@ -520,7 +457,12 @@ def compile_graph(spec: schema.NetworkSpec, width=None, resolution=None, *,
     """Compile `spec` at (width, resolution) with exact numbers; with symbolic=True as closed
     forms in alpha and r; with symbolic="r" at `width` (exact channel counts, residuals decided
     on them as at a point) as closed forms in r alone. A missing width is 1; a missing
-    resolution the spec's own."""
+    resolution the spec's own. A point's resolution may be non-square (`224x320`, an
+    InputSize (H, W)); closed forms need a square spec."""
+    if symbolic is not False and not isinstance(spec.resolution, int):
+        raise SpecError(f"closed forms are in one resolution symbol r and need a square input; "
+                        f"this spec's input is {spec.resolution} (use report, compare or verify "
+                        f"at a point)", path=spec.path, key="input.resolution")
     if symbolic == "r":
         if resolution is not None:
             raise OptionError("a graph symbolic in r takes no resolution; evaluate it at one")
@@ -530,11 +472,11 @@ def compile_graph(spec: schema.NetworkSpec, width=None, resolution=None, *,
             raise OptionError("a symbolic graph takes no width or resolution; evaluate it at one")
         domain = SymbolicDomain()
     elif symbolic is not False:
-        raise OptionError(f"symbolic must be True, False or 'r', got {symbolic!r}")
+        raise OptionError(f"symbolic must be True, False or 'r', got {quote(symbolic)}")
     else:
         domain = ConcreteDomain(parse_width(1 if width is None else width),
-                                parse_resolution(spec.resolution if resolution is None else resolution,
-                                                 spec.resolution))
+                                parse_input_size(spec.resolution if resolution is None
+                                                 else resolution, spec.resolution))
     graph = ArchGraph(spec=spec, width=domain.alpha, resolution=domain.r, symbolic=domain.symbolic)
     RowCompiler(spec, graph, domain).build()
     return graph

@@ -11,16 +11,18 @@ from dataclasses import replace
 from fractions import Fraction
 
 from .. import rounding
-from ..spec.schema import WidthRule
+from ..spec.schema import WidthRule, sides
 
 
 class ConcreteDomain:
-    """Exact arithmetic at one (alpha, r) point: ints and Fractions, no sympy."""
+    """Exact arithmetic at one (alpha, r) point: ints and Fractions, no sympy. The input is
+    h x w (r x r, or a non-square InputSize)."""
     symbolic = False
     exact_widths = True      # channel counts are numbers: structure is decided on them
 
-    def __init__(self, width: Fraction, resolution: int):
-        self.alpha, self.r = width, resolution
+    def __init__(self, width: Fraction, resolution):
+        self.alpha, self.r = width, resolution      # r: an int side, or an InputSize (H, W)
+        self.h, self.w = sides(resolution)
 
     @staticmethod
     def make_divisible(v, divisor, min_value):
@@ -62,6 +64,7 @@ class SymbolicDomain:
         from .. import symbolic
         self._sym = symbolic
         self.r = symbolic.r
+        self.h = self.w = symbolic.r                # closed forms: square r x r inputs
         if alpha is None:
             self.alpha, self.exact_widths = symbolic.alpha, False
         else:

@@ -6,6 +6,7 @@ channels), n (repeats), s (stride of the first repeat); k is the kernel size.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from fractions import Fraction
 from typing import Any
 
@@ -17,6 +18,42 @@ NORMS = ("bn", "none")
 SCALES = ("all", "up", "none")       # width multiplier: alpha, max(1, alpha), never
 RESIDUALS = ("bottleneck", "expansion", "none")   # MobileNetV2 Fig. 6b placements
 POOLS = ("avg", "max")
+
+
+class InputSize(tuple):
+    """A non-square input size (H, W), as the graph's shapes are (C, H, W). Prints as
+    `224x320` (the report's point line); JSON encodes it as [224, 320]. A square size is
+    always a plain int r (`input_size`), so square inputs print as they always have."""
+
+    def __new__(cls, h: int, w: int):
+        return super().__new__(cls, (h, w))
+
+    def __getnewargs__(self):            # pickle and copy rebuild it from (h, w)
+        return (self[0], self[1])
+
+    @property
+    def h(self) -> int:
+        return self[0]
+
+    @property
+    def w(self) -> int:
+        return self[1]
+
+    def __str__(self) -> str:
+        return f"{self[0]}x{self[1]}"
+
+    def __repr__(self) -> str:
+        return f"InputSize({self[0]}, {self[1]})"
+
+
+def input_size(h: int, w: int):
+    """r for a square h == w == r, else InputSize(h, w)."""
+    return h if h == w else InputSize(h, w)
+
+
+def sides(size) -> tuple:
+    """(H, W) of an input size (an int r or an InputSize)."""
+    return (size[0], size[1]) if isinstance(size, tuple) else (size, size)
 
 
 @dataclass(frozen=True)
@@ -229,12 +266,15 @@ class CellRow(Row):
 @dataclass(frozen=True)
 class CellDef:
     """A named cell: inputs, parameters with defaults, nodes (branches combined by add or
-    concat) and an output. The body stays as written; it is bound per instance."""
+    concat) and an output, decoded when the spec loads (spec/cells.py) into frozen templates
+    that each instance binds with its arguments."""
     name: str
     line: int
     inputs: tuple
     params: tuple                       # ((name, default), ...)
-    body: Any = field(compare=False, repr=False, default=None)
+    nodes: tuple = field(default=(), compare=False, repr=False)   # spec.cells.NodeTemplate
+    uses: tuple = ()                    # the cells its rows are instances of
+    depth: int = 1                      # nesting: 1 + the deepest cell it uses
 
 
 ROW_TYPES: dict[str, type[Row]] = {
@@ -261,17 +301,25 @@ class NetworkSpec:
     name: str
     path: str
     input_channels: int
-    resolution: int
+    resolution: Any          # an int r (an r x r input), or an InputSize (H, W) when not square
     width: WidthRule
     sections: tuple
     params: tuple = ()
     source: str = ""
     description: str = ""
     cells: tuple = ()
-    defaults: Any = field(default=None, compare=False, repr=False)   # as written; cells bind with it
+    defaults: tuple = field(default=(), compare=False, repr=False)   # ((key, template, line), ...)
+
+    @cached_property
+    def cells_by_name(self) -> dict:
+        return {c.name: c for c in self.cells}
 
     def cell(self, name: str) -> "CellDef":
-        return {c.name: c for c in self.cells}[name]
+        return self.cells_by_name[name]
+
+    @property
+    def square(self) -> bool:
+        return isinstance(self.resolution, int)
 
     def param(self, name: str):
         return {p.name: p.value for p in self.params}[name]

@@ -1,0 +1,96 @@
+"""The point a network is compiled at: a width multiplier and an input size, from options.
+
+Numbers go through the one bounded parser (archcalc.numbers.parse_decimal), so
+`--width 1e100000000` is refused before any big number is built; MAX_WIDTH and
+MAX_RESOLUTION bound the point itself. An input size is a side r (an r x r input), `HxW`
+(e.g. 224x320, H rows by W columns: non-square inputs) or a multiplier `0.5x` of the
+spec's own size (square or not). Closed forms are in one resolution symbol r, so the
+commands built on them take square sizes only (`parse_resolution`); a point compile takes
+any (`parse_input_size`).
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from ..errors import OptionError
+from ..limits import MAX_RESOLUTION, MAX_WIDTH
+from ..numbers import parse_decimal, quote
+from ..spec.schema import InputSize, input_size, sides
+
+_HXW = re.compile(r"\s*([^xX\s]+)\s*[xX]\s*([^xX\s]+)\s*")
+
+
+def parse_width(width) -> Fraction:
+    """An exact width multiplier from a number or its decimal text ("0.75" -> 3/4)."""
+    if isinstance(width, bool) or not isinstance(width, (str, int, float, Fraction)):
+        raise OptionError(f"width must be a number, got {quote(width)}")
+    try:
+        value = parse_decimal(width, "width", ratio=True)
+    except OptionError as err:
+        if "expected a number" in str(err):
+            raise OptionError(f"width must be a number, got {quote(width)}") from None
+        raise
+    shown = str(width).strip()          # at most MAX_NUMBER_CHARS: parse_decimal checked it
+    if value <= 0:
+        raise OptionError(f"width must be positive, got {shown}")
+    if value > MAX_WIDTH:
+        raise OptionError(f"width {shown} is above the limit {MAX_WIDTH} (MAX_WIDTH)")
+    return value
+
+
+_USAGE = "resolution must be a size such as 160, 224x320 or a multiplier such as 0.5x, got "
+
+
+def _number(text, ratio: bool = False, shown=None) -> Fraction:
+    try:
+        return parse_decimal(text, "resolution", ratio=ratio)
+    except OptionError as err:
+        if "expected a number" in str(err):
+            raise OptionError(_USAGE + quote(text if shown is None else shown)) from None
+        raise
+
+
+def _side(text) -> int:
+    value = _number(text)
+    if value.denominator != 1 or value <= 0:
+        raise OptionError(f"resolution must be a positive whole number of pixels, got {quote(text)}")
+    if value > MAX_RESOLUTION:
+        raise OptionError(f"resolution {quote(text)} is above the limit {MAX_RESOLUTION:,} "
+                          f"(MAX_RESOLUTION)")
+    return int(value)
+
+
+def parse_input_size(resolution, base):
+    """An input size: 160 (160x160), "224x320" (H x W) or a multiplier of `base` (the spec's
+    size) such as "0.5x". Square sizes are an int, others an InputSize (H, W)."""
+    if isinstance(resolution, tuple) and len(resolution) == 2:
+        return input_size(_side(resolution[0]), _side(resolution[1]))
+    if isinstance(resolution, bool) or not isinstance(resolution, (str, int, float, Fraction)):
+        raise OptionError(_USAGE + quote(resolution))
+    text = str(resolution).strip()
+    if text[-1:] in ("x", "X"):
+        factor = _number(text[:-1], ratio=True, shown=text)
+        if factor <= 0:
+            raise OptionError(f"resolution multiplier must be positive, got {quote(text)}")
+        out = []
+        for side in sides(base):
+            value = factor * side
+            if value.denominator != 1:
+                raise OptionError(f"resolution multiplier {text} of {base} is not a whole size "
+                                  f"({float(value):g})")
+            out.append(_side(int(value)))
+        return input_size(*out)
+    match = _HXW.fullmatch(text)
+    if match:
+        return input_size(_side(match.group(1)), _side(match.group(2)))
+    return _side(resolution)
+
+
+def parse_resolution(resolution, base) -> int:
+    """A square input side, as closed forms in r need: `parse_input_size`, refusing HxW."""
+    size = parse_input_size(resolution, base)
+    if isinstance(size, InputSize):
+        raise OptionError(f"resolution {size} is not square: closed forms (and the commands "
+                          f"built on them) use one side r; report, compare and verify take HxW")
+    return size
