@@ -19,8 +19,8 @@ BENCH_DTYPES = ("fp32", "fp16", "bf16")
 # The point options verify and bench take: --dtype and --elementwise, --bn-params and --bias
 # change only what `report` prints, never what a PyTorch build compares or times.
 _POINT = ("width", "resolution", "sets", "convention")
-_VERIFY_HINT = "lower --resolution or --width"
-_BENCH_HINT = "lower --batch, --resolution or --width"
+_VERIFY_HINT = "lower --resolution, --width or a --set value"
+_BENCH_HINT = "lower --batch, --resolution, --width or a --set value"
 
 
 def _point_options(parser: argparse.ArgumentParser, extra: tuple = ()) -> None:
