@@ -46,14 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the MobileNetV2 paper's Table 3 layout (use --dtype fp16 as the paper does)")
     cmp.set_defaults(run=cmd_compare)
 
-    ver = sub.add_parser("verify", help="check the counts against a PyTorch build of the spec",
-                         description="Build SPEC as a PyTorch model (needs archcalc[torch]) and "
-                                     "check params, MAdds (FlopCounterMode / 2) and every "
-                                     "layer's output shape against archcalc's.")
-    ver.add_argument("spec", metavar="SPEC")
-    _point_options(ver)
-    ver.set_defaults(run=cmd_verify)
-
     zoo = sub.add_parser("zoo", help="list the specs that ship with archcalc, with their sources",
                          description="The zoo's specs: use a name anywhere a SPEC is accepted "
                                      "(archcalc report mobilenet_v2), from any directory.")
@@ -61,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.set_defaults(run=cmd_zoo)
 
     # Commands of the design-space engine (formula, explain, sweep, fit, frontier), the torch
-    # backend's timing harness (bench, results) and the dashboard; each module registers its
+    # backend (verify, bench, results) and the dashboard; each module registers its
     # own and imports its heavy dependencies only when it runs.
     from .design.commands import add_commands as design_commands
     from .torch.commands import add_commands as torch_commands
@@ -110,28 +102,6 @@ def cmd_compare(args) -> str:
     from .report.compare import render
     entries = compare(args.specs, _sets(args.sets), _convention(args), args.dtype)
     return render(entries, args.format, args.memory_by_resolution)
-
-
-def cmd_verify(args) -> str:
-    from .api import load
-    from .graph import compile_graph
-    try:
-        from .torch import verify
-    except ImportError as err:
-        raise OptionError(f"verify needs PyTorch: pip install 'archcalc[torch]' ({err})") from None
-    spec = load(args.spec, _sets(args.sets), args.convention)
-    graph = compile_graph(spec, args.width, args.resolution)
-    result = verify(graph)
-    point = f"{spec.name} at width {args.width}, resolution {graph.resolution}"
-    lines = [f"{point}: params archcalc {result.params[0]:,} / torch {result.params[1]:,}; "
-             f"MAdds archcalc {result.madds[0]:,} / torch {result.madds[1]:,} "
-             f"(FlopCounterMode / 2); {result.shapes_checked} output shapes checked"]
-    if result.ok:
-        lines.append("OK: archcalc and PyTorch agree on every layer")
-        return "\n".join(lines) + "\n"
-    name, what, ours, theirs = result.first_mismatch
-    raise VerifyFailed("\n".join(lines) + f"\nMISMATCH: first differing layer {name}: {what} "
-                       f"archcalc {ours} vs torch {theirs} ({len(result.mismatches)} mismatches)")
 
 
 class VerifyFailed(Exception):

@@ -38,3 +38,18 @@ MAX_SWEEP_POINTS = 10**8          # points of one sweep (widths x resolutions); 
 MAX_GRID_POINTS = 10**7           # points of a grid held in memory (fit, frontier --width/--resolution)
 MAX_BREAKPOINTS = 10_000          # breakpoints of the channel counts in a width interval (fit, formula)
 MAX_POINTS_BYTES = 1_000_000      # a --points file (frontier), as a spec file
+
+# -- torch backend and results database (torch/option_checks.py, torch/memory_check.py, --------
+#    results_safety.py, results_pending.py) ----------------------------------------------------
+MAX_BENCH_BATCH = 65_536          # bench --batch (the memory estimate below refuses sooner)
+MAX_THREADS_PER_CORE = 4          # bench --threads <= this x os.cpu_count()
+MAX_BENCH_SECONDS = 3_600         # bench --min-time, --max-time
+MAX_WARMUP_SECONDS = 600          # bench --warmup
+MAX_MICRO_SECONDS = 60            # bench --micro-time (each of three micro-benchmarks)
+MIN_PRECISION = 1e-4              # bench --precision: the median's 95% CI within +-0.01% ...
+MAX_PRECISION = 1.0               # ... to +-100% of it
+MAX_LAYER_RUNS = 1_000            # bench --layer-runs (profiled runs)
+MEMORY_FRACTION = 0.8             # verify/bench refuse a run whose estimate exceeds this share
+                                  # of the memory available (MemAvailable, cgroup, ulimit -v)
+MAX_PENDING_BYTES = 50_000_000    # a bench result JSON file read by `results --import`
+MAX_SHOWN_PROBLEM_CHARS = 200     # characters of an SQLite integrity report in an error

@@ -18,30 +18,34 @@ Safety, because a results file collects hours of measurements:
 * WAL journal, `synchronous=FULL` and a busy timeout: concurrent writers queue instead of
   failing, and a writer killed mid-transaction loses only its own uncommitted row; a new
   file is built under a temporary name and hard-linked into place, so concurrent creators
-  never see half a schema;
+  never see half a schema; the temporaries of a creator killed meanwhile are removed by
+  the next writer (results_safety.py);
 * an existing file is checked before anything is written: not SQLite (a corrupt header),
   an SQLite file of another application (foreign tables, another `application_id`), a
   malformed database (`PRAGMA quick_check`) or a newer schema each give a one-line
   ArchcalcError, and the file is left exactly as it was;
-* the schema version is kept in `PRAGMA user_version` and in the `meta` table.
+* the schema version is kept in `PRAGMA user_version` and in the `meta` table;
+* a reader in a folder it cannot write opens the file read-only (SQLite URI `mode=ro` or
+  `immutable=1`); a row with a malformed field is skipped and listed in `ResultsDB.skipped`;
+  every error is one line (results_safety.py). A result that cannot be stored is kept
+  beside the database as JSON (results_pending.py).
 
 This module never imports torch: `archcalc results` runs without it.
 """
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
-import io
 import json
 import os
 import platform
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
-from .errors import ArchcalcError
+from . import results_safety as safety
+from .errors import ArchcalcError, one_line
 
 APPLICATION_ID = 0x41524331          # "ARC1" in the SQLite header: marks the file as ours
 SCHEMA_VERSION = 1
@@ -169,6 +173,11 @@ class ResultsDB:
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True):
         self.path = Path(path).expanduser() if path is not None else default_path()
         self._conn: sqlite3.Connection | None = None
+        self._create_mode = create
+        self.skipped: list[tuple[Any, str]] = []     # (row id, problem) of malformed rows
+        self.note: str | None = None                 # a reader's warning (results_safety)
+        if create:
+            safety.remove_stale_temporaries(self.path)
         if not self.path.exists():
             if not create:
                 return
@@ -207,7 +216,7 @@ class ResultsDB:
         except OSError as err:
             raise ArchcalcError(f"{self.path}: cannot create the results database's folder "
                                 f"({err.strerror or err})") from None
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        tmp = safety.temporary_name(self.path, os.getpid(), time.monotonic_ns())
         try:
             conn = sqlite3.connect(str(tmp), isolation_level=None)
             try:
@@ -252,7 +261,11 @@ class ResultsDB:
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: autocommit; every write is an explicit BEGIN IMMEDIATE ...
         # COMMIT, so concurrent writers queue on the busy timeout instead of deadlocking.
-        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        uri = None
+        if not self._create_mode:       # a folder this process cannot write: read-only URI
+            uri, self.note = safety.reader_uri(self.path)
+        conn = sqlite3.connect(uri or str(self.path), timeout=BUSY_TIMEOUT_S,
+                               isolation_level=None, uri=uri is not None)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA synchronous = FULL")   # a committed result survives a power cut too
@@ -272,7 +285,8 @@ class ResultsDB:
             if problem != "ok":
                 raise ArchcalcError(
                     f"{self.path}: the results database is corrupt (sqlite quick_check: "
-                    f"{problem}); left untouched: copy it away before repairing it")
+                    f"{safety.problem_text(problem)}); left untouched: copy it away before "
+                    f"repairing it")
             return
         if app_id != 0 or tables:
             what = f"application_id {app_id:#x}" if app_id else "tables " + ", ".join(sorted(tables))
@@ -317,7 +331,7 @@ class ResultsDB:
             raise
 
     def _error(self, err: sqlite3.Error) -> ArchcalcError:
-        text = str(err)
+        text = safety.problem_text(str(err))
         if isinstance(err, sqlite3.OperationalError) and "locked" in text:
             return ArchcalcError(f"{self.path}: the results database stayed locked by another "
                                  f"writer for {BUSY_TIMEOUT_S:.0f} s ({text})")
@@ -366,33 +380,44 @@ class ResultsDB:
             raise self._error(err) from None
         return int(cur.lastrowid)
 
+    def find(self, record: Mapping[str, Any]) -> int | None:
+        """The id of a stored row with `record`'s key, time and median (the same run), if any."""
+        row = _row(record)
+        if self._conn is None:
+            return None
+        try:
+            found = self._conn.execute(
+                "SELECT id FROM results WHERE key = ? AND created = ? AND median_s = ?",
+                (row["key"], row["created"], row["median_s"])).fetchone()
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        return None if found is None else int(found[0])
+
     # -- reading ----------------------------------------------------------------------------
     def rows(self, *, spec: str | None = None) -> list[dict]:
         """All results, oldest first, flat dicts with the machine's fields joined in
-        (`payload` is returned parsed); `spec` keeps rows whose spec name contains it."""
+        (`payload` is returned parsed); `spec` keeps rows whose spec name contains it. Rows
+        with a malformed field are left out and listed in `self.skipped` as (id, problem)."""
         if self._conn is None:
             return []
         query = ("SELECT r.*, m.cpu AS cpu, m.cores AS cores, m.gpu AS gpu, m.torch AS torch "
-                 "FROM results r JOIN machines m ON m.fingerprint = r.machine")
+                 "FROM results r LEFT JOIN machines m ON m.fingerprint = r.machine")
         args: list = []
         if spec:
             query += " WHERE r.spec_name LIKE ?"
             args.append(f"%{spec}%")
         query += " ORDER BY r.id"
+        self.skipped = []
         try:
             out = []
             for r in self._conn.execute(query, args):
-                d = dict(r)
-                d["sets"] = json.loads(d["sets"])
-                d["options"] = json.loads(d["options"])
-                d["payload"] = json.loads(d["payload"])
-                d["stable"] = bool(d["stable"])
-                out.append(d)
+                try:       # a malformed row is skipped and reported, never a traceback
+                    out.append(safety.clean_row(dict(r)))
+                except ValueError as err:
+                    self.skipped.append((dict(r).get("id"), one_line(str(err))))
             return out
-        except (sqlite3.Error, json.JSONDecodeError) as err:
-            if isinstance(err, sqlite3.Error):
-                raise self._error(err) from None
-            raise ArchcalcError(f"{self.path}: a stored result is not valid JSON ({err})") from None
+        except sqlite3.Error as err:
+            raise self._error(err) from None
 
     def count(self) -> int:
         if self._conn is None:
@@ -447,77 +472,5 @@ def _opt_float(x):
     return None if x is None else float(x)
 
 
-# -- export ---------------------------------------------------------------------------------
-EXPORT_FORMATS = ("table", "csv", "json")
-_FLAT = ("id", "created", "spec_name", "width", "resolution", "sets", "batch", "device", "dtype",
-         "threads", "options", "median_s", "q1_s", "q3_s", "iqr_s", "samples", "stable",
-         "params", "madds", "gflops", "peak_gflops", "bandwidth_gbs", "predicted_s", "machine",
-         "cpu", "cores", "gpu", "torch", "spec_path", "spec_hash", "key")
-
-
-def export(rows: Iterable[Mapping[str, Any]], fmt: str = "table", *, source: str = "") -> str:
-    """Results as a text table, CSV (flat columns, payload left out) or JSON (everything)."""
-    rows = list(rows)
-    if fmt == "json":
-        return json.dumps({"database": source, "schema_version": SCHEMA_VERSION,
-                           "results": rows}, indent=2, sort_keys=False) + "\n"
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(_FLAT)
-        for r in rows:
-            writer.writerow([_canonical(r[k]) if isinstance(r.get(k), dict) else r.get(k)
-                             for k in _FLAT])
-        return out.getvalue()
-    if fmt == "table":
-        return _table(rows, source)
-    raise ArchcalcError(f"unknown results format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
-
-
-def _ms(seconds) -> str:
-    return "" if seconds is None else f"{seconds * 1e3:.3g}" if seconds < 1e-1 else f"{seconds * 1e3:.0f}"
-
-
-def _table(rows: list, source: str) -> str:
-    from rich import box
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    out = io.StringIO()
-    console = Console(file=out, width=132, highlight=False, color_system=None)
-    if not rows:
-        console.print(escape(f"no results in {source or 'the database'} yet (run `archcalc bench SPEC`)"))
-        return out.getvalue()
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
-    cols = ["id", "date (UTC)", "spec", "width", "res", "batch", "run", "median ms", "IQR%",
-            "n", "GFLOP/s", "%peak", "roofline ms", "machine"]
-    for col in cols:
-        grid.add_column(col, justify="left" if col in ("date (UTC)", "spec", "run", "machine")
-                        else "right", no_wrap=col != "run",
-                        min_width=max(len(r["spec_name"]) for r in rows) if col == "spec" else None)
-    machines = {}
-    for r in rows:
-        run = [r["device"], r["dtype"], f"t{r['threads']}"]
-        run += [{"channels_last": "NHWC"}.get(k, k) for k, v in sorted(r["options"].items()) if v]
-        spec = r["spec_name"]
-        if r["sets"]:   # on a line of its own under the name
-            spec += "\n[" + ",".join(f"{k}={v}" for k, v in sorted(r["sets"].items())) + "]"
-        iqr = 100 * r["iqr_s"] / r["median_s"] if r["median_s"] else 0
-        peak = (100 * r["gflops"] / r["peak_gflops"]) if r.get("gflops") and r.get("peak_gflops") else None
-        machines[r["machine"]] = r
-        grid.add_row(str(r["id"]), r["created"].replace("T", " ")[:16], escape(spec),
-                     str(r["width"]), str(r["resolution"]), str(r["batch"]), " ".join(run),
-                     _ms(r["median_s"]), f"{iqr:.1f}" + ("" if r["stable"] else "*"),
-                     str(r["samples"]),
-                     f"{r['gflops']:.1f}" if r.get("gflops") is not None else "",
-                     f"{peak:.0f}" if peak is not None else "", _ms(r.get("predicted_s")),
-                     r["machine"][:8])
-    console.print(grid)
-    console.print()
-    for fp, r in machines.items():
-        console.print(escape(f"machine {fp[:8]}: {r['cpu']}, {r['cores']} cores, GPU {r['gpu']}, "
-                             f"torch {r['torch']}"), soft_wrap=True)
-    console.print(f"{len(rows)} result(s) in {escape(source)}; * = the stopping rule was not met "
-                  f"before the time limit (estimate less stable)", soft_wrap=True)
-    return out.getvalue()
+# Export (table, CSV, JSON) lives in results_export.py; re-exported here.
+from .results_export import EXPORT_FORMATS, export  # noqa: E402,F401

@@ -78,10 +78,10 @@ class BenchOptions:
     seed: int = 0
 
     def check(self) -> "BenchOptions":
-        if self.batch < 1:
-            raise OptionError(f"--batch must be at least 1 (got {self.batch})")
-        if self.threads is not None and self.threads < 1:
-            raise OptionError(f"--threads must be at least 1 (got {self.threads})")
+        """Every option in its range (archcalc/torch/option_checks.py), else one OptionError."""
+        from dataclasses import fields
+        from .option_checks import checked
+        checked({f.name: getattr(self, f.name) for f in fields(self)})
         if self.device not in DEVICES:
             raise OptionError(f"unknown device {self.device!r} (known: {', '.join(DEVICES)})")
         if self.dtype not in DTYPES:
@@ -89,16 +89,6 @@ class BenchOptions:
         if self.device == "cuda" and not torch.cuda.is_available():
             raise OptionError(f"--device cuda: CUDA is not available (torch {torch.__version__}"
                               f"{', a CPU-only build' if torch.version.cuda is None else ''})")
-        if not (0 < self.min_time <= self.max_time):
-            raise OptionError(f"need 0 < --min-time <= --max-time (got {self.min_time}, "
-                              f"{self.max_time})")
-        if self.layer_runs is not None and self.layer_runs < 1:
-            raise OptionError(f"--layer-runs must be at least 1 (got {self.layer_runs})")
-        if self.micro_time <= 0 or self.warmup < 0:
-            raise OptionError(f"--micro-time must be > 0 and --warmup >= 0 (got "
-                              f"{self.micro_time}, {self.warmup})")
-        if not 0 < self.precision < 1:
-            raise OptionError(f"--precision is a fraction in (0, 1) (got {self.precision})")
         return self
 
 

@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..errors import DuplicateRuleError, OptionError, UnsupportedOpError
+from ..errors import ArchcalcError, DuplicateRuleError, OptionError, UnsupportedOpError, one_line
 from ..ops import Op, OpKind
 
 BUILDERS: dict[OpKind, Callable[[Op, tuple], nn.Module]] = {}
@@ -66,6 +66,9 @@ def _pool(op: Op, in_shape: tuple) -> nn.Module:
     if op.global_pool:
         return nn.AdaptiveAvgPool2d(1) if op.pool == "avg" else nn.AdaptiveMaxPool2d(1)
     pad = _same_padding(op.kernel, op.padding)
+    if isinstance(pad, int) and pad > op.kernel // 2:     # torch checks it only when it runs
+        raise OptionError(f"padding {pad} is more than half the {op.pool} pool's kernel "
+                          f"{op.kernel}: PyTorch refuses it (at most {op.kernel // 2})")
     if op.pool == "avg":
         return nn.AvgPool2d(op.kernel, op.stride, pad)
     return nn.MaxPool2d(op.kernel, op.stride, pad)
@@ -120,6 +123,31 @@ def _fc(op: Op, in_shape: tuple) -> nn.Module:
     return FullyConnected(c * h * w, op.out_ch, bias=op.bias)
 
 
+def node_location(graph, name: str) -> str:
+    """"file:line: node NAME" for error messages, as much of it as is known."""
+    op = graph.op(name)
+    path = getattr(graph.spec, "path", None)
+    if not path:
+        return f"node {name}"
+    return f"{path}:{op.line}: node {name}" if op.line else f"{path}: node {name}"
+
+
+def _make(make, op: Op, in_shape: tuple, name: str) -> nn.Module:
+    """make(op, in_shape), any error it raises as one line naming the node."""
+    try:
+        return make(op, in_shape)
+    except (OptionError, UnsupportedOpError) as err:
+        if name in str(err):
+            raise
+        raise type(err)(f"{name}: {err}") from None
+    except ArchcalcError:
+        raise
+    except Exception as err:     # noqa: BLE001 - torch's own refusal of a module's arguments
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise OptionError(f"{name}: PyTorch cannot build this {op.label} "
+                          f"({one_line(text)[:300]})") from None
+
+
 def _attach(root: nn.Module, path: str, module: nn.Module) -> None:
     parent = root
     *parents, leaf = path.split(".")
@@ -139,14 +167,14 @@ class GraphNet(nn.Module):
     ends. Each call is one list lookup (no attribute chain per node), so the generic graph
     runs like hand-written code (benchmarks/torch_backend.py measures it)."""
 
-    def __init__(self, graph):
+    def __init__(self, graph, progress: Callable[[], None] | None = None):
         super().__init__()
         self._program: list = []
         self._outputs: tuple = ()
         self._n_slots = 0
-        self._build(graph)
+        self._build(graph, progress)
 
-    def _build(self, graph) -> None:
+    def _build(self, graph, progress: Callable[[], None] | None = None) -> None:
         slot = {name: i for i, name in enumerate(graph.names)}
         scope = {n: graph.op(n).stream_group or graph.op(n).layer for n in graph.names}
         scope_end: dict[str, int] = {}
@@ -179,11 +207,13 @@ class GraphNet(nn.Module):
             make = BUILDERS.get(op.kind)
             if make is None:
                 raise UnsupportedOpError(f"no torch builder for op kind '{op.kind}' (node {name})")
-            module = make(op, in_shape)
+            module = _make(make, op, in_shape, node_location(graph, name))
             _attach(self, name, module)
             inputs = tuple(slot[u] for u in graph.inputs(name))
             free = tuple(sorted(frees.get(position, ()), reverse=True))   # newest first
             program.append((module, inputs, slot[name], free))
+            if progress is not None:
+                progress()
         self._program = program
         self._outputs = tuple(slot[n] for n in outputs)
         self._n_slots = len(graph.names)
@@ -200,15 +230,16 @@ class GraphNet(nn.Module):
         return tuple(env[i] for i in self._outputs)
 
 
-def build_module(graph) -> GraphNet:
+def build_module(graph, progress: Callable[[], None] | None = None) -> GraphNet:
     """An nn.Module computing `graph` (compiled at a concrete point), in eval mode. Its class is
-    named after the spec (FlopCounterMode and profilers show "<Spec>.<node path>")."""
+    named after the spec (FlopCounterMode and profilers show "<Spec>.<node path>"); `progress`
+    is called once per module built. A module torch refuses is one OptionError naming its node."""
     if graph.symbolic:
         raise OptionError("build a model from a graph compiled at a point, not a symbolic one")
     name = "".join(ch if ch.isalnum() else "_" for ch in graph.spec.name) or "Net"
     cls = type(name if name[0].isalpha() else f"Net_{name}", (GraphNet,),
                {"__doc__": GraphNet.__doc__, "__module__": __name__})
-    return cls(graph).eval()
+    return cls(graph, progress).eval()
 
 
 class ChannelShuffle(nn.Module):

@@ -1,22 +1,52 @@
-"""`archcalc bench` and `archcalc results`: registered by archcalc/cli.py through
-`add_commands(subparsers)`.
+"""`archcalc verify`, `archcalc bench` and `archcalc results`: registered by archcalc/cli.py
+through `add_commands(subparsers)`.
 
 This module is imported on every `archcalc` invocation, so it imports neither torch nor
-the bench harness at module level: `bench` imports them when it runs, and `results` never
-does (it only reads the SQLite file).
+the bench harness at module level: `verify` and `bench` import them when they run, and
+`results` never does (it only reads the SQLite file). Numeric options are read as text and
+range-checked (option_checks.py), and the memory a run needs is estimated (memory_check.py),
+before torch is imported.
 """
 from __future__ import annotations
 
 import argparse
+import sys
+import textwrap
 
-from ..errors import OptionError
+from ..errors import ArchcalcError, OptionError
 
 BENCH_DTYPES = ("fp32", "fp16", "bf16")
+# The point options verify and bench take: --dtype and --elementwise, --bn-params and --bias
+# change only what `report` prints, never what a PyTorch build compares or times.
+_POINT = ("width", "resolution", "sets", "convention")
+_VERIFY_HINT = "lower --resolution, --width or a --set value"
+_BENCH_HINT = "lower --batch, --resolution, --width or a --set value"
+
+
+def _point_options(parser: argparse.ArgumentParser, extra: tuple = ()) -> None:
+    """The options of archcalc.options.point_options named in _POINT (+ extra), as they are
+    defined there (one definition, one help text)."""
+    from ..options import point_options
+    template = argparse.ArgumentParser(add_help=False)
+    point_options(template)
+    for action in template._actions:    # noqa: SLF001 - argparse has no public copy
+        if action.dest in _POINT + extra:
+            parser._add_action(action)   # noqa: SLF001
 
 
 def add_commands(subparsers) -> None:
-    """Add the `bench` and `results` subcommands to archcalc's subparsers."""
-    from ..options import point_options as _point_options
+    """Add the `verify`, `bench` and `results` subcommands to archcalc's subparsers."""
+    ver = subparsers.add_parser(
+        "verify", help="check the counts against a PyTorch build of the spec",
+        description="Build SPEC as a PyTorch model (needs archcalc[torch]) and check params, "
+                    "MAdds (FlopCounterMode / 2) and every layer's output shape against "
+                    "archcalc's. Params are compared with everything PyTorch holds as a "
+                    "parameter (weights, biases, BN gamma/beta), whatever --convention says; "
+                    "--convention sets the class count and names the convention whose "
+                    "`report` figure the output relates to.")
+    ver.add_argument("spec", metavar="SPEC", help="a spec file or a zoo name, e.g. mobilenet_v2")
+    _point_options(ver)
+    ver.set_defaults(run=cmd_verify)
 
     bench = subparsers.add_parser(
         "bench", help="time a PyTorch build of the spec, per layer, with a roofline",
@@ -26,29 +56,33 @@ def add_commands(subparsers) -> None:
                     "torch.profiler next to a roofline prediction from archcalc's MAdds and "
                     "bytes. The result is stored in the results database.")
     bench.add_argument("spec", metavar="SPEC", help="a spec file, e.g. specs/mobilenet_v2.yaml")
-    _point_options(bench)
+    _point_options(bench, ("dtype",))
     _retarget_dtype(bench)
-    bench.add_argument("--batch", "-b", type=int, default=1, metavar="N", help="batch size (default 1)")
-    bench.add_argument("--threads", "-t", type=int, default=None, metavar="N",
+    bench.add_argument("--batch", "-b", default=1, metavar="N", help="batch size (default 1)")
+    bench.add_argument("--threads", "-t", default=None, metavar="N",
                        help="intra-op threads (default: every core this process may use)")
-    bench.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    bench.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                       help="where the model runs (default cpu; cuda: the first GPU, needs a "
+                            "CUDA build of PyTorch)")
     bench.add_argument("--channels-last", action="store_true",
                        help="NHWC memory format for the model and the input")
     bench.add_argument("--compile", action="store_true",
                        help="time torch.compile(model) (the first call, compilation included, "
                             "is reported apart; the per-layer profile stays eager)")
-    bench.add_argument("--min-time", type=float, default=1.0, metavar="S",
+    bench.add_argument("--min-time", default=1.0, metavar="S",
                        help="seconds of timed samples at least (default 1)")
-    bench.add_argument("--max-time", type=float, default=10.0, metavar="S",
-                       help="stop after this many seconds even if not stable (default 10)")
-    bench.add_argument("--precision", type=float, default=0.01, metavar="F",
-                       help="stop when the median's 95%% CI is within +-F of it (default 0.01)")
-    bench.add_argument("--warmup", type=float, default=0.5, metavar="S",
+    bench.add_argument("--max-time", default=10.0, metavar="S",
+                       help="stop after this many seconds even if not stable (default 10, "
+                            "at most 3600)")
+    bench.add_argument("--precision", default=0.01, metavar="F",
+                       help="stop when the median's 95%% CI is within +-F of it (default 0.01, "
+                            "from 0.0001 to 1)")
+    bench.add_argument("--warmup", default=0.5, metavar="S",
                        help="seconds of warm-up after the first call (default 0.5)")
-    bench.add_argument("--micro-time", type=float, default=0.3, metavar="S",
+    bench.add_argument("--micro-time", default=0.3, metavar="S",
                        help="seconds of each machine micro-benchmark: matmul peak, copy "
-                            "bandwidth, per-op overhead (default 0.3)")
-    bench.add_argument("--layer-runs", type=int, default=None, metavar="N",
+                            "bandwidth, per-op overhead (default 0.3, at most 60)")
+    bench.add_argument("--layer-runs", default=None, metavar="N",
                        help="profiled runs for the per-layer breakdown (default: about 0.2 s "
                             "worth, 3 to 10)")
     bench.add_argument("--no-layers", dest="layers", action="store_false",
@@ -59,17 +93,23 @@ def add_commands(subparsers) -> None:
                        help="results database (default $XDG_CACHE_HOME/archcalc/results.sqlite)")
     bench.add_argument("--no-save", dest="save", action="store_false",
                        help="do not store the result in the database")
-    bench.add_argument("--format", "-f", default="text", choices=("text", "json"))
+    bench.add_argument("--format", "-f", default="text", choices=("text", "json"),
+                       help="text (default) or everything as one JSON object")
     bench.set_defaults(run=cmd_bench)
 
     res = subparsers.add_parser(
-        "results", help="list or export stored bench results",
-        description="List the bench results stored in the results database, or export them.")
+        "results", help="list, export or import stored bench results",
+        description="List the bench results stored in the results database, or export them; "
+                    "--import stores results that bench kept beside a locked database.")
     res.add_argument("--db", metavar="PATH", default=None,
                      help="results database (default $XDG_CACHE_HOME/archcalc/results.sqlite)")
-    res.add_argument("--format", "-f", default="table", choices=("table", "csv", "json"))
+    res.add_argument("--format", "-f", default="table", choices=("table", "csv", "json"),
+                     help="table (default), csv (one flat row per result) or json (everything)")
     res.add_argument("--spec", default=None, metavar="NAME",
                      help="only results whose spec name contains NAME")
+    res.add_argument("--import", dest="imports", nargs="+", default=None, metavar="FILE",
+                     help="store these unsaved results (the JSON files bench writes beside a "
+                          "database that stayed locked) and remove each file once stored")
     res.set_defaults(run=cmd_results)
 
 
@@ -82,49 +122,145 @@ def _retarget_dtype(parser: argparse.ArgumentParser) -> None:
             action.help = "tensor dtype of the model and input (default fp32)"
 
 
+def _warn(text: str) -> None:
+    print(f"archcalc: warning: {text}", file=sys.stderr)
+
+
+def cmd_verify(args) -> str:
+    from ..api import load
+    from ..graph import compile_graph
+    from ..options import parse_pairs
+    from ..report.progress import progress
+    from . import memory_check
+    spec = load(args.spec, parse_pairs(args.sets), args.convention)
+    graph = compile_graph(spec, args.width, args.resolution)
+    memory_check.check("verify", memory_check.verify_needs(graph), _VERIFY_HINT)
+    try:
+        from . import parity
+    except ImportError as err:
+        raise OptionError(f"verify needs PyTorch: pip install 'archcalc[torch]' ({err})") from None
+    with memory_check.torch_errors("verify", graph, _VERIFY_HINT), \
+            progress("verify", total=2 * (len(graph) - 1)) as advance:
+        result = parity.verify(graph, progress=advance)
+    lines = [f"{spec.name} at width {args.width}, resolution {graph.resolution}: params archcalc "
+             f"{result.params[0]:,} / torch {result.params[1]:,}; MAdds archcalc "
+             f"{result.madds[0]:,} / torch {result.madds[1]:,} (FlopCounterMode / 2); "
+             f"{result.shapes_checked} output shapes checked"]
+    lines += [textwrap.fill(line, 80, subsequent_indent="    ", break_on_hyphens=False)
+              for line in _conventions(graph, args.convention, result.params[0])]
+    if result.ok:
+        lines.append("OK: archcalc and PyTorch agree on every layer")
+        return "\n".join(lines) + "\n"
+    from ..cli import VerifyFailed
+    name, what, ours, theirs = result.first_mismatch
+    raise VerifyFailed("\n".join(lines) + f"\nMISMATCH: first differing layer {name}: {what} "
+                       f"archcalc {ours} vs torch {theirs} ({len(result.mismatches)} mismatches)")
+
+
+def _conventions(graph, preset: str, all_params: int) -> list[str]:
+    """What verify compares under, what torch counts, and how `report`'s params relate."""
+    from dataclasses import replace
+
+    from ..api import convention_named
+    from ..cost import analyze
+    from .parity import CONVENTION, TORCH_SIDE
+    chosen = convention_named(preset)
+    lines = [f"archcalc side: {replace(CONVENTION, num_classes=chosen.num_classes).describe()}",
+             f"torch side: {TORCH_SIDE}"]
+    totals = analyze(graph, chosen).totals
+    shown = totals["params"]
+    if shown == all_params:
+        lines.append(f"`archcalc report -c {preset}` prints the same params ({shown:,}): "
+                     f"it counts BN gamma/beta and biases too")
+        return lines
+    bn = 0 if chosen.bn_params else totals["bn_params"]
+    parts = [f"{bn:,} BN gamma/beta"] if bn else []
+    if all_params - shown - bn:
+        parts.append(f"{all_params - shown - bn:,} biases")
+    lines.append(f"`archcalc report -c {preset}` prints params {shown:,}: these {all_params:,} "
+                 f"without the {' and '.join(parts)} that convention excludes")
+    return lines
+
+
 def cmd_bench(args) -> str:
     import json
 
     from .. import results
     from ..api import load
-    from ..options import parse_pairs as _sets
     from ..graph import compile_graph
+    from ..options import parse_pairs as _sets
+    from . import memory_check
+    from .option_checks import checked
+    numbers = checked({k: getattr(args, k) for k in (
+        "batch", "threads", "min_time", "max_time", "precision", "warmup", "micro_time",
+        "layer_runs")})                               # before torch is imported
+    sets = _sets(args.sets)
+    spec = load(args.spec, sets, args.convention)
+    graph = compile_graph(spec, args.width, args.resolution)
     try:
         from . import bench as harness
     except ImportError as err:
         raise OptionError(f"bench needs PyTorch: pip install 'archcalc[torch]' ({err})") from None
-    sets = _sets(args.sets)
-    spec = load(args.spec, sets, args.convention)
-    graph = compile_graph(spec, args.width, args.resolution)
     options = harness.BenchOptions(
-        batch=args.batch, threads=args.threads, device=args.device, dtype=args.dtype,
-        channels_last=args.channels_last, compile=args.compile, min_time=args.min_time,
-        max_time=args.max_time, precision=args.precision, warmup=args.warmup,
-        layers=args.layers, roofline=args.roofline, micro_time=args.micro_time,
-        layer_runs=args.layer_runs).check()
+        device=args.device, dtype=args.dtype, channels_last=args.channels_last,
+        compile=args.compile, layers=args.layers, roofline=args.roofline, **numbers).check()
+    memory_check.check("bench", memory_check.bench_needs(
+        graph, options.batch, options.dtype, options.device, options.roofline), _BENCH_HINT)
     db = None
     if args.save:   # open (and check) the database before spending time on the run
         db = results.ResultsDB(args.db)
     try:
         bar, update = harness.progress_bar()
-        with bar:
+        with memory_check.torch_errors("bench", graph, _BENCH_HINT), bar:
             result = harness.bench(graph, options, spec_path=args.spec, sets=sets, progress=update)
         data = result.to_dict()
         if db is not None:
-            data["stored"] = {"database": str(db.path), "id": db.add(result.record())}
+            data["stored"] = _store(db, result.record())
     finally:
         if db is not None:
             db.close()
     if args.format == "json":
         return json.dumps(data, indent=2) + "\n"
     text = result.to_text()
-    if db is not None:
-        text += f"\nstored as result {data['stored']['id']} in {data['stored']['database']}\n"
+    stored = data.get("stored")
+    if stored and stored.get("id") is not None:
+        text += f"\nstored as result {stored['id']} in {stored['database']}\n"
+    elif stored:
+        text += f"\nNOT stored in {stored['database']} ({stored['error']}); " + (
+            f"kept in {stored['kept']}: store it with `archcalc results --db "
+            f"{stored['database']} --import {stored['kept']}`\n" if stored.get("kept")
+            else "no folder could be written to keep it: this output is the only copy\n")
     return text
 
 
+def _store(db, record: dict) -> dict:
+    """Add `record` to `db`; when the database refuses (locked past its busy timeout, disk
+    full, ...), keep it beside the database as JSON and say where (results_pending.py)."""
+    from .. import results_pending
+    try:
+        return {"database": str(db.path), "id": db.add(record)}
+    except ArchcalcError as err:
+        kept = results_pending.save(record, db.path, str(err))
+        _warn(f"{err}; the result was NOT stored in the database; " +
+              (f"kept in {kept} (archcalc results --db {db.path} --import {kept})" if kept
+               else "and no folder could be written to keep it: it is printed only"))
+        return {"database": str(db.path), "id": None, "error": str(err),
+                "kept": str(kept) if kept else None}
+
+
 def cmd_results(args) -> str:
-    from .. import results
+    from .. import results, results_pending
+    if args.imports:
+        with results.ResultsDB(args.db) as db:
+            return "\n".join(results_pending.import_files(db, args.imports)) + "\n"
     with results.ResultsDB(args.db, create=False) as db:
         rows = db.rows(spec=args.spec)
+        if db.note:
+            _warn(db.note)
+        for row_id, problem in db.skipped:
+            _warn(f"{db.path}: result {row_id} skipped: {problem}")
+        kept = results_pending.kept_beside(db.path)
+        if kept:
+            _warn(f"{len(kept)} unsaved bench result(s) beside {db.path} (kept while it was "
+                  f"locked): archcalc results --db {db.path} --import {' '.join(map(str, kept))}")
         return results.export(rows, args.format, source=str(db.path))

@@ -7,6 +7,7 @@ MAdds: torch.utils.flop_counter.FlopCounterMode total / 2 == archcalc MAdds (tor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -16,6 +17,10 @@ from .build import build_module
 
 # Everything PyTorch counts as a parameter: weights, biases and BN gamma/beta.
 _ALL_PARAMS = Convention("verify", bn_params=True, bias=True)
+CONVENTION = _ALL_PARAMS       # what verify compares under (its describe() is printed)
+TORCH_SIDE = ("params = sum(p.numel() for p in model.parameters()): weights, biases and BN "
+              "gamma/beta (BN running statistics are buffers, not parameters); "
+              "MAdds = FlopCounterMode's total / 2 (2 FLOPs per multiply-add)")
 
 
 @dataclass
@@ -43,18 +48,24 @@ def _madds_by_module(model, x) -> tuple[int, dict]:
     return total // 2, per_module
 
 
-def verify(graph, seed: int = 0) -> VerifyResult:
-    """Build `graph` in PyTorch and compare params, MAdds and every node's output shape."""
+def verify(graph, seed: int = 0, progress: Callable[[], None] | None = None) -> VerifyResult:
+    """Build `graph` in PyTorch and compare params, MAdds and every node's output shape.
+    `progress` is called once per module built and once per module run (2 x the non-input
+    nodes in all)."""
     table = analyze(graph, _ALL_PARAMS)
-    model = build_module(graph)
+    step = progress or (lambda: None)
+    model = build_module(graph, progress=step)
     torch.manual_seed(seed)
     c, h, w = graph.shape("input")
     x = torch.randn(1, c, h, w)
 
     shapes: dict[str, tuple] = {}
-    hooks = [module.register_forward_hook(
-        lambda mod, args, out, name=name: shapes.__setitem__(name, tuple(out.shape[1:])))
-        for name, module in model.named_modules() if name in graph]
+
+    def record(name, out):
+        shapes[name] = tuple(out.shape[1:])
+        step()
+    hooks = [module.register_forward_hook(lambda mod, args, out, name=name: record(name, out))
+             for name, module in model.named_modules() if name in graph]
     try:
         madds, per_module = _madds_by_module(model, x)
     finally:
