@@ -47,7 +47,7 @@ MAX_BENCH_SECONDS = 3_600         # bench --min-time, --max-time
 MAX_WARMUP_SECONDS = 600          # bench --warmup
 MAX_MICRO_SECONDS = 60            # bench --micro-time (each of three micro-benchmarks)
 MIN_PRECISION = 1e-4              # bench --precision: the median's 95% CI within +-0.01% ...
-MAX_PRECISION = 1.0               # ... to +-100% of it
+MAX_PRECISION = 1                 # ... to +-100% of it
 MAX_LAYER_RUNS = 1_000            # bench --layer-runs (profiled runs)
 MEMORY_FRACTION = 0.8             # verify/bench refuse a run whose estimate exceeds this share
                                   # of the memory available (MemAvailable, cgroup, ulimit -v)

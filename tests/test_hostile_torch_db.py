@@ -98,12 +98,20 @@ def in_process(capsys, args):
 
 
 # -- §3: runs that cannot fit in memory are refused before anything is allocated --------------------
-@pytest.mark.parametrize("args", [["--resolution", "100000"], ["--width", "1000000"]])
+@pytest.mark.parametrize("args", [["--resolution", "100000"], ["--width", "50", "--resolution", "2000"]])
 def test_verify_beyond_memory_is_one_line(args):
     code, out, err, _ = run_cli(["verify", "mobilenet_v2", *args])
     assert code == 2 and out == ""
     one_error_line(err)
     assert "needs at least" in err and "the limit is" in err and "lower --resolution" in err
+
+
+def test_verify_beyond_the_width_limit_is_one_line():
+    """--width 1000000 (the issue's case) stops at the width limit, before any estimate."""
+    code, out, err, _ = run_cli(["verify", "mobilenet_v2", "--width", "1000000"])
+    assert code == 2 and out == ""
+    one_error_line(err)
+    assert "MAX_WIDTH" in err
 
 
 def test_bench_beyond_memory_is_one_line(tmp_path):
