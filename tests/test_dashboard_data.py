@@ -128,6 +128,13 @@ def test_junk_from_the_browser_is_refused_and_caches_stay_bounded():
         p = data.designer_payload(w, "file:mobilenet_v1.yaml", 1, 224, sets={"num_classes": str(n + 1)})
         assert p["madds_exact"] == reference(SPECS / "mobilenet_v1.yaml", "1", 224,
                                              sets={"num_classes": str(n + 1)}).totals["madds"]
+    # new parameter values are checked in the sandbox and never lambdified in the server
+    assert len(w._evaluators) == 0 and len(w._tables) <= data.TABLE_CACHE
+    # the zoo's own configurations are; the evaluators' cache keeps its bound
+    for convention, dtype in [(c, d) for c in data.CONVENTIONS for d in ("fp32", "fp16")]:
+        p = data.designer_payload(w, "file:mobilenet_v1.yaml", 0.5, 160, convention, dtype)
+        assert p["madds_exact"] == reference(SPECS / "mobilenet_v1.yaml", "0.5", 160,
+                                             convention=convention, dtype=dtype).totals["madds"]
     assert len(w._evaluators) == 3 and len(w._tables) <= data.TABLE_CACHE
 
 
