@@ -38,6 +38,7 @@ DASHBOARD_CHILD_QUEUE = 8               # sandbox jobs waiting beyond those; mor
 DASHBOARD_WORKERS = 2                   # threads of the pool
 DASHBOARD_WORK_QUEUE = 16               # jobs waiting for them; more: "busy, try again"
 DASHBOARD_MAX_WAIT_S = 300.0            # a request gives up waiting for its job after this
+DASHBOARD_ADMIT_WAIT_S = 2.0            # a job finding the queue full waits this for a place
 DASHBOARD_MAX_CONNECTIONS = 64          # HTTP connections served at once; more: 503
 DASHBOARD_IDLE_CONNECTION_S = 30.0      # an idle (keep-alive) connection is closed after this
 # Caches (least recently used dropped first).

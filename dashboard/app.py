@@ -559,8 +559,7 @@ def create_app(specs_dir, db_path=None, *, workspace: Workspace | None = None,
     app = ArchcalcDash(__name__, assets_folder=str(HERE / "assets"), title="archcalc dashboard",
                        update_title=None, suppress_callback_exceptions=True)
     app.server.config["MAX_CONTENT_LENGTH"] = 4 * data.MAX_UPLOAD_BYTES
-    if host is not None and port is not None:
-        serving.install_host_check(app.server, host, port)
+    serving.install_host_check(app.server, host, port)
     app.layout = lambda: layout(ws)
     app.archcalc_workspace = ws
 

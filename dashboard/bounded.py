@@ -2,9 +2,10 @@
 
 One browser must not be able to starve the others. Everything the server does that can take
 long runs as a job on a `WorkerPool`: a fixed number of threads and a bounded queue. A job
-that finds the queue full is refused at once with `Busy` ("the server is busy ...; try again
-in a few seconds"), shown in the page like any other error, instead of piling up threads,
-memory and latency. A job with a key is shared: a second request for a job already queued or
+that finds the queue full waits a moment for a place (`admit_wait`, 2 s: a burst is smoothed
+and a client that floods the server is slowed to the pace of its answers), then is refused
+with `Busy` ("the server is busy ...; try again in a few seconds"), shown in the page like
+any other error, instead of piling up threads, memory and latency. A job with a key is shared: a second request for a job already queued or
 running waits for that job's result instead of starting it again. Every cache is an `LRU`
 with a size (and, for cost tables, a total weight) from archcalc/limits.py.
 
@@ -17,9 +18,11 @@ The Workspace holds two pools (dashboard/data.py):
 """
 from __future__ import annotations
 
+import queue as queue_module
 import threading
+import time
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Hashable
 
@@ -31,43 +34,85 @@ class Busy(ArchcalcError):
 
 
 class WorkerPool:
-    """`workers` threads and at most `queue` jobs waiting for them."""
+    """`workers` threads, started with the pool and never more, and at most `queue` jobs
+    waiting for them. A worker survives anything raised into it (a test runner that stops a
+    server by raising SystemExit into the threads it started): the job's caller gets the
+    exception, the worker takes the next job."""
 
-    def __init__(self, name: str, workers: int, queue: int, max_wait: float):
+    def __init__(self, name: str, workers: int, queue: int, max_wait: float,
+                 admit_wait: float = 0.0):
         self.name, self.workers, self.queue, self.max_wait = name, workers, queue, max_wait
+        self.admit_wait = admit_wait
         self._prefix = f"archcalc-{name}"
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self._prefix)
+        self._jobs: queue_module.SimpleQueue = queue_module.SimpleQueue()
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
         self._pending = 0                     # running + queued
         self._inflight: dict = {}             # key -> Future
         self.refused = 0                      # counters (benchmarks/dashboard_load.py)
         self.finished = 0
         self.peak = 0
+        self._threads = [threading.Thread(target=self._work, name=f"{self._prefix}_{i}",
+                                          daemon=True) for i in range(workers)]
+        for t in self._threads:
+            t.start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                key, future, fn = self._jobs.get()
+            except BaseException:  # noqa: BLE001  (raised into this thread: keep serving)
+                continue
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        result = fn()
+                    except BaseException as exc:  # noqa: BLE001  (the caller's to handle)
+                        future.set_exception(exc)
+                    else:
+                        future.set_result(result)
+            except BaseException:  # noqa: BLE001
+                if not future.done():
+                    future.set_exception(Busy("the server stopped this job; try again"))
+            finally:
+                self._done(key, future)
 
     def _busy(self) -> Busy:
         return Busy(f"the server is busy ({self.workers} {self.name} jobs running and "
                     f"{self.queue} waiting); try again in a few seconds")
 
     def submit(self, key: Hashable | None, fn: Callable[[], Any]) -> Future:
-        """Queue `fn` (or join the job already queued under `key`); Busy when full."""
+        """Queue `fn` (or join the job already queued under `key`); Busy when the queue is
+        still full after `admit_wait` seconds."""
         with self._lock:
-            if key is not None:
-                running = self._inflight.get(key)
-                if running is not None:
-                    return running
-            if self._pending >= self.workers + self.queue:
-                self.refused += 1
-                raise self._busy()
+            deadline = None
+            while True:
+                if key is not None:
+                    running = self._inflight.get(key)
+                    if running is not None:
+                        return running
+                if self._pending < self.workers + self.queue:
+                    break
+                now = time.monotonic()
+                deadline = now + self.admit_wait if deadline is None else deadline
+                if now >= deadline:
+                    self.refused += 1
+                    raise self._busy()
+                self._room.wait(deadline - now)
             self._pending += 1
             self.peak = max(self.peak, self._pending)
-            future = self._executor.submit(fn)
+            future: Future = Future()
             if key is not None:
                 self._inflight[key] = future
-        future.add_done_callback(lambda f: self._done(key, f))
+        self._jobs.put((key, future, fn))
         return future
 
     def try_submit(self, key: Hashable | None, fn: Callable[[], Any]) -> Future | None:
-        """Like submit, but None instead of Busy (for work that may be skipped)."""
+        """Like submit, but at once None instead of waiting or Busy (work that may be skipped)."""
+        with self._lock:
+            if key is None or key not in self._inflight:
+                if self._pending >= self.workers + self.queue:
+                    return None
         try:
             return self.submit(key, fn)
         except Busy:
@@ -91,6 +136,7 @@ class WorkerPool:
             self.finished += 1
             if key is not None and self._inflight.get(key) is future:
                 del self._inflight[key]
+            self._room.notify()
 
     def stats(self) -> dict:
         with self._lock:

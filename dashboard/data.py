@@ -79,6 +79,13 @@ FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, s
 INK, MUTED, GRID = "#1F2430", "#6B7280", "#E8EAF0"
 
 
+def quoted(value) -> str:
+    """A value from the browser, quoted in a message: at most MAX_QUOTED_CHARS characters."""
+    text = repr(value)
+    limit = L.MAX_QUOTED_CHARS
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def family_color(name: str, index: int = 0) -> str:
     return FAMILY_COLORS.get(name) or _EXTRA_COLORS[index % len(_EXTRA_COLORS)]
 
@@ -190,7 +197,7 @@ class Catalog:
     def path(self, key: str) -> str:
         entry = self.entries.get(key)
         if entry is None:
-            raise archcalc.OptionError(f"no spec named {key!r} in the specs folder")
+            raise archcalc.OptionError(f"no spec named {quoted(key)} in the specs folder")
         return entry.path
 
     def key_for_path(self, path) -> str | None:
@@ -375,9 +382,9 @@ class Workspace:
         self._evaluators = LRU(L.DASHBOARD_CACHE_EVALUATORS)   # (spec key, dtype) -> evaluator
         # heavy work on fixed pools with bounded queues (dashboard/bounded.py)
         self.work = WorkerPool("compute", L.DASHBOARD_WORKERS, L.DASHBOARD_WORK_QUEUE,
-                               L.DASHBOARD_MAX_WAIT_S)
+                               L.DASHBOARD_MAX_WAIT_S, L.DASHBOARD_ADMIT_WAIT_S)
         self.children = WorkerPool("sandbox", L.DASHBOARD_MAX_CHILDREN, L.DASHBOARD_CHILD_QUEUE,
-                                   L.DASHBOARD_MAX_WAIT_S)
+                                   L.DASHBOARD_MAX_WAIT_S, L.DASHBOARD_ADMIT_WAIT_S)
         self.published = published_sets(self.catalog)   # key -> parameter sets of its points
         if sandbox is None:
             from . import sandbox as sandbox_module
@@ -387,7 +394,7 @@ class Workspace:
     # -- specs ---------------------------------------------------------------------------------
     def spec_key(self, source: str, sets=None, convention: str = "paper") -> tuple:
         if convention not in CONVENTIONS:
-            raise archcalc.OptionError(f"unknown convention {convention!r}")
+            raise archcalc.OptionError(f"unknown convention {quoted(convention)}")
         return (source, sets_key(sets), convention)
 
     def declared_params(self, source: str) -> tuple:
@@ -435,7 +442,7 @@ class Workspace:
             spec = archcalc.parse_spec(user.text, f"<{user.filename}>", sets_d or None,
                                        conv.param_defaults())
         else:
-            raise archcalc.OptionError(f"unknown spec source {source!r}")
+            raise archcalc.OptionError(f"unknown spec source {quoted(source)}")
         with self._lock:
             self._specs[key] = spec
         return spec
@@ -520,7 +527,7 @@ class Workspace:
     @staticmethod
     def check_dtype(dtype: str) -> str:
         if dtype not in DTYPES:
-            raise archcalc.OptionError(f"unknown dtype {dtype!r} (known: {', '.join(DTYPES)})")
+            raise archcalc.OptionError(f"unknown dtype {quoted(dtype)} (known: {', '.join(DTYPES)})")
         return dtype
 
     def spec_path(self, source: str) -> str | None:
@@ -1089,7 +1096,7 @@ def frontier_points(ws: Workspace, convention: str = "paper", with_measured: boo
     parameter combination), and measured latencies joined from the results database.
     Returns (points, notes)."""
     if convention not in CONVENTIONS:
-        raise archcalc.OptionError(f"unknown convention {convention!r}")
+        raise archcalc.OptionError(f"unknown convention {quoted(convention)}")
     with ws._lock:
         cached = ws._frontier.get(convention)
     if cached is None:      # once per convention, on the `work` pool (seconds of CPU)

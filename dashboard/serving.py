@@ -76,9 +76,11 @@ def allowed_hosts(host, port) -> frozenset | None:
     return frozenset(names)
 
 
-def install_host_check(flask_app, host, port) -> None:
-    """Refuse (400) requests whose Host header a loopback bind should never see."""
-    flask_app.config["ARCHCALC_ALLOWED_HOSTS"] = allowed_hosts(host, port)
+def install_host_check(flask_app, host=None, port=None) -> None:
+    """Refuse (400) requests whose Host header a loopback bind should never see. Called once
+    when the app is made (no host: no check yet) and again with the address it serves."""
+    flask_app.config["ARCHCALC_ALLOWED_HOSTS"] = (None if host is None or port is None
+                                                  else allowed_hosts(host, port))
     if not flask_app.config.get("ARCHCALC_HOST_CHECK"):
         flask_app.config["ARCHCALC_HOST_CHECK"] = True
         flask_app.before_request(_check_host)
