@@ -5,9 +5,10 @@ long runs as a job on a `WorkerPool`: a fixed number of threads and a bounded qu
 that finds the queue full waits a moment for a place (`admit_wait`, 2 s: a burst is smoothed
 and a client that floods the server is slowed to the pace of its answers), then is refused
 with `Busy` ("the server is busy ...; try again in a few seconds"), shown in the page like
-any other error, instead of piling up threads, memory and latency. A job with a key is shared: a second request for a job already queued or
-running waits for that job's result instead of starting it again. Every cache is an `LRU`
-with a size (and, for cost tables, a total weight) from archcalc/limits.py.
+any other error, instead of piling up threads, memory and latency. A job with a key is
+shared: a second request for a job already queued or running waits for that job's result
+instead of starting it again. Every cache is an `LRU` with a size (and, for cost tables, a
+total weight) from archcalc/limits.py.
 
 The Workspace holds two pools (dashboard/data.py):
 
@@ -172,8 +173,9 @@ class LRU:
             del self[key]
         self._d[key] = value
         self.weight += self._w(value)
+        heavy = self.max_weight is not None
         while self._d and (len(self._d) > self.maxsize or (
-                self.max_weight is not None and self.weight > self.max_weight and len(self._d) > 1)):
+                heavy and self.weight > self.max_weight and len(self._d) > 1)):
             del self[next(iter(self._d))]
 
     def __delitem__(self, key) -> None:

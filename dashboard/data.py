@@ -527,7 +527,8 @@ class Workspace:
     @staticmethod
     def check_dtype(dtype: str) -> str:
         if dtype not in DTYPES:
-            raise archcalc.OptionError(f"unknown dtype {quoted(dtype)} (known: {', '.join(DTYPES)})")
+            raise archcalc.OptionError(f"unknown dtype {quoted(dtype)} "
+                                       f"(known: {', '.join(DTYPES)})")
         return dtype
 
     def spec_path(self, source: str) -> str | None:
@@ -600,7 +601,8 @@ class Workspace:
         if not out.get("ok"):
             return CheckResult(False, self.scrub(out.get("message", "the spec could not be "
                                                                     "checked")),
-                               out.get("line"), out.get("key"), transient=bool(out.get("transient")))
+                               out.get("line"), out.get("key"),
+                               transient=bool(out.get("transient")))
         ops, seconds = int(out["ops"]), float(out["seconds"])
         if ops > MAX_GRAPH_OPS:
             return CheckResult(False, f"{label}: the compiled graph has {ops:,} ops; the "
