@@ -934,7 +934,10 @@ def published_text(ws: Workspace, source: str, table) -> str | None:
     kind, _, key = source.partition(":")
     if kind != "file":
         return None
-    points, _ = frontier_points(ws, "paper", with_measured=False)
+    try:
+        points, _ = frontier_points(ws, "paper", with_measured=False)
+    except Busy:            # the frontier is not computed yet and the server is busy
+        return None
     params = {p.name: p.value for p in table.spec.params}
     w, r = decimal(table.width), table.resolution
     pub: dict = {}
