@@ -7,14 +7,14 @@ benchmarks/dashboard_callbacks.py call exactly what the browser triggers, withou
 """
 from __future__ import annotations
 
-import ipaddress
 import sys
 from pathlib import Path
 
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from . import data
+from . import data, inputs, serving
 from .data import Workspace
+from .serving import is_loopback  # noqa: F401  (part of this module's interface)
 
 HERE = Path(__file__).resolve().parent
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
@@ -59,7 +59,11 @@ def _dtypes(id_, value="fp32"):
 def frontier_view(ws: Workspace, x="madds", scale="log", show=("family", "overall"),
                   convention="paper"):
     """Outputs of the frontier: figure, summary line, front table rows."""
-    points, notes = data.frontier_points(ws, convention or "paper")
+    try:
+        points, notes = data.frontier_points(ws, convention or "paper")
+    except data.Busy as err:
+        return (data.empty_figure("the server is busy: try again in a few seconds", 560),
+                html.Div(str(err), className="banner banner-error"), None)
     x = x or "madds"
     fig = data.frontier_figure(points, x, scale != "linear", tuple(show or ()))
     have = [p for p in points if data.x_value(p, x) is not None]
@@ -105,8 +109,9 @@ def designer_params(ws: Workspace, source, request=None):
     except Exception as err:  # noqa: BLE001  (a spec that no longer loads: say so)
         return [html.Div(str(err), className="note-warn")]
     wanted = {}
-    if request and request.get("source") == source:
-        wanted = request.get("sets") or {}
+    request = inputs.designer_request(request)
+    if request and request["source"] == source:
+        wanted = request["sets"]
     out = []
     for d in decls:
         cid = {"type": "param", "name": d.name}
@@ -145,7 +150,8 @@ def designer_view(ws: Workspace, source, width, resolution, convention="paper", 
                               dtype or "fp32", _sets_from(param_values, param_ids))
     res_label = f"{p['resolution']} × {p['resolution']} px" if p["resolution"] else ""
     if p["error"]:
-        banner = html.Div([html.B("This point cannot be built. "), html.Span(p["error"])],
+        head = "The server is busy. " if p.get("busy") else "This point cannot be built. "
+        banner = html.Div([html.B(head), html.Span(p["error"])],
                           className="banner banner-error", id="designer-error-text")
         return (p["width"], res_label, p["spec_name"] or "", None, banner, [],
                 p["layer_figure"], p["memory_figure"])
@@ -282,9 +288,12 @@ def editor_check(ws: Workspace, trigger, text, upload_contents=None, upload_name
             return (editor_status("", data.CheckResult(False, str(err))), no_update, None)
     else:
         name = "pasted"
-    result = ws.check_text(text, name)
-    return editor_status(text, result), (text if trigger != "editor-check" else no_update), \
-        result.source if result.ok else None
+    result = ws.check_text(text, name, keep=False)
+    status = editor_status(text, result)
+    # added to the user's list only once its status has rendered: a check that ends in an
+    # internal error never leaves a spec behind
+    source = ws.keep_user(text, name, result) if result.ok else None
+    return status, (text if trigger != "editor-check" else no_update), source
 
 
 def navigate(ws: Workspace, trigger, click=None, editor_source=None):
@@ -292,16 +301,12 @@ def navigate(ws: Workspace, trigger, click=None, editor_source=None):
     request). A frontier point opens the designer at its configuration."""
     nothing = (no_update,) * 6
     if trigger == "frontier-graph":
-        try:
-            pt = (click or {}).get("points", [])[0]
-            source, width, res, sets, _ = pt["customdata"]
-        except (IndexError, KeyError, TypeError, ValueError):
+        point = inputs.frontier_click(ws, click)     # crafted data: nothing happens
+        if point is None:
             return nothing
-        if not isinstance(source, str) or not source.startswith("file:"):
-            return nothing
-        return ("designer", source, float(width), int(res), no_update,
-                {"source": source, "sets": sets or {}})
-    if trigger == "editor-open" and editor_source:
+        source, width, res, sets = point
+        return ("designer", source, width, res, no_update, {"source": source, "sets": sets})
+    if trigger == "editor-open" and isinstance(editor_source, str) and editor_source:
         try:
             res = data.resolution_value(ws.spec(editor_source).resolution)
         except Exception:  # noqa: BLE001  (the designer will show why)
@@ -314,8 +319,26 @@ def navigate(ws: Workspace, trigger, click=None, editor_source=None):
 
 
 # -- layout ------------------------------------------------------------------------------------
+def skipped_note(ws: Workspace):
+    """The spec files of --specs that did not load (skipped, and logged when the server
+    started), with archcalc's one-line reason each; None when every file loaded."""
+    errors = ws.catalog.errors
+    if not errors:
+        return None
+    return html.Details([
+        html.Summary(f"{len(errors)} spec file{'s' if len(errors) > 1 else ''} in "
+                     f"{ws.catalog.dir.name}/ could not be loaded and "
+                     f"{'are' if len(errors) > 1 else 'is'} not offered: "
+                     f"{', '.join(sorted(errors))}"),
+        html.Ul([html.Li(errors[k]) for k in sorted(errors)])],
+        className="banner banner-error", id="catalog-skipped")
+
+
 def _frontier_layout(ws: Workspace):
-    points, _ = data.frontier_points(ws, "paper")
+    try:
+        points, _ = data.frontier_points(ws, "paper")
+    except data.Busy:           # the frontier callback draws it (or says busy) once it can
+        points = []
     return html.Div([
         _card([html.Div([
             _field("Cost axis", _dropdown("frontier-x", data.x_options(points), "madds"),
@@ -490,6 +513,7 @@ def layout(ws: Workspace):
                                 className="tagline")], className="brand-block"),
             html.Div(f"{len(ws.catalog.entries)} specs · {ws.catalog.dir.name}/", className="header-meta"),
         ], className="header"),
+        skipped_note(ws),
         dcc.Tabs(id="tabs", value="frontier", className="tabs", parent_className="tabs-parent",
                  content_className="tabs-content", children=[
                      dcc.Tab(id="tab-frontier", label="Frontier", value="frontier", className="tab",
@@ -512,12 +536,30 @@ def layout(ws: Workspace):
 
 
 # -- the app -----------------------------------------------------------------------------------
-def create_app(specs_dir, db_path=None, *, workspace: Workspace | None = None) -> Dash:
-    """The dashboard for the specs in `specs_dir` (and measured latencies from `db_path`)."""
+class ArchcalcDash(Dash):
+    """Dash, served with the dashboard's guards: `run` checks the Host header of a loopback
+    bind and holds a bounded number of connections (dashboard/serving.py)."""
+
+    def run(self, host=None, port=None, debug=False, **options):
+        import os
+        host = host or os.getenv("HOST", "127.0.0.1")
+        port = int(port or os.getenv("PORT", "8050"))
+        serving.validate_bind(host, port)
+        serving.install_host_check(self.server, host, port)
+        options.setdefault("request_handler", serving.bounded_handler())
+        return super().run(host=host, port=port, debug=debug, **options)
+
+
+def create_app(specs_dir, db_path=None, *, workspace: Workspace | None = None,
+               host: str | None = None, port: int | None = None) -> Dash:
+    """The dashboard for the specs in `specs_dir` (and measured latencies from `db_path`).
+    With `host` and `port` (a loopback bind), requests for any other Host are refused; `run`
+    installs the same check for the address it serves."""
     ws = workspace or Workspace(specs_dir, db_path)
-    app = Dash(__name__, assets_folder=str(HERE / "assets"), title="archcalc dashboard",
-               update_title=None, suppress_callback_exceptions=True)
+    app = ArchcalcDash(__name__, assets_folder=str(HERE / "assets"), title="archcalc dashboard",
+                       update_title=None, suppress_callback_exceptions=True)
     app.server.config["MAX_CONTENT_LENGTH"] = 4 * data.MAX_UPLOAD_BYTES
+    serving.install_host_check(app.server, host, port)
     app.layout = lambda: layout(ws)
     app.archcalc_workspace = ws
 
@@ -537,10 +579,13 @@ def create_app(specs_dir, db_path=None, *, workspace: Workspace | None = None) -
                   State("editor-source", "data"), State("frontier-convention", "value"),
                   prevent_initial_call=True)
     def _navigate(click, _open, _own, editor_source, frontier_convention):
-        out = navigate(ws, ctx.triggered_id, click, editor_source)
-        if ctx.triggered_id == "frontier-graph" and out[0] == "designer":
-            out = out[:4] + (frontier_convention or "paper",) + out[5:]
-        return out
+        def go():
+            out = navigate(ws, ctx.triggered_id, click, editor_source)
+            if ctx.triggered_id == "frontier-graph" and out[0] == "designer":
+                out = out[:4] + (inputs.choice(frontier_convention, data.CONVENTIONS, "paper"),) \
+                    + out[5:]
+            return out
+        return _guard(go, (no_update,) * 6)
 
     @app.callback(Output("designer-params", "children"),
                   Input("designer-spec", "value"), Input("designer-request", "data"))
@@ -608,7 +653,10 @@ def create_app(specs_dir, db_path=None, *, workspace: Workspace | None = None) -
         if trigger == "editor-example" and not example:
             return (no_update,) * 5
         status, new_text, source = _guard(
-            lambda: editor_check(ws, trigger, text, contents, filename, example),
+            lambda: editor_check(ws, trigger, text if isinstance(text, str) else "",
+                                 contents if isinstance(contents, str) else None,
+                                 filename if isinstance(filename, str) else None,
+                                 example if isinstance(example, str) else None),
             (html.Div("internal error; see the server log", className="banner banner-error"),
              no_update, None))
         return status, new_text, source, source is None, ws.user_options()
@@ -616,8 +664,8 @@ def create_app(specs_dir, db_path=None, *, workspace: Workspace | None = None) -
     @app.callback(Output("designer-spec", "options"),
                   *[Output(f"compare-spec-{i}", "options") for i in range(4)],
                   Input("user-options", "data"))
-    def _options(user):
-        opts = ws.catalog.options() + list(user or [])
+    def _options(_user):
+        opts = ws.catalog.options() + ws.user_options()     # the server's list, not the client's
         return (opts,) * 5
 
     return app
@@ -634,18 +682,11 @@ def _guard(fn, fallback):
         return fallback
 
 
-# -- serving -----------------------------------------------------------------------------------
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
+# -- serving (dashboard/serving.py: bind, Host check, connections) -------------------------------
 def main(host: str = "127.0.0.1", port: int = 8050, specs_dir="specs", db_path=None) -> int:
-    """Serve the dashboard (blocking). Warns on stderr when `host` is not a loopback address."""
+    """Serve the dashboard (blocking). Warns on stderr when `host` is not a loopback address;
+    on a loopback address, answers only requests for localhost / 127.0.0.1 / [::1]."""
+    serving.validate_bind(host, port)
     if not is_loopback(host):
         print(f"archcalc dashboard: WARNING: serving on {host}:{port}, which other machines can "
               f"reach. The dashboard has no authentication: anyone who can reach this port can "

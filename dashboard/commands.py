@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .serving import port_number
+
 
 def add_commands(subparsers) -> None:
     """Register `dashboard [--host 127.0.0.1] [--port 8050] [--specs DIR] [--db PATH]`."""
@@ -16,7 +18,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; anything else is reachable from "
                         "other machines and prints a warning)")
-    p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    p.add_argument("--port", type=port_number, default=8050, help="port (default 8050)")
     p.add_argument("--specs", default=None, metavar="DIR",
                    help="folder of spec files to offer (default: the zoo that ships with "
                         "archcalc); the browser can open nothing outside it")
@@ -29,6 +31,9 @@ def add_commands(subparsers) -> None:
 def run(args: argparse.Namespace) -> str:
     """Start the server (blocks until Ctrl-C); returns the empty string for the CLI to print."""
     from archcalc.errors import OptionError
+
+    from .serving import validate_bind
+    validate_bind(args.host, args.port, try_bind=True)      # one line, before Dash loads
     try:
         from .app import main
     except ImportError as err:

@@ -31,18 +31,21 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import archcalc
+from archcalc import limits as L
 from archcalc.report.units import human_bytes, human_count
 
-# -- limits ------------------------------------------------------------------------------------
-MAX_SPEC_BYTES = 100_000          # pasted or uploaded spec text (the zoo's largest is ~6 kB)
-MAX_UPLOAD_BYTES = 1_000_000      # what the browser may send at all (checked before decoding)
-MAX_GRAPH_OPS = 4_000             # primitive ops of a user spec's compiled graph (NASNet: 907)
-MAX_COMPILE_S = 1.0               # a user spec must compile + cost in this long (in the sandbox)
-CHECK_TIMEOUT_S = 8.0             # wall time of one sandbox check
-FORMS_TIMEOUT_S = 30.0            # wall time of one sandboxed closed-form computation
-MAX_USER_SPECS = 32               # pasted specs kept in memory (least recently used dropped)
-TABLE_CACHE = 512                 # cost tables kept (spec x point)
-MAX_FORM_CHARS = 30_000           # closed-form text shown
+from .bounded import LRU, Busy, WorkerPool
+
+# -- limits (all defined in archcalc/limits.py, "the dashboard"; docs/spec.md "Limits") ---------
+MAX_SPEC_BYTES = L.DASHBOARD_MAX_SPEC_BYTES       # pasted or uploaded spec text
+MAX_UPLOAD_BYTES = L.DASHBOARD_MAX_UPLOAD_BYTES   # what the browser may send (before decoding)
+MAX_GRAPH_OPS = L.DASHBOARD_MAX_GRAPH_OPS         # ops of a checked spec's compiled graph
+MAX_COMPILE_S = L.DASHBOARD_MAX_COMPILE_CPU_S     # CPU seconds it may take (in the sandbox)
+CHECK_TIMEOUT_S = L.DASHBOARD_CHECK_CPU_S         # CPU time of one sandbox check
+FORMS_TIMEOUT_S = L.DASHBOARD_FORMS_CPU_S         # CPU time of one sandboxed closed form
+MAX_USER_SPECS = L.DASHBOARD_MAX_USER_SPECS       # pasted specs kept in memory
+TABLE_CACHE = L.DASHBOARD_CACHE_TABLES            # cost tables kept (spec x point)
+MAX_FORM_CHARS = L.DASHBOARD_MAX_FORM_CHARS       # closed-form text shown
 
 WIDTH_MIN, WIDTH_MAX, WIDTH_STEP = 0.1, 2.0, 0.05
 RES_MIN, RES_MAX = 32, 512
@@ -74,6 +77,13 @@ OP_COLORS = {
 
 FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 INK, MUTED, GRID = "#1F2430", "#6B7280", "#E8EAF0"
+
+
+def quoted(value) -> str:
+    """A value from the browser, quoted in a message: at most MAX_QUOTED_CHARS characters."""
+    text = repr(value)
+    limit = L.MAX_QUOTED_CHARS
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def family_color(name: str, index: int = 0) -> str:
@@ -166,19 +176,28 @@ class Catalog:
         for i, p in enumerate(files):
             try:
                 spec = archcalc.load_spec(str(p))
+                self.entries[p.name] = CatalogEntry(
+                    key=p.name, path=str(p), name=spec.name, source=spec.source,
+                    params=tuple(spec.params), resolution=spec.resolution,
+                    color=family_color(spec.name, i),
+                    spec_hash=hashlib.sha256(p.read_bytes()).hexdigest())
             except archcalc.ArchcalcError as err:
-                self.errors[p.name] = str(err)
-                continue
-            self.entries[p.name] = CatalogEntry(
-                key=p.name, path=str(p), name=spec.name, source=spec.source,
-                params=tuple(spec.params), resolution=spec.resolution,
-                color=family_color(spec.name, i),
-                spec_hash=hashlib.sha256(p.read_bytes()).hexdigest())
+                self.errors[p.name] = self.scrub(str(err))
+            except Exception as err:  # noqa: BLE001  (one broken file never stops the server)
+                self.errors[p.name] = (f"{p.name}: archcalc could not load it "
+                                       f"({type(err).__name__}: {self.scrub(str(err))[:200]})")
+            if p.name in self.errors:
+                log(f"skipped a spec that does not load: {self.errors[p.name]}")
+
+    def scrub(self, message: str) -> str:
+        """A message for the browser: the specs folder's path removed (file names stay)."""
+        folder = str(self.dir)
+        return str(message).replace(folder + os.sep, "").replace(folder, self.dir.name)
 
     def path(self, key: str) -> str:
         entry = self.entries.get(key)
         if entry is None:
-            raise archcalc.OptionError(f"no spec named {key!r} in the specs folder")
+            raise archcalc.OptionError(f"no spec named {quoted(key)} in the specs folder")
         return entry.path
 
     def key_for_path(self, path) -> str | None:
@@ -217,7 +236,8 @@ class CheckResult:
     name: str = ""
     ops: int = 0
     totals: dict = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0        # CPU seconds to parse, compile and cost it (in the sandbox)
+    transient: bool = False     # busy / wall-time backstop: says nothing about the spec
 
 
 def text_sha(text: str) -> str:
@@ -340,45 +360,32 @@ class LayerEvaluator:
                          dtype=self.dtype, symbolic=False, rows=tuple(rows), totals=totals)
 
 
-class _LRU(OrderedDict):
-    """A dict that keeps its `maxsize` most recently used entries."""
-
-    def __init__(self, maxsize: int):
-        super().__init__()
-        self.maxsize = maxsize
-
-    def get(self, key, default=None):
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        return default
-
-    def __setitem__(self, key, value):
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.maxsize:
-            self.popitem(last=False)
-
-
 # -- the workspace -----------------------------------------------------------------------------
 class Workspace:
     """The dashboard's state: catalog, caches, user specs, results database."""
 
     def __init__(self, specs_dir, db_path=None, *, sandbox=None, wait_for_compile=False):
+        from .trust import published_sets
         self.catalog = Catalog(specs_dir)
         self.wait_for_compile = wait_for_compile
         self.db_path = db_path
         self._lock = threading.RLock()
         # every cache is bounded: a browser can ask for any parameter value or convention
-        self._specs = _LRU(256)                 # (source, sets, convention) -> NetworkSpec
-        self._tables: OrderedDict = OrderedDict()   # (spec key, width, res, dtype) -> CostTable
-        self._forms = _LRU(48)                  # (spec key, dtype) -> CompiledForms
-        self._formula_text = _LRU(48)           # (spec key, dtype) -> {"text":..} | {"error":..}
-        self._user: OrderedDict = OrderedDict()     # sha -> UserSpec
-        self._checked = _LRU(512)               # (sha, sets, convention) -> CheckResult
-        self._frontier = _LRU(len(CONVENTIONS))     # convention -> points
-        self._evaluators = _LRU(32)             # (spec key, dtype) -> LayerEvaluator | False
-        self._building: dict = {}               # (spec key, dtype) -> threading.Event
+        self._specs = LRU(L.DASHBOARD_CACHE_SPECS)      # (source, sets, convention) -> NetworkSpec
+        self._tables = LRU(L.DASHBOARD_CACHE_TABLES, lambda t: len(t.rows),
+                           L.DASHBOARD_CACHE_TABLE_ROWS)  # (spec key, width, res, dtype) -> table
+        self._forms = LRU(L.DASHBOARD_CACHE_FORMS)      # (spec key, dtype) -> CompiledForms
+        self._formula_text = LRU(L.DASHBOARD_CACHE_FORMULA_TEXT)   # -> {"text":..} | {"error":..}
+        self._user: OrderedDict = OrderedDict()         # sha -> UserSpec
+        self._checked = LRU(L.DASHBOARD_CACHE_CHECKS)   # (sha or source, sets, conv) -> CheckResult
+        self._frontier = LRU(len(CONVENTIONS))          # convention -> points
+        self._evaluators = LRU(L.DASHBOARD_CACHE_EVALUATORS)   # (spec key, dtype) -> evaluator
+        # heavy work on fixed pools with bounded queues (dashboard/bounded.py)
+        self.work = WorkerPool("compute", L.DASHBOARD_WORKERS, L.DASHBOARD_WORK_QUEUE,
+                               L.DASHBOARD_MAX_WAIT_S, L.DASHBOARD_ADMIT_WAIT_S)
+        self.children = WorkerPool("sandbox", L.DASHBOARD_MAX_CHILDREN, L.DASHBOARD_CHILD_QUEUE,
+                                   L.DASHBOARD_MAX_WAIT_S, L.DASHBOARD_ADMIT_WAIT_S)
+        self.published = published_sets(self.catalog)   # key -> parameter sets of its points
         if sandbox is None:
             from . import sandbox as sandbox_module
             sandbox = sandbox_module
@@ -387,7 +394,7 @@ class Workspace:
     # -- specs ---------------------------------------------------------------------------------
     def spec_key(self, source: str, sets=None, convention: str = "paper") -> tuple:
         if convention not in CONVENTIONS:
-            raise archcalc.OptionError(f"unknown convention {convention!r}")
+            raise archcalc.OptionError(f"unknown convention {quoted(convention)}")
         return (source, sets_key(sets), convention)
 
     def declared_params(self, source: str) -> tuple:
@@ -406,12 +413,14 @@ class Workspace:
         out = {k: v for k, v in (sets or {}).items()
                if k in names and v is not None and str(v).strip() != ""}
         for k, v in out.items():
-            if len(str(v)) > 40:
+            if len(str(v)) > L.DASHBOARD_MAX_PARAM_CHARS:
                 raise archcalc.OptionError(f"{k}: value too long ({len(str(v))} characters)")
         return out
 
     def spec(self, source: str, sets=None, convention: str = "paper"):
-        """A validated NetworkSpec with parameters bound (cached)."""
+        """A validated NetworkSpec with parameters bound (cached). A zoo file is parsed here
+        (its text is trusted; the values are validated); a pasted spec with other parameter
+        values or another convention is checked in the sandbox first."""
         key = self.spec_key(source, sets, convention)
         with self._lock:
             found = self._specs.get(key)
@@ -420,85 +429,106 @@ class Workspace:
         kind, _, ident = source.partition(":")
         sets_d = dict(key[1])
         if kind == "file":
-            spec = archcalc.load(self.catalog.path(ident), sets_d or None, convention)
+            try:
+                spec = archcalc.load(self.catalog.path(ident), sets_d or None, convention)
+            except archcalc.ArchcalcError as err:
+                raise archcalc.OptionError(self.scrub(str(err))) from None
         elif kind == "user":
             user = self.user_spec(ident)
             if key[1] or convention != "paper":
                 # other parameter values can change the graph's size: check them in the sandbox
-                result = self._check_user(user, sets_d, convention)
-                if not result.ok:
-                    raise archcalc.OptionError(result.message)
+                self._require(self._check_user(user, sets_d, convention))
             conv = archcalc.convention_named(convention)
             spec = archcalc.parse_spec(user.text, f"<{user.filename}>", sets_d or None,
                                        conv.param_defaults())
         else:
-            raise archcalc.OptionError(f"unknown spec source {source!r}")
+            raise archcalc.OptionError(f"unknown spec source {quoted(source)}")
         with self._lock:
             self._specs[key] = spec
         return spec
 
+    def trusted(self, source: str, sets=None) -> bool:
+        """Whether the server may compile this configuration itself: a zoo file with its
+        default parameters, values from a declared list of choices, or the parameters of one
+        of its published points. Anything else (a pasted spec, a new value) is untrusted."""
+        from .trust import trusted_values
+        kind, _, ident = source.partition(":")
+        entry = self.catalog.entries.get(ident) if kind == "file" else None
+        return entry is not None and trusted_values(entry, sets_key(sets),
+                                                    self.published.get(ident, ()))
+
+    def scrub(self, message) -> str:
+        return self.catalog.scrub(str(message))
+
     def table(self, source: str, width, resolution, convention="paper", dtype="fp32", sets=None):
-        """The exact CostTable at one point (archcalc.evaluate on the parsed spec; memoised)."""
+        """The exact CostTable at one point (memoised). A zoo configuration is read off its
+        lambdified evaluator when that is ready (the slider's path: no pool, no child);
+        every other point is costed with archcalc.evaluate on the `work` pool, an untrusted
+        configuration only after the sandbox has checked its size."""
         key = (self.spec_key(source, sets, convention), str(width), str(resolution), dtype)
         with self._lock:
             t = self._tables.get(key)
-            if t is not None:
-                self._tables.move_to_end(key)
-                return t
+        if t is not None:
+            return t
         spec = self.spec(source, sets, convention)
+        trusted = self.trusted(source, sets)
+        if source.startswith("file:") and not trusted:
+            self._require(self._check_file(source, dict(key[0][1]), convention))
         t = None
-        if source.startswith("file:"):
+        if trusted:
             ev = self.layer_evaluator(source, sets, convention, dtype, wait=self.wait_for_compile)
             if ev is not None:
                 t = ev.at(width, resolution)
         if t is None:
-            t = archcalc.evaluate(spec, width, resolution, convention=convention, dtype=dtype)
+            try:
+                t = self.work.call(("table",) + key, lambda: archcalc.evaluate(
+                    spec, width, resolution, convention=convention, dtype=dtype))
+            except Busy:
+                raise
+            except archcalc.ArchcalcError as err:
+                raise archcalc.OptionError(self.scrub(str(err))) from None
         with self._lock:
             self._tables[key] = t
-            while len(self._tables) > TABLE_CACHE:
-                self._tables.popitem(last=False)
         return t
 
     def layer_evaluator(self, source: str, sets=None, convention="paper", dtype="fp32",
                         wait: bool = True):
-        """The lambdified per-layer evaluator of a catalog spec. With wait=False it is built in
-        a background thread and None is returned until it is ready (the caller compiles the
-        point meanwhile), so choosing a spec never blocks a slider."""
+        """The lambdified per-layer evaluator of a zoo configuration (None for any other),
+        built once on the `work` pool. With wait=False the build is queued (skipped when the
+        pool is full) and None returned until it is ready (the caller costs the point
+        meanwhile), so choosing a spec never blocks a slider."""
         key = (self.spec_key(source, sets, convention), dtype)
         with self._lock:
             ev = self._evaluators.get(key)
-            if ev is not None:
-                return ev or None
-            event = self._building.get(key)
-            starter = event is None
-            if starter:
-                event = self._building[key] = threading.Event()
-        if starter:
-            def build():
-                try:
-                    made = LayerEvaluator(self.spec(source, sets, convention), convention, dtype)
-                except Exception as err:  # noqa: BLE001  (fall back to archcalc.evaluate)
-                    log(f"no lambdified evaluator for {source}: {type(err).__name__}: {err}")
-                    made = False
-                with self._lock:
-                    self._evaluators[key] = made
-                    self._building.pop(key, None)
-                event.set()
-            if wait:
-                build()
-            else:
-                threading.Thread(target=build, name=f"lambdify {source}", daemon=True).start()
-                return None
-        if wait:
-            event.wait()
+        if ev is not None:
+            return ev or None
+        if not self.trusted(source, sets):
+            return None
+
+        def build():
             with self._lock:
-                return self._evaluators.get(key) or None
+                done = self._evaluators.get(key)
+            if done is not None:
+                return done
+            try:
+                made = LayerEvaluator(self.spec(source, sets, convention), convention, dtype)
+            except Exception as err:  # noqa: BLE001  (fall back to archcalc.evaluate)
+                log(f"no lambdified evaluator for {source}: {type(err).__name__}: {err}")
+                made = False
+            with self._lock:
+                self._evaluators[key] = made
+            return made
+
+        if wait:
+            return self.work.call(("evaluator",) + key, build) or None
+        self.work.try_submit(("evaluator",) + key, build)
         return None
 
     @staticmethod
     def check_dtype(dtype: str) -> str:
         if dtype not in DTYPES:
-            raise archcalc.OptionError(f"unknown dtype {dtype!r} (known: {', '.join(DTYPES)})")
+            raise archcalc.OptionError(f"unknown dtype {quoted(dtype)} "
+                                       f"(known: {', '.join(DTYPES)})")
         return dtype
 
     def spec_path(self, source: str) -> str | None:
@@ -534,35 +564,60 @@ class Workspace:
                     for u in self._user.values()]
 
     def _check_user(self, user: UserSpec, sets: dict, convention: str) -> CheckResult:
-        key = (user.sha, sets_key(sets), convention)
+        return self._checked_once((user.sha, sets_key(sets), convention),
+                                  lambda: self._run_check(user.text, f"<{user.filename}>", sets,
+                                                          convention))
+
+    def _check_file(self, source: str, sets: dict, convention: str) -> CheckResult:
+        """A zoo file with new parameter values, checked in the sandbox (the file's name, not
+        its path, in every message)."""
+        ident = source.partition(":")[2]
+        path = self.catalog.path(ident)
+        return self._checked_once((source, sets_key(sets), convention),
+                                  lambda: self._run_check(Path(path).read_text(encoding="utf-8"),
+                                                          ident, sets, convention))
+
+    def _checked_once(self, key: tuple, run) -> CheckResult:
+        """A sandbox check, remembered (except a transient failure); one child per key even
+        when many requests ask at once; Busy when the sandbox's queue is full."""
         with self._lock:
             found = self._checked.get(key)
-        if found is None:
-            found = self._run_check(user.text, user.filename, sets, convention)
+        if found is not None:
+            return found
+        result = self.children.call(("check",) + key, run)
+        if not result.transient:
             with self._lock:
-                self._checked[key] = found
-        return found
+                self._checked[key] = result
+        return result
 
-    def _run_check(self, text: str, filename: str, sets=None, convention="paper") -> CheckResult:
-        out = self.sandbox.run("check", {"text": text, "path": f"<{filename}>",
-                                         "sets": dict(sets or {}), "convention": convention},
-                               timeout=CHECK_TIMEOUT_S)
+    @staticmethod
+    def _require(result: CheckResult) -> None:
+        if not result.ok:
+            raise archcalc.OptionError(result.message)
+
+    def _run_check(self, text: str, label: str, sets=None, convention="paper") -> CheckResult:
+        out = self.sandbox.run("check", {"text": text, "path": label, "sets": dict(sets or {}),
+                                         "convention": convention}, timeout=CHECK_TIMEOUT_S)
         if not out.get("ok"):
-            return CheckResult(False, out.get("message", "the spec could not be checked"),
-                               out.get("line"), out.get("key"))
+            return CheckResult(False, self.scrub(out.get("message", "the spec could not be "
+                                                                    "checked")),
+                               out.get("line"), out.get("key"),
+                               transient=bool(out.get("transient")))
         ops, seconds = int(out["ops"]), float(out["seconds"])
         if ops > MAX_GRAPH_OPS:
-            return CheckResult(False, f"<{filename}>: the compiled graph has {ops:,} ops; the "
+            return CheckResult(False, f"{label}: the compiled graph has {ops:,} ops; the "
                                f"dashboard accepts at most {MAX_GRAPH_OPS:,}", name=out.get("name", ""),
                                ops=ops)
         if seconds > MAX_COMPILE_S:
-            return CheckResult(False, f"<{filename}>: compiling took {seconds:.1f} s; the dashboard "
-                               f"accepts at most {MAX_COMPILE_S:g} s", name=out.get("name", ""), ops=ops)
+            return CheckResult(False, f"{label}: compiling took {seconds:.1f} s of CPU time; the "
+                               f"dashboard accepts at most {MAX_COMPILE_S:g} s",
+                               name=out.get("name", ""), ops=ops)
         return CheckResult(True, name=out["name"], ops=ops, totals=out["totals"], seconds=seconds)
 
-    def check_text(self, text: str | None, filename: str = "pasted") -> CheckResult:
+    def check_text(self, text: str | None, filename: str = "pasted", keep: bool = True
+                   ) -> CheckResult:
         """Check a pasted/uploaded spec (size, then parse + compile + cost in the sandbox);
-        when it passes, keep it (LRU) and return its source id."""
+        when it passes and `keep`, keep it (LRU) and return its source id."""
         text = text or ""
         size = len(text.encode("utf-8"))
         if not text.strip():
@@ -572,21 +627,29 @@ class Workspace:
                                f"accepts up to {MAX_SPEC_BYTES:,})")
         filename = _safe_filename(filename)
         sha = text_sha(text)
-        with self._lock:
-            known = self._checked.get((sha, (), "paper"))
-        result = known or self._run_check(text, filename)
-        with self._lock:
-            self._checked[(sha, (), "paper")] = result
-        if result.ok:
-            with self._lock:
-                self._user[sha] = UserSpec(sha, result.name, filename, text, result.ops)
-                self._user.move_to_end(sha)
-                while len(self._user) > MAX_USER_SPECS:
-                    old, _ = self._user.popitem(last=False)
-                    for k in [k for k in self._specs if k[0] == f"user:{old}"]:
-                        del self._specs[k]
-            result.source = f"user:{sha}"
+        try:
+            result = self._checked_once((sha, (), "paper"),
+                                        lambda: self._run_check(text, f"<{filename}>"))
+        except Busy as err:
+            return CheckResult(False, str(err), transient=True)
+        if result.ok and keep:
+            self.keep_user(text, filename, result)
         return result
+
+    def keep_user(self, text: str, filename: str, result: CheckResult) -> str:
+        """Add a checked spec to the user's list (the 32 most recent); returns its source."""
+        assert result.ok
+        filename = _safe_filename(filename)
+        sha = text_sha(text)
+        with self._lock:
+            self._user[sha] = UserSpec(sha, result.name, filename, text, result.ops)
+            self._user.move_to_end(sha)
+            while len(self._user) > MAX_USER_SPECS:
+                old, _ = self._user.popitem(last=False)
+                for k in [k for k in self._specs if k[0] == f"user:{old}"]:
+                    del self._specs[k]
+        result.source = f"user:{sha}"
+        return result.source
 
     # -- results database ----------------------------------------------------------------------
     def measured(self) -> tuple[list[dict], str | None]:
@@ -834,8 +897,8 @@ def designer_payload(ws: Workspace, source: str, width, resolution, convention="
     """Everything the designer shows at one point, as plain data (never raises for bad input:
     an error becomes {"error": one line})."""
     w = width_text(width)
-    base = {"width": w, "resolution": None, "error": None, "cards": [], "published": None,
-            "layers": 0, "ops": 0, "spec_name": "", "flops": ""}
+    base = {"width": w, "resolution": None, "error": None, "busy": False, "cards": [],
+            "published": None, "layers": 0, "ops": 0, "spec_name": "", "flops": ""}
     try:
         ws.check_dtype(dtype)
         sets = ws.filter_sets(source, sets)
@@ -845,7 +908,8 @@ def designer_payload(ws: Workspace, source: str, width, resolution, convention="
         base["spec_name"] = spec.name
         table = ws.table(source, w, r, convention, dtype, sets)
     except archcalc.ArchcalcError as err:
-        base["error"] = str(err)
+        base["error"] = ws.scrub(str(err))
+        base["busy"] = isinstance(err, Busy)
         base["layer_figure"] = empty_figure("no costs at this point")
         base["memory_figure"] = empty_figure("no memory profile at this point", 330)
         return base
@@ -870,7 +934,10 @@ def published_text(ws: Workspace, source: str, table) -> str | None:
     kind, _, key = source.partition(":")
     if kind != "file":
         return None
-    points, _ = frontier_points(ws, "paper", with_measured=False)
+    try:
+        points, _ = frontier_points(ws, "paper", with_measured=False)
+    except Busy:            # the frontier is not computed yet and the server is busy
+        return None
     params = {p.name: p.value for p in table.spec.params}
     w, r = decimal(table.width), table.resolution
     pub: dict = {}
@@ -898,8 +965,9 @@ def published_text(ws: Workspace, source: str, table) -> str | None:
 # -- closed forms ------------------------------------------------------------------------------
 def formula_text(ws: Workspace, source: str, convention="paper", dtype="fp32", sets=None) -> dict:
     """Readable closed forms of the totals (archcalc.design.formula) and the idealised
-    polynomials, computed once per spec (catalog specs in-process, pasted specs in the
-    sandbox). Returns {"text": ..., "idealised": ...} or {"error": ...}."""
+    polynomials, computed once per spec, convention, dtype and parameter values in a sandbox
+    child (sympy can take seconds of CPU: never in the server). Returns {"text": ...,
+    "idealised": ...} or {"error": ...} (a busy server's error is not remembered)."""
     ws.check_dtype(dtype)
     sets = ws.filter_sets(source, sets)
     key = (ws.spec_key(source, sets, convention), dtype)
@@ -909,26 +977,29 @@ def formula_text(ws: Workspace, source: str, convention="paper", dtype="fp32", s
         return found
     kind, _, ident = source.partition(":")
     try:
-        if kind == "file":
-            path = ws.catalog.path(ident)
-            out = compute_formulas(path, convention, dtype, sets)
-            # the browser sees the file's name, never the server's folders
-            out = {k: v.replace(path, ident) if isinstance(v, str) else v for k, v in out.items()}
+        if kind == "file":      # the browser sees the file's name, never the server's folders
+            text, label = Path(ws.catalog.path(ident)).read_text(encoding="utf-8"), ident
         else:
             user = ws.user_spec(ident)
-            out = ws.sandbox.run("forms", {"text": user.text, "path": f"<{user.filename}>",
-                                           "sets": sets, "convention": convention, "dtype": dtype},
-                                 timeout=FORMS_TIMEOUT_S)
-            if not out.get("ok"):
-                out = {"error": out.get("message", "closed forms unavailable")}
+            text, label = user.text, f"<{user.filename}>"
+        out = ws.children.call(("forms",) + key, lambda: ws.sandbox.run(
+            "forms", {"text": text, "path": label, "sets": sets, "convention": convention,
+                      "dtype": dtype}, timeout=FORMS_TIMEOUT_S))
+        if not out.get("ok"):
+            out = {"error": ws.scrub(out.get("message", "closed forms unavailable")),
+                   "transient": bool(out.get("transient"))}
+    except Busy as err:
+        return {"error": str(err)}
     except archcalc.ArchcalcError as err:
-        out = {"error": str(err)}
+        out = {"error": ws.scrub(str(err))}
+    out = {k: v for k, v in out.items() if k != "ok"}
     for k in ("text", "idealised"):
         if k in out and len(out[k]) > MAX_FORM_CHARS:
             out[k] = out[k][:MAX_FORM_CHARS] + (f"\n... ({len(out[k]):,} characters; the whole "
                                                  "text: archcalc formula SPEC)")
-    with ws._lock:
-        ws._formula_text[key] = out
+    if not out.pop("transient", False):
+        with ws._lock:
+            ws._formula_text[key] = out
     return out
 
 
@@ -966,69 +1037,77 @@ def _measured_label(row) -> str:
     return f"{dev}: {hw} · {row.get('dtype')} · batch {row.get('batch')}"
 
 
+def _compute_frontier(ws: Workspace, convention: str) -> tuple[list[dict], list[str]]:
+    from archcalc.design.frontier import load_points, published_for
+    with ws._lock:
+        cached = ws._frontier.get(convention)
+    if cached is not None:
+        return cached
+    notes: list[str] = []
+    raw = []
+    for key, entry in ws.catalog.entries.items():
+        f = published_for(entry.path)
+        if f is None:
+            continue
+        try:
+            pts = load_points(f)
+        except archcalc.ArchcalcError as err:
+            notes.append(ws.scrub(str(err)))
+            continue
+        for p in pts:
+            spec_key = ws.catalog.key_for_path(p["spec"]) if p.get("spec") else key
+            if spec_key is None or "width" not in p or p.get("top1") is None:
+                continue
+            sets = p.get("set") if isinstance(p.get("set"), dict) else {}
+            raw.append((spec_key, {str(k): str(v) for k, v in sets.items()},
+                        dict(p, order=len(raw))))
+    groups: dict = {}
+    for spec_key, sets, p in raw:
+        groups.setdefault((spec_key, sets_key(sets)), []).append(p)
+    points = []
+    for (spec_key, skey), pts in groups.items():
+        entry = ws.catalog.entries[spec_key]
+        source = f"file:{spec_key}"
+        try:
+            forms = ws.forms(source, convention, "fp32", dict(skey))
+            widths = [p["width"] for p in pts]
+            res = [p.get("resolution", entry.resolution) for p in pts]
+            values = forms.points(widths, res, COST_METRICS)
+        except archcalc.ArchcalcError as err:
+            notes.append(f"{entry.name}: {ws.scrub(str(err))}")
+            continue
+        for i, p in enumerate(pts):
+            w = Fraction(p["width"])
+            point = {
+                "family": entry.name, "spec": spec_key, "source_id": source,
+                "label": p.get("label", ""), "width": decimal(w), "resolution": int(res[i]),
+                "sets": dict(skey), "top1": float(p["top1"]),
+                "source": p.get("source", ""), "color": entry.color, "order": p["order"],
+                **{m: plain(values[m][i]) for m in COST_METRICS}}
+            if p.get("pixel1_ms") is not None:
+                point["pixel1_ms"] = float(p["pixel1_ms"])
+            points.append(point)
+    for i, p in enumerate(points):
+        p["id"] = i
+    with ws._lock:
+        ws._frontier[convention] = (points, notes)
+    return points, notes
+
+
 def frontier_points(ws: Workspace, convention: str = "paper", with_measured: bool = True
                     ) -> tuple[list[dict], list[str]]:
     """Every published point of every catalog spec, with archcalc's exact costs at its width,
     resolution and parameters (the design engine's compiled evaluator, once per spec and
     parameter combination), and measured latencies joined from the results database.
     Returns (points, notes)."""
-    from archcalc.design.frontier import load_points, published_for
     if convention not in CONVENTIONS:
-        raise archcalc.OptionError(f"unknown convention {convention!r}")
+        raise archcalc.OptionError(f"unknown convention {quoted(convention)}")
     with ws._lock:
         cached = ws._frontier.get(convention)
-    notes: list[str] = []
-    if cached is None:
-        raw = []
-        for key, entry in ws.catalog.entries.items():
-            f = published_for(entry.path)
-            if f is None:
-                continue
-            try:
-                pts = load_points(f)
-            except archcalc.ArchcalcError as err:
-                notes.append(str(err))
-                continue
-            for p in pts:
-                spec_key = ws.catalog.key_for_path(p["spec"]) if p.get("spec") else key
-                if spec_key is None or "width" not in p or p.get("top1") is None:
-                    continue
-                sets = p.get("set") if isinstance(p.get("set"), dict) else {}
-                raw.append((spec_key, {str(k): str(v) for k, v in sets.items()},
-                            dict(p, order=len(raw))))
-        groups: dict = {}
-        for spec_key, sets, p in raw:
-            groups.setdefault((spec_key, sets_key(sets)), []).append(p)
-        points = []
-        for (spec_key, skey), pts in groups.items():
-            entry = ws.catalog.entries[spec_key]
-            source = f"file:{spec_key}"
-            try:
-                forms = ws.forms(source, convention, "fp32", dict(skey))
-                widths = [p["width"] for p in pts]
-                res = [p.get("resolution", entry.resolution) for p in pts]
-                values = forms.points(widths, res, COST_METRICS)
-            except archcalc.ArchcalcError as err:
-                notes.append(f"{entry.name}: {err}")
-                continue
-            for i, p in enumerate(pts):
-                w = Fraction(p["width"])
-                point = {
-                    "family": entry.name, "spec": spec_key, "source_id": source,
-                    "label": p.get("label", ""), "width": decimal(w), "resolution": int(res[i]),
-                    "sets": dict(skey), "top1": float(p["top1"]),
-                    "source": p.get("source", ""), "color": entry.color, "order": p["order"],
-                    **{m: plain(values[m][i]) for m in COST_METRICS}}
-                if p.get("pixel1_ms") is not None:
-                    point["pixel1_ms"] = float(p["pixel1_ms"])
-                points.append(point)
-        for i, p in enumerate(points):
-            p["id"] = i
-        with ws._lock:
-            ws._frontier[convention] = (points, notes)
-    else:
-        points, notes = cached
-        notes = list(notes)
+    if cached is None:      # once per convention, on the `work` pool (seconds of CPU)
+        cached = ws.work.call(("frontier", convention), lambda: _compute_frontier(ws, convention))
+    points, notes = cached
+    notes = list(notes)
     if not with_measured:
         return points, notes
     # measured latencies change while the dashboard runs: joined on every call
@@ -1202,8 +1281,8 @@ def compare_entries(ws: Workspace, slots, convention="paper", dtype="fp32") -> t
     from archcalc.compare import Entry, Target, compare
     entries, errors = [], []
     for i, slot in enumerate(slots):
-        source = (slot or {}).get("spec")
-        if not source:
+        source = (slot or {}).get("spec") if isinstance(slot, dict) else None
+        if not source or not isinstance(source, str):
             continue
         try:
             w = width_text(slot.get("width") if slot.get("width") not in (None, "") else 1)
@@ -1212,20 +1291,26 @@ def compare_entries(ws: Workspace, slots, convention="paper", dtype="fp32") -> t
                 base = ws.catalog.entries[ident].resolution if ident in ws.catalog.entries else 224
                 r = resolution_value(slot.get("resolution") or base, base)
                 path = ws.catalog.path(ident)
-                entries.extend(compare([f"{path}@{w},{r}"], None, convention, dtype))
+                entries.extend(ws.work.call(("compare", path, w, r, convention, dtype),
+                                            lambda: compare([f"{path}@{w},{r}"], None, convention,
+                                                            dtype)))
             else:
-                from archcalc.cost.memory import memory_by_resolution
-                spec = ws.spec(source, None, convention)
+                spec = ws.spec(source, None, convention)        # checked in the sandbox
                 r = resolution_value(slot.get("resolution") or spec.resolution, spec.resolution)
-                graph = archcalc.compile_graph(spec, w, r)
-                table = archcalc.analyze(graph, convention, dtype)
-                label = spec.name + ("" if w == "1" else f" {w}x") + \
-                    ("" if r == spec.resolution else f" @{r}")
-                entries.append(Entry(Target(spec.path, w, str(r)), label, table,
-                                     memory_by_resolution(graph, archcalc.DTYPE_BYTES[dtype]), None))
+                entries.append(ws.work.call(None, lambda: _user_entry(spec, w, r, convention,
+                                                                      dtype, Entry, Target)))
         except archcalc.ArchcalcError as err:
-            errors.append(f"slot {i + 1}: {err}")
+            errors.append(f"slot {i + 1}: {ws.scrub(str(err))}")
     return entries, errors
+
+
+def _user_entry(spec, w, r, convention, dtype, Entry, Target):
+    from archcalc.cost.memory import memory_by_resolution
+    graph = archcalc.compile_graph(spec, w, r)
+    table = archcalc.analyze(graph, convention, dtype)
+    label = spec.name + ("" if w == "1" else f" {w}x") + ("" if r == spec.resolution else f" @{r}")
+    return Entry(Target(spec.path, w, str(r)), label, table,
+                 memory_by_resolution(graph, archcalc.DTYPE_BYTES[dtype]), None)
 
 
 def compare_table(entries) -> dict:

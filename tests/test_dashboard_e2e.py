@@ -65,7 +65,13 @@ def workspace():
     return _WS[0]
 
 
-def until(dash_duo, predicate, timeout=20, what="condition"):
+# Every wait below is a guard against a hang, generous for a busy 2-core machine (a sandbox
+# child, the frontier's closed forms or a lambdify can take seconds there), never a speed
+# check: benchmarks/dashboard_callbacks.py and dashboard_load.py measure speed.
+WAIT = 120
+
+
+def until(dash_duo, predicate, timeout=WAIT, what="condition"):
     return WebDriverWait(dash_duo.driver, timeout).until(lambda d: predicate(), message=what)
 
 
@@ -99,9 +105,13 @@ def screenshot(dash_duo, name):
 
 
 def start(dash_duo, app=None):
+    # The shared workspace (and its worker threads) must exist before any server starts:
+    # dash's runner stops a server by raising SystemExit into every thread started after it.
+    workspace()
+    dash_duo.wait_timeout = WAIT             # dash_duo's own waits (10 s by default)
     dash_duo.driver.set_window_size(WIDTH, HEIGHT)
-    dash_duo.start_server(app or create_app(SPECS, workspace=workspace()))
-    dash_duo.wait_for_element("#frontier-graph .scatterlayer .points path", timeout=30)
+    dash_duo.start_server(app or create_app(SPECS, workspace=workspace()), start_timeout=WAIT)
+    dash_duo.wait_for_element("#frontier-graph .scatterlayer .points path", timeout=WAIT)
 
 
 def madds_shown(dash_duo) -> int:
@@ -113,7 +123,7 @@ def wait_for_designer(dash_duo, width: str | None = None):
     if width is not None:
         until(dash_duo, lambda: text_of(dash_duo, "#designer-width-label") == width,
               what=f"width {width}")
-    dash_duo.wait_for_element("#designer-layers .main-svg .barlayer", timeout=20)
+    dash_duo.wait_for_element("#designer-layers .main-svg .barlayer", timeout=WAIT)
 
 
 def no_browser_errors(dash_duo):
@@ -216,8 +226,8 @@ def test_designer_sliders_match_archcalc_report(dash_duo):
     wait_for_designer(dash_duo, "1")
     assert madds_shown(dash_duo) == 300774272
     assert text_of(dash_duo, "#metric-madds") == "300.8M"
-    dash_duo.wait_for_element("#designer-memory .main-svg .scatterlayer", timeout=20)
-    dash_duo.wait_for_element("#designer-formula-text", timeout=60)
+    dash_duo.wait_for_element("#designer-memory .main-svg .scatterlayer", timeout=WAIT)
+    dash_duo.wait_for_element("#designer-formula-text", timeout=WAIT)
     assert "madds =" in text_of(dash_duo, "#designer-formula-text")
     screenshot(dash_duo, "designer")
 
@@ -254,14 +264,14 @@ def test_designer_sliders_match_archcalc_report(dash_duo):
 def test_compare_view_and_csv(dash_duo):
     start(dash_duo)
     open_tab(dash_duo, "compare")
-    dash_duo.wait_for_element("#compare-metrics", timeout=20)
+    dash_duo.wait_for_element("#compare-metrics", timeout=WAIT)
     header = text_of(dash_duo, "#compare-metrics thead")
     for name in ("MobileNetV1", "MobileNetV2", "ShuffleNetV1"):
         assert name in header
     body = text_of(dash_duo, "#compare-metrics tbody")
     assert "300.8M" in body and "×0.53" in body
     assert "112x112" in text_of(dash_duo, "#compare-memory-table")
-    dash_duo.wait_for_element("#compare-memory-graph .main-svg .barlayer", timeout=20)
+    dash_duo.wait_for_element("#compare-memory-graph .main-svg .barlayer", timeout=WAIT)
     screenshot(dash_duo, "compare")
     dash_duo.find_element("#compare-download-btn").click()
     target = Path(dash_duo.download_path) / "archcalc-compare.csv"
@@ -297,7 +307,7 @@ def test_uploading_a_bad_spec_shows_the_error_with_its_line(dash_duo, tmp_path):
     bad.write_text(BAD)
     line = [i + 1 for i, t in enumerate(BAD.splitlines()) if "strde" in t][0]
     dash_duo.find_element("#editor-upload input[type=file]").send_keys(str(bad))
-    dash_duo.wait_for_element("#editor-error-message", timeout=30)
+    dash_duo.wait_for_element("#editor-error-message", timeout=WAIT)
     msg = text_of(dash_duo, "#editor-error-message")
     assert msg.startswith(f"<broken.yaml>:{line}:") and "strde" in msg and "'s'" in msg
     assert text_of(dash_duo, "#editor-error .status-title") == f"✕ Error at line {line}"
@@ -315,7 +325,7 @@ def test_pasting_a_spec_then_opening_it_in_the_designer(dash_duo):
     area = dash_duo.find_element("#editor-text")
     area.send_keys(BAD.replace("n: 2", "n: 0"))
     dash_duo.find_element("#editor-check").click()
-    dash_duo.wait_for_element("#editor-error-message", timeout=30)
+    dash_duo.wait_for_element("#editor-error-message", timeout=WAIT)
     line = [i + 1 for i, t in enumerate(BAD.splitlines()) if "n: 2" in t][0]
     until(dash_duo, lambda: text_of(dash_duo, "#editor-error-message").startswith(f"<pasted>:{line}:"),
           what="first error")
@@ -324,7 +334,7 @@ def test_pasting_a_spec_then_opening_it_in_the_designer(dash_duo):
     area.send_keys(Keys.DELETE)
     area.send_keys(GOOD)
     dash_duo.find_element("#editor-check").click()
-    dash_duo.wait_for_element("#editor-ok-text", timeout=30)
+    dash_duo.wait_for_element("#editor-ok-text", timeout=WAIT)
     assert "tiny is a valid spec" in text_of(dash_duo, "#editor-ok-text")
     until(dash_duo, lambda: not dash_duo.find_element("#editor-open").get_attribute("disabled"),
           what="open enabled")
@@ -343,7 +353,7 @@ def test_a_hostile_spec_does_not_break_the_page(dash_duo, tmp_path):
     hostile = tmp_path / "bomb.yaml"
     hostile.write_text("name: bomb\nlayers: " + "[" * 5000 + "]" * 5000 + "\n")
     dash_duo.find_element("#editor-upload input[type=file]").send_keys(str(hostile))
-    dash_duo.wait_for_element("#editor-error-message", timeout=40)
+    dash_duo.wait_for_element("#editor-error-message", timeout=WAIT)
     assert "bomb.yaml" in text_of(dash_duo, "#editor-error-message")
     big = tmp_path / "big.yaml"
     big.write_text("# " + "x" * (data.MAX_SPEC_BYTES + 100) + "\n")
