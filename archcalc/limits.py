@@ -60,11 +60,11 @@ MAX_SHOWN_PROBLEM_CHARS = 200     # characters of an SQLite integrity report in 
 DASHBOARD_MAX_SPEC_BYTES = 100_000      # pasted or uploaded spec text (the zoo's largest: ~6 kB)
 DASHBOARD_MAX_UPLOAD_BYTES = 1_000_000  # what the browser may send at all (before decoding)
 DASHBOARD_MAX_GRAPH_OPS = 4_000         # ops of a checked spec's compiled graph (NASNet-A: 907)
-DASHBOARD_MAX_COMPILE_CPU_S = 1.0       # CPU seconds a checked spec may take to compile + cost
+DASHBOARD_MAX_COMPILE_CPU_S = 1         # CPU seconds a checked spec may take to compile + cost
 DASHBOARD_MAX_PARAM_CHARS = 40          # characters of one parameter value from the browser
 # Sandbox children (dashboard/sandbox.py): each is capped; only so many run at once.
-DASHBOARD_CHECK_CPU_S = 8.0             # CPU time of one check (RLIMIT_CPU)
-DASHBOARD_FORMS_CPU_S = 30.0            # CPU time of one closed-form computation (RLIMIT_CPU)
+DASHBOARD_CHECK_CPU_S = 8               # CPU time of one check (RLIMIT_CPU)
+DASHBOARD_FORMS_CPU_S = 30              # CPU time of one closed-form computation (RLIMIT_CPU)
 DASHBOARD_WALL_FACTOR = 4               # wall-time backstop: CPU limit x 4 + 10 s (busy machines)
 DASHBOARD_CHILD_MEMORY_BYTES = 256 * 1024**2   # address space of one child (RLIMIT_AS)
 DASHBOARD_CHILD_NICE = 10               # children yield the CPU to the server's requests
@@ -74,10 +74,10 @@ DASHBOARD_CHILD_QUEUE = 8               # sandbox jobs waiting beyond those; mor
 # not memoised) runs on a fixed pool of threads; requests beyond its queue answer "busy".
 DASHBOARD_WORKERS = 2                   # threads of the pool
 DASHBOARD_WORK_QUEUE = 16               # jobs waiting for them; more: "busy, try again"
-DASHBOARD_MAX_WAIT_S = 300.0            # a request gives up waiting for its job after this
-DASHBOARD_ADMIT_WAIT_S = 2.0            # a job finding the queue full waits this for a place
+DASHBOARD_MAX_WAIT_S = 300              # a request gives up waiting for its job after this
+DASHBOARD_ADMIT_WAIT_S = 2              # a job finding the queue full waits this for a place
 DASHBOARD_MAX_CONNECTIONS = 64          # HTTP connections served at once; more: 503
-DASHBOARD_IDLE_CONNECTION_S = 30.0      # an idle (keep-alive) connection is closed after this
+DASHBOARD_IDLE_CONNECTION_S = 30        # an idle (keep-alive) connection is closed after this
 # Caches (least recently used dropped first).
 DASHBOARD_CACHE_SPECS = 256             # parsed specs (spec x parameter values x convention)
 DASHBOARD_CACHE_TABLES = 512            # cost tables at a point ...

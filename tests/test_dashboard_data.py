@@ -289,7 +289,8 @@ def test_closed_forms_once_per_spec_without_server_paths(ws, monkeypatch):
     assert again is out and runs == ["forms"]          # computed once (in the sandbox)
     assert "madds = h2**2*(6*c16**2" in out["text"]
     assert "rho" in out["idealised"]
-    assert str(SPECS) not in out["text"] and "zoo:mobilenet_v2" in out["text"]   # zoo specs by name
+    assert str(SPECS) not in out["text"]                 # never the server's folders
+    assert "zoo:mobilenet_v2" in out["text"] or "(mobilenet_v2.yaml)" in out["text"]
     view = dash_app.forms_view(ws, "file:mobilenet_v2.yaml")
     assert any(getattr(c, "id", None) == "designer-formula-text" for c in view)
 

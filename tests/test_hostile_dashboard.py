@@ -210,8 +210,8 @@ def test_sandbox_children_are_limited():
 
 
 def test_a_spec_that_eats_memory_stops_at_the_childs_cap():
-    """A hundred million blocks: the child stops at its address-space cap (with CPU to
-    spare), and its peak RSS stays under the cap."""
+    """A hundred million blocks: refused in the child (at load, archcalc.limits.MAX_REPEATS,
+    or at its address-space cap), and the child's peak RSS stays under the cap."""
     code = ("import json, resource, sys\n"
             "from dashboard import sandbox\n"
             "text = open(sys.argv[1]).read().replace('n: 4', 'n: 100000000', 1)\n"
@@ -221,9 +221,26 @@ def test_a_spec_that_eats_memory_stops_at_the_childs_cap():
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     result, maxrss_kb = json.loads(out.stdout)
-    assert not result["ok"] and "memory" in result["message"], result
-    assert result["message"].startswith("<huge.yaml>: ")
+    assert not result["ok"] and ("memory" in result["message"]
+                                 or "MAX_REPEATS" in result["message"]), result
+    assert result["message"].startswith("<huge.yaml>")
     assert maxrss_kb * 1024 <= limits.DASHBOARD_CHILD_MEMORY_BYTES
+
+
+def test_a_child_cannot_allocate_past_its_address_space_cap():
+    """The cap itself: a process under the sandbox's limits cannot take 1 GB."""
+    code = ("from dashboard import sandbox\n"
+            "sandbox._limit(30)\n"
+            "try:\n"
+            "    x = bytearray(1 << 30)\n"
+            "except MemoryError:\n"
+            "    print('refused')\n"
+            "else:\n"
+            "    print('allocated')\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, timeout=600)
+    assert out.stdout.strip() == "refused", (out.stdout, out.stderr)
+    assert limits.DASHBOARD_CHILD_MEMORY_BYTES < 1 << 30
 
 
 def test_concurrent_checks_run_at_most_the_cap_of_children_and_the_rest_are_told_busy(ws):

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from ..errors import SpecError, closest
 from ..limits import MAX_SPEC_BYTES, SPEC_READ_SECONDS
+from ..numbers import quote
 from ..rounding import EXPAND_RULES, ROUNDING_RULES
 from . import schema
 from .cells import CellNode, bind_cell, parse_cells
@@ -143,6 +144,11 @@ def read_spec_text(path: str) -> str:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
+        from ..zoo import zoo_names
+        name = path[4:] if path.startswith("zoo:") else path
+        if path.startswith("zoo:") or (os.sep not in path and not path.endswith(".yaml")):
+            raise SpecError(f"no such file, and no zoo spec named {quote(name)} (archcalc zoo lists "
+                            f"them)", path=path, hint=closest(name, zoo_names())) from None
         raise SpecError("no such file", path=path) from None
     except IsADirectoryError:
         raise SpecError("is a directory, not a spec file", path=path) from None

@@ -657,7 +657,8 @@ def bench(graph, options: BenchOptions = BenchOptions(), *, spec_path: str | Non
         "created": results._now(),
         "spec": {"name": spec.name, "path": spec_path or spec.path,
                  "hash": _spec_hash(spec, spec_path), "source": spec.source},
-        "point": {"width": _width_text(graph.width), "resolution": int(graph.resolution),
+        "point": {"width": _width_text(graph.width), "resolution": (list(graph.resolution) if isinstance(graph.resolution, tuple)
+                                     else int(graph.resolution)),
                   "sets": dict(sets or {}),
                   "params": {p.name: _plain(p.value) for p in spec.params}},
         "options": {"batch": opts.batch, "threads": threads, "device": device, "dtype": opts.dtype,

@@ -2,8 +2,8 @@
 as specs/ in a clone) and the published points beside them (specs/published/).
 
 A spec reference is a path to a YAML file (as always), or the name of a zoo spec: the file
-name without `.yaml` (`archcalc report mobilenet_v2`, from any directory). A path that exists
-wins over a zoo name.
+name without `.yaml` (`archcalc report mobilenet_v2`, from any directory), optionally written
+`zoo:mobilenet_v2` as reports show it. A path that exists wins over a bare zoo name.
 """
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def resolve(ref: str | os.PathLike) -> str:
     """A spec reference as a file path: the path itself when it exists (or is not a bare
     zoo name), else the zoo file of that name. Missing files are reported by the loader."""
     text = os.fspath(ref)
+    if text.startswith("zoo:"):
+        found = zoo_path(text[4:])
+        return str(found) if found is not None else text
     if os.path.exists(text):
         return text
     found = zoo_path(text)
