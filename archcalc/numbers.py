@@ -116,3 +116,101 @@ def _bounded_int(value: int, pre: str, error) -> int:
         raise error(f"{pre}number too large ({value.bit_length():,} bits; at most "
                     f"{MAX_NUMBER_CHARS} digits, limit MAX_NUMBER_CHARS)")
     return value
+
+
+# -- exact numbers out: the one number formatter ------------------------------------------------
+# Counts are exact ints, widths and idealised (rounding: none) counts exact Fractions. Every
+# renderer (report/, the design engine's text, the torch backend's, the dashboard) prints them
+# with these functions; nothing else converts an exact number to text or to JSON.
+
+def plain(x):
+    """An exact number as JSON or a plot wants it: numpy scalars unwrapped, whole Fractions as
+    ints, other Fractions as floats (the only lossy step, for display and JSON alone)."""
+    if hasattr(x, "item") and not isinstance(x, (int, Fraction)):
+        x = x.item()
+    if isinstance(x, Fraction):
+        return x.numerator if x.denominator == 1 else float(x)
+    return x
+
+
+def exact_python(x):
+    """numpy scalars and Fractions as exact Python numbers: an int, or a Fraction when not whole."""
+    if isinstance(x, Fraction):
+        return x.numerator if x.denominator == 1 else x
+    if hasattr(x, "item"):
+        return x.item()
+    return x
+
+
+def decimal_text(x) -> str:
+    """An exact decimal for a Fraction with a terminating expansion ("7/20" -> "0.35"), else
+    the shortest float repr that round-trips; ints as ints."""
+    if isinstance(x, int):
+        return str(x)
+    x = Fraction(x)
+    if x.denominator == 1:
+        return str(x.numerator)
+    d = x.denominator
+    twos = fives = 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    if d != 1:
+        return repr(float(x))
+    digits = max(twos, fives)
+    scaled = x * 10**digits
+    sign = "-" if scaled < 0 else ""
+    n = abs(int(scaled))
+    text = str(n).rjust(digits + 1, "0")
+    return f"{sign}{text[:-digits]}.{text[-digits:]}".rstrip("0").rstrip(".")
+
+
+def short_text(x) -> str:
+    """0.75 as 0.75; 5/9 (or a long decimal) as 5/9: exact either way, at most ~8 characters
+    where a decimal will do."""
+    text = decimal_text(x)
+    if "e" in text or len(text) > 8:
+        x = Fraction(x)
+        return f"{x.numerator}/{x.denominator}"
+    return text
+
+
+def approx(x, spec: str = "g") -> str:
+    """format(x, spec) of an exact number, without float overflow: a count with 400 digits
+    (or a Fraction of such) is formatted through Decimal instead of float."""
+    try:
+        return format(float(x), spec)
+    except OverflowError:
+        from decimal import Context, Decimal
+        q = Fraction(x)
+        value = Context(prec=28).divide(Decimal(q.numerator), Decimal(q.denominator))
+        return format(value, spec.replace("g", "e") if spec.endswith("g") else spec)
+
+
+def number_text(x) -> str:
+    """A point's coordinate or a parameter's value: 0.75, 1, 224 (whole Fractions as ints)."""
+    if isinstance(x, Fraction):
+        return str(x.numerator) if x.denominator == 1 else approx(x, "g")
+    return str(x)
+
+
+def count_text(x) -> str:
+    """12,345 for integers; an idealised (rounding: none) Fraction with its exact value."""
+    if isinstance(x, Fraction) and x.denominator != 1:
+        return f"{approx(x, ',.1f')} (= {x.numerator}/{x.denominator}, idealised)"
+    return f"{int(x):,}"
+
+
+def value_text(v) -> str:
+    """A table cell of mixed values: ints with separators, Fractions as exact decimals,
+    anything else as str()."""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, Fraction):
+        return decimal_text(v)
+    return str(v)
