@@ -39,7 +39,7 @@ MAX_GRID_POINTS = 10**7           # points of a grid held in memory (fit, fronti
 MAX_BREAKPOINTS = 10_000          # breakpoints of the channel counts in a width interval (fit, formula)
 MAX_POINTS_BYTES = 1_000_000      # a --points file (frontier), as a spec file
 
-# -- torch backend and results database (torch/option_checks.py, torch/memory_check.py, --------
+# -- torch backend and results database (torch_backend/option_checks.py, torch_backend/memory_check.py,
 #    results_safety.py, results_pending.py) ----------------------------------------------------
 MAX_BENCH_BATCH = 65_536          # bench --batch (the memory estimate below refuses sooner)
 MAX_THREADS_PER_CORE = 4          # bench --threads <= this x os.cpu_count()

@@ -5,7 +5,7 @@
 #     bash benchmarks/gpu_bench.sh                 # on the GPU machine (about 4-6 minutes)
 #     DEVICE=cpu QUICK=1 bash benchmarks/gpu_bench.sh   # dry run of the script itself on a CPU
 #
-# It runs archcalc.torch.bench.bench (the harness behind `archcalc bench`) through the Python
+# It runs archcalc.torch_backend.bench.bench (the harness behind `archcalc bench`) through the Python
 # API, so it needs neither the console script nor `pip install` (the GPU image has no package
 # registry; its python3 already holds torch, networkx, sympy, pyyaml, rich and pandas):
 # PYTHONPATH points at this checkout. For MobileNetV1, MobileNetV2, MobileNetV2 (1.4) and
@@ -48,7 +48,7 @@ import torch
 import archcalc
 from archcalc import results
 from archcalc.graph import compile_graph
-from archcalc.torch import bench as harness
+from archcalc.torch_backend import bench as harness
 
 dest = Path(os.environ["ARCHCALC_GPU_DEST"])
 device = os.environ["DEVICE"]

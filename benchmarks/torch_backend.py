@@ -1,12 +1,12 @@
 """Torch backend benchmark: does the generic graph cost anything, and what do MAdds predict?
 
 1. **Overhead of the generic graph.** The MobileNetV2 that archcalc materialises from
-   specs/mobilenet_v2.yaml (`archcalc.torch.build_module`: a GraphNet module with one
+   specs/mobilenet_v2.yaml (`archcalc.torch_backend.build_module`: a GraphNet module with one
    module per op-graph node) against the plain hand-written PyTorch MobileNetV2 of
    benchmarks/mobilenet_v2_torch.py (written from the paper's Table 2; it does not import
    archcalc). Both get the same weights (copied tensor by tensor, BN statistics calibrated
    on one random batch) and must give the same output. They are timed in the same process,
-   interleaved (archcalc.torch.bench.compare: each round times one sample of each, in a
+   interleaved (archcalc.torch_backend.bench.compare: each round times one sample of each, in a
    fresh random order), at batch 1 and 32, with one thread and with every usable core.
    Each configuration is repeated over several *trials* with freshly built models, because
    a model's allocation layout alone moves its latency by a few percent from instance to
@@ -26,7 +26,7 @@
      Snapdragon 820, single thread", 224x224: ShuffleNet 1x (g = 3) 37.8 ms, ShuffleNet 2x
      (g = 3) 108.8 ms, 1.0 MobileNet-224 110.0 ms.
 
-3. **Roofline prediction error.** `archcalc.torch.bench.bench` on each model (batch 1, one
+3. **Roofline prediction error.** `archcalc.torch_backend.bench.bench` on each model (batch 1, one
    thread; and MobileNetV2 at batch 32): measured end-to-end median vs the roofline
    prediction sum over ops of max(FLOPs / peak, bytes / bandwidth), with the machine's peak
    from a matmul and its bandwidth from a large copy, and per layer (torch.profiler) the
@@ -69,7 +69,7 @@ import torch  # noqa: E402
 
 import archcalc  # noqa: E402
 from archcalc.graph import compile_graph  # noqa: E402
-from archcalc.torch import bench as harness  # noqa: E402
+from archcalc.torch_backend import bench as harness  # noqa: E402
 from mobilenet_v2_torch import MobileNetV2  # noqa: E402
 
 TARGET_RATIO = 1.05

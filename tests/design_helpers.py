@@ -38,8 +38,8 @@ def reference(path, width, resolution, convention="paper", dtype="fp32", sets=()
 
 
 def parser() -> argparse.ArgumentParser:
-    """archcalc's parser with the design commands (registered here if cli.py does not yet)."""
-    from archcalc.design.commands import add_commands
+    """archcalc's parser with the design commands (as archcalc.cli registers them)."""
+    from archcalc.cli.design import add_commands
     p = cli.build_parser()
     sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
     if "sweep" not in sub.choices:

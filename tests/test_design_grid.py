@@ -1,5 +1,5 @@
 """Exact grids and the import promise: widths are exact Fractions from their decimal text,
-ranges are inclusive, and `import archcalc.design.commands` imports no numpy, sympy or plotly."""
+ranges are inclusive, and `import archcalc.cli.design` imports no numpy, sympy or plotly."""
 from __future__ import annotations
 
 import subprocess
@@ -48,7 +48,7 @@ def test_decimal_text_is_exact():
 
 
 def test_importing_the_commands_stays_light():
-    code = ("import sys, archcalc.design, archcalc.design.commands as c, argparse\n"
+    code = ("import sys, archcalc.design, archcalc.cli.design as c, argparse\n"
             "p = argparse.ArgumentParser(); c.add_commands(p.add_subparsers())\n"
             "print(sorted(m for m in ('numpy', 'sympy', 'plotly', 'torch', 'pandas') "
             "if m in sys.modules))")

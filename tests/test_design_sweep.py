@@ -261,7 +261,7 @@ def test_cli_sweep(tmp_path):
 
 
 def test_cli_sweep_streams_large_grids_to_stdout(monkeypatch):
-    from archcalc.design import commands
+    from archcalc.cli import design as commands
     monkeypatch.setattr(commands, "STDOUT_TEXT_LIMIT", 10)
     rc, out, _ = run("sweep", SPECS[0], "--width", "0.5:0.6:0.05", "--resolution", "96:128:8",
                      "--metrics", "params")

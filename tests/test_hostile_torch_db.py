@@ -28,8 +28,8 @@ from archcalc import cli, limits, results
 from archcalc.errors import OptionError
 from archcalc.graph import compile_graph
 from archcalc.ops import OpKind
-from archcalc.torch import build as torch_build
-from archcalc.torch import bench as harness
+from archcalc.torch_backend import build as torch_build
+from archcalc.torch_backend import bench as harness
 
 REPO = Path(__file__).resolve().parents[1]
 HANG_GUARD_S = 120            # a guard against hangs on a busy machine, never a speed check
@@ -126,7 +126,7 @@ def test_bench_beyond_memory_is_one_line(tmp_path):
 def test_estimate_is_weights_plus_peak_times_batch(chain):
     """The estimate: every parameter and BN buffer PyTorch holds (counted by torch itself)
     plus the hand-derived peak live set per image times the batch."""
-    from archcalc.torch import memory_check
+    from archcalc.torch_backend import memory_check
     graph = compile_graph(archcalc.load(chain), "1", None)
     model = torch_build.build_module(graph)
     tensors = [*model.parameters(), *(b for n, b in model.named_buffers()
@@ -144,7 +144,7 @@ def test_estimate_is_weights_plus_peak_times_batch(chain):
 def test_bench_refuses_past_the_available_memory(monkeypatch, capsys, chain, tmp_path):
     """With 1 MB available, batch 1000 of the chain (5.12 MB of activations) is refused by
     name: the estimate, the limit and where the limit comes from."""
-    from archcalc.torch import memory_check
+    from archcalc.torch_backend import memory_check
     monkeypatch.setattr(memory_check, "available_memory", lambda: (10**6, "test memory"))
     db = tmp_path / "r.sqlite"
     code, out, err = in_process(capsys, ["bench", chain, "--batch", "1000", "--no-roofline",
@@ -164,7 +164,7 @@ def test_bench_refuses_past_the_available_memory(monkeypatch, capsys, chain, tmp
 ])
 def test_torch_allocation_errors_are_one_line(monkeypatch, capsys, chain, error):
     """The last resort: whatever the estimate missed, torch's allocation failure is one line."""
-    from archcalc.torch import parity
+    from archcalc.torch_backend import parity
 
     def fail(*args, **kwargs):
         raise error
@@ -280,7 +280,7 @@ def test_bench_numeric_options_are_range_checked(capsys, chain, tmp_path, args, 
 
 def test_bench_option_limits_are_the_documented_ones():
     """Each limit is accepted at its edge and refused just past it (API values too)."""
-    from archcalc.torch import option_checks
+    from archcalc.torch_backend import option_checks
     assert option_checks.number("precision", "1e-4") == 1e-4
     assert option_checks.number("precision", "1") == 1.0
     assert option_checks.number("max_time", "3600") == 3600.0

@@ -422,15 +422,15 @@ def test_results_module_never_imports_torch():
 
 
 def test_cli_with_bench_registered_never_imports_torch():
-    code = ("import sys; from archcalc import cli; from archcalc.torch import commands; "
+    code = ("import sys; from archcalc import cli; from archcalc.cli import pytorch as commands; "
             "cli.build_parser(); assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
 def test_commands_module_has_no_module_level_torch_import():
-    """archcalc/cli.py imports commands.py on every invocation: torch (and the bench
+    """archcalc/cli imports cli/pytorch.py on every invocation: torch (and the bench
     harness, which imports torch) may only be imported inside functions."""
-    tree = ast.parse((REPO / "archcalc" / "torch" / "commands.py").read_text())
+    tree = ast.parse((REPO / "archcalc" / "cli" / "pytorch.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]

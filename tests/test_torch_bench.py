@@ -1,4 +1,4 @@
-"""`archcalc bench` and `archcalc results` (archcalc/torch/bench.py, commands.py).
+"""`archcalc bench` and `archcalc results` (archcalc/torch_backend/bench.py, commands.py).
 
 Every spec in specs/ is benched once (64x64, one thread, short time budgets so CI stays
 fast) into one results database; the tests then check the JSON contract against archcalc's
@@ -21,8 +21,8 @@ import torch
 import archcalc
 from archcalc import cli, results
 from archcalc.graph import compile_graph
-from archcalc.torch import bench as harness
-from archcalc.torch.commands import add_commands
+from archcalc.torch_backend import bench as harness
+from archcalc.cli.pytorch import add_commands
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = sorted((REPO / "specs").glob("*.yaml"))

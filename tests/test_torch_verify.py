@@ -8,7 +8,7 @@ import pytest
 
 import archcalc
 from archcalc.ops import RULES, Cost, OpKind, Rule
-from archcalc.torch import build_module, verify
+from archcalc.torch_backend import build_module, verify
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))
 # widths that round differently; an odd resolution exercises ceil(in / s) at every stride

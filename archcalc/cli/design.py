@@ -12,10 +12,10 @@ import os
 import sys
 
 from ..errors import OptionError
-from ..options import convention_from as _convention
-from ..options import model_options as _model_options
+from .options import convention_from as _convention
+from .options import model_options as _model_options
 from ..numbers import quote
-from ..options import parse_pairs
+from .options import parse_pairs
 
 DEFAULT_SWEEP_WIDTHS = "0.25:1.5:0.05"
 DEFAULT_SWEEP_RESOLUTIONS = "96:320:16"
@@ -38,7 +38,7 @@ def _metrics(text):
 
 
 def _forms(args, spec=None, metrics=None):
-    from .engine import compile_forms
+    from ..design.engine import compile_forms
     return compile_forms(spec or args.spec, convention=_convention(args), dtype=args.dtype,
                          sets=parse_pairs(args.sets), metrics=metrics)
 
@@ -48,8 +48,8 @@ def _forms(args, spec=None, metrics=None):
 def cmd_formula(args) -> str:
     from ..report.progress import progress
     from ..report.terminal import columns
-    from . import formula
-    from .grid import parse_width_interval
+    from ..design import formula
+    from ..design.grid import parse_width_interval
     if args.ideal:
         with progress("formula: idealised closed forms"):
             ideal = formula.idealised(args.spec, convention=_convention(args), dtype=args.dtype,
@@ -69,7 +69,7 @@ def cmd_formula(args) -> str:
 
 def cmd_derive(args) -> str:
     from ..report.progress import progress
-    from . import explain
+    from ..design import explain
     names = list(args.claims or explain.CLAIMS)
     claims = []
     with progress("derive: the papers' claims", total=len(names)) as advance:
@@ -83,8 +83,8 @@ def cmd_derive(args) -> str:
 
 def cmd_sweep(args) -> str:
     from ..report.output import write_stdout
-    from . import sweep
-    from .grid import check_grid_size, parse_resolutions, parse_widths
+    from ..design import sweep
+    from ..design.grid import check_grid_size, parse_resolutions, parse_widths
     check_grid_size(args.width, args.resolution)        # before building either axis
     forms = _forms(args, metrics=_metrics(args.metrics))
     widths = parse_widths(args.width)
@@ -121,8 +121,8 @@ def _note_skipped(sweep, written: int, skipped: int) -> None:
 
 def cmd_fit(args) -> str:
     from ..report.progress import progress
-    from . import fit
-    from .grid import (check_grid_size, parse_budget, parse_resolutions, parse_width_interval,
+    from ..design import fit
+    from ..design.grid import (check_grid_size, parse_budget, parse_resolutions, parse_width_interval,
                        parse_widths)
     budgets = []
     memory_metric = "peak_memory_bytes_streamed" if args.memory == "streamed" else "peak_memory_bytes"
@@ -155,8 +155,8 @@ def cmd_fit(args) -> str:
 
 def cmd_frontier(args) -> str:
     from ..report.progress import progress
-    from . import frontier
-    from .grid import check_grid_size
+    from ..design import frontier
+    from ..design.grid import check_grid_size
     if not args.specs and not args.points:
         raise OptionError("give at least one SPEC or --points FILE")
     sx = frontier.direction(args.x, args.maximize, args.minimize)

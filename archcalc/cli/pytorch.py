@@ -1,4 +1,4 @@
-"""`archcalc verify`, `archcalc bench` and `archcalc results`: registered by archcalc/cli.py
+"""`archcalc verify`, `archcalc bench` and `archcalc results`: registered through the archcalc.commands entry points (archcalc/cli/main.py)
 through `add_commands(subparsers)`.
 
 This module is imported on every `archcalc` invocation, so it imports neither torch nor
@@ -24,9 +24,9 @@ _BENCH_HINT = "lower --batch, --resolution, --width or a --set value"
 
 
 def _point_options(parser: argparse.ArgumentParser, extra: tuple = ()) -> None:
-    """The options of archcalc.options.point_options named in _POINT (+ extra), as they are
+    """The options of archcalc.cli.options.point_options named in _POINT (+ extra), as they are
     defined there (one definition, one help text)."""
-    from ..options import point_options
+    from .options import point_options
     template = argparse.ArgumentParser(add_help=False)
     point_options(template)
     for action in template._actions:    # noqa: SLF001 - argparse has no public copy
@@ -129,14 +129,14 @@ def _warn(text: str) -> None:
 def cmd_verify(args) -> str:
     from ..api import load
     from ..graph import compile_graph
-    from ..options import parse_pairs
+    from .options import parse_pairs
     from ..report.progress import progress
-    from . import memory_check
+    from ..torch_backend import memory_check
     spec = load(args.spec, parse_pairs(args.sets), args.convention)
     graph = compile_graph(spec, args.width, args.resolution)
     memory_check.check("verify", memory_check.verify_needs(graph), _VERIFY_HINT)
     try:
-        from . import parity
+        from ..torch_backend import parity
     except ImportError as err:
         raise OptionError(f"verify needs PyTorch: pip install 'archcalc[torch]' ({err})") from None
     with memory_check.torch_errors("verify", graph, _VERIFY_HINT), \
@@ -151,7 +151,7 @@ def cmd_verify(args) -> str:
     if result.ok:
         lines.append("OK: archcalc and PyTorch agree on every layer")
         return "\n".join(lines) + "\n"
-    from ..cli import VerifyFailed
+    from .main import VerifyFailed
     name, what, ours, theirs = result.first_mismatch
     raise VerifyFailed("\n".join(lines) + f"\nMISMATCH: first differing layer {name}: {what} "
                        f"archcalc {ours} vs torch {theirs} ({len(result.mismatches)} mismatches)")
@@ -163,7 +163,7 @@ def _conventions(graph, preset: str, all_params: int) -> list[str]:
 
     from ..api import convention_named
     from ..cost import analyze
-    from .parity import CONVENTION, TORCH_SIDE
+    from ..torch_backend.parity import CONVENTION, TORCH_SIDE
     chosen = convention_named(preset)
     lines = [f"archcalc side: {replace(CONVENTION, num_classes=chosen.num_classes).describe()}",
              f"torch side: {TORCH_SIDE}"]
@@ -188,9 +188,9 @@ def cmd_bench(args) -> str:
     from .. import results
     from ..api import load
     from ..graph import compile_graph
-    from ..options import parse_pairs as _sets
-    from . import memory_check
-    from .option_checks import checked
+    from .options import parse_pairs as _sets
+    from ..torch_backend import memory_check
+    from ..torch_backend.option_checks import checked
     numbers = checked({k: getattr(args, k) for k in (
         "batch", "threads", "min_time", "max_time", "precision", "warmup", "micro_time",
         "layer_runs")})                               # before torch is imported
@@ -198,7 +198,7 @@ def cmd_bench(args) -> str:
     spec = load(args.spec, sets, args.convention)
     graph = compile_graph(spec, args.width, args.resolution)
     try:
-        from . import bench as harness
+        from ..torch_backend import bench as harness
     except ImportError as err:
         raise OptionError(f"bench needs PyTorch: pip install 'archcalc[torch]' ({err})") from None
     options = harness.BenchOptions(

@@ -78,7 +78,7 @@ class BenchOptions:
     seed: int = 0
 
     def check(self) -> "BenchOptions":
-        """Every option in its range (archcalc/torch/option_checks.py), else one OptionError."""
+        """Every option in its range (archcalc/torch_backend/option_checks.py), else one OptionError."""
         from dataclasses import fields
         from .option_checks import checked
         checked({f.name: getattr(self, f.name) for f in fields(self)})

@@ -1,4 +1,4 @@
-"""archcalc.torch.verify: check archcalc's counts against PyTorch's own on the materialised model.
+"""archcalc.torch_backend.verify: check archcalc's counts against PyTorch's own on the materialised model.
 
 params: sum(p.numel()) == archcalc params + bn_params (weights, biases, BN gamma/beta);
 MAdds: torch.utils.flop_counter.FlopCounterMode total / 2 == archcalc MAdds (torch counts

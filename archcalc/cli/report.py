@@ -1,26 +1,17 @@
-"""The `archcalc` command line. Bad input prints one line and exits with status 2."""
+"""`archcalc report`, `compare` and `zoo`: one spec at a point, several side by side, and the
+specs that ship with archcalc."""
 from __future__ import annotations
 
-import argparse
-import sys
-
-from .errors import ArchcalcError, OptionError
-from .options import parse_pairs as _sets  # noqa: F401 (tests import cli._sets)
 from .options import convention_from as _convention
 from .options import model_options as _model_options
+from .options import parse_pairs as _sets
 from .options import point_options as _point_options
 
 FORMATS = ("table", "csv", "json", "markdown")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="archcalc",
-        description="Exact params, multiply-adds and activation memory of efficient CNNs "
-                    "from paper-style specs.")
-    from . import __version__
-    parser.add_argument("--version", action="version", version=f"archcalc {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def add_commands(sub) -> None:
+    """Register report, compare and zoo on the `archcalc` sub-parsers."""
     rep = sub.add_parser("report", help="per-layer params, MAdds and memory of one spec",
                          description="Per-layer params, MAdds and memory of SPEC at one point.")
     rep.add_argument("spec", metavar="SPEC", help="a spec file, e.g. specs/mobilenet_v2.yaml")
@@ -52,26 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.add_argument("--paths", action="store_true", help="also print each spec's file path")
     zoo.set_defaults(run=cmd_zoo)
 
-    # Commands of the design-space engine (formula, explain, sweep, fit, frontier), the torch
-    # backend (verify, bench, results) and the dashboard; each module registers its
-    # own and imports its heavy dependencies only when it runs.
-    from .design.commands import add_commands as design_commands
-    from .torch.commands import add_commands as torch_commands
-    design_commands(sub)
-    torch_commands(sub)
-    try:
-        from dashboard.commands import add_commands as dashboard_commands
-    except ImportError:        # the dashboard package ships beside archcalc in this repository
-        pass
-    else:
-        dashboard_commands(sub)
-    return parser
-
-
 
 def cmd_report(args) -> str:
-    from .api import closed_form, evaluate
-    from .report.render import render, render_closed_forms
+    from ..api import closed_form, evaluate
+    from ..report.render import render, render_closed_forms
     convention = _convention(args)
     sets = _sets(args.sets)
     table = evaluate(args.spec, args.width, args.resolution, convention=convention,
@@ -86,7 +61,7 @@ def cmd_report(args) -> str:
 
 
 def cmd_zoo(args) -> str:
-    from .zoo import entries
+    from ..zoo import entries
     rows = entries()
     width = max(len(e.name) for e in rows)
     lines = []
@@ -98,41 +73,7 @@ def cmd_zoo(args) -> str:
 
 
 def cmd_compare(args) -> str:
-    from .compare import compare
-    from .report.compare import render
+    from ..compare import compare
+    from ..report.compare import render
     entries = compare(args.specs, _sets(args.sets), _convention(args), args.dtype)
     return render(entries, args.format, args.memory_by_resolution)
-
-
-class VerifyFailed(Exception):
-    """Counts disagree: printed, exit status 1 (not a usage error)."""
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:            # bare `archcalc`: the commands, and a usage error
-        parser.print_help(sys.stderr)
-        return 2
-    from .report.output import write_stdout
-    try:
-        text = args.run(args)
-        write_stdout(text)
-    except ArchcalcError as err:
-        print(f"archcalc: error: {err}", file=sys.stderr)
-        return 2
-    except VerifyFailed as failed:
-        print(failed, file=sys.stderr)
-        return 1
-    except BrokenPipeError:              # a command streaming to a closed pipe
-        from .report.output import _silence_stdout
-        _silence_stdout()
-    except OSError as err:               # a file the command reads or writes (one line)
-        where = f": {err.filename}" if err.filename else ""
-        print(f"archcalc: error: {err.strerror or err}{where}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

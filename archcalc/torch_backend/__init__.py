@@ -2,7 +2,7 @@
 nn.Module whose module names equal the graph's node names, verify archcalc's counts against
 PyTorch's own, and time it. `import archcalc` never imports this package, and importing
 this package does not import torch until one of its tools is used (the CLI registers the
-bench command through archcalc.torch.commands on every run)."""
+bench command through archcalc.cli.pytorch on every run)."""
 from __future__ import annotations
 
 import importlib
@@ -16,4 +16,4 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str):
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module 'archcalc.torch' has no attribute {name!r}")
+    raise AttributeError(f"module 'archcalc.torch_backend' has no attribute {name!r}")

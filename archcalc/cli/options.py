@@ -1,10 +1,10 @@
-"""Command-line pieces shared by every subcommand (archcalc.cli, archcalc.design.commands,
-archcalc.torch.commands, dashboard.commands): NAME=VALUE pairs and the point options."""
+"""Command-line pieces shared by every subcommand (archcalc.cli.report, archcalc.cli.design,
+archcalc.cli.pytorch, dashboard.commands): NAME=VALUE pairs and the point options."""
 from __future__ import annotations
 
 import argparse
 
-from .errors import OptionError
+from ..errors import OptionError
 
 
 def parse_pairs(pairs: list[str] | None, flag: str = "--set", what: str = "NAME") -> dict[str, str]:
@@ -46,6 +46,6 @@ def model_options(p: argparse.ArgumentParser) -> None:
 
 def convention_from(args):
     """The preset named by --convention with the --bn-params/--bias/--elementwise overrides."""
-    from .api import convention_named
+    from ..api import convention_named
     return convention_named(args.convention).with_options(
         bn_params=args.bn_params, bias=args.bias, elementwise=args.elementwise)
