@@ -46,30 +46,9 @@ def _sets_for(spec_params: set, sets: Mapping[str, str]) -> dict:
 
 
 def published_point(spec_path: str, table) -> dict | None:
-    """Published top-1 and Pixel-1 latency for a spec at the table's point, from
-    <spec dir>/published/<spec file> (the first matching row that has each metric)."""
-    from .design.frontier import load_points, published_for
-    found = published_for(spec_path)
-    if found is None:
-        return None
-    params = {p.name: p.value for p in table.spec.params}
-    out: dict = {}
-    sources = []
-    for point in load_points(found):
-        if point.get("width") != table.width or point.get("resolution") != table.resolution:
-            continue
-        wanted = point.get("set") or {}
-        if not isinstance(wanted, dict) or any(str(params.get(k)) != str(v) for k, v in wanted.items()):
-            continue
-        for metric, key in (("top1", "top1"), ("latency_ms", "pixel1_ms")):
-            if metric not in out and point.get(key) is not None:
-                out[metric] = float(point[key])
-                if point["source"] not in sources:
-                    sources.append(point["source"])
-    if not out:
-        return None
-    out["source"] = "; ".join(sources)
-    return out
+    """Published top-1 and latency at the table's point (archcalc.published.published_point)."""
+    from .published import published_point as lookup
+    return lookup(spec_path, table.spec, table.width, table.resolution)
 
 
 def compare(targets: list[str], sets: Mapping[str, str] | None = None, convention="paper",

@@ -28,7 +28,7 @@ LABELS = {"madds": "MAdds", "params": "parameters", "flops": "FLOPs", "top1": "t
           "peak_memory_bytes_streamed": "peak activation memory, streamed (bytes)",
           "activation_bytes": "activation memory, all tensors (bytes)",
           "pixel1_ms": "latency on a Pixel 1 (ms)"}
-from .points import RESERVED, load_points, metric_names, published_for  # noqa: F401 (public names)
+from ..published import RESERVED, load_points, metric_names, published_for  # noqa: F401 (public names)
 
 
 def direction(metric: str, maximise=(), minimise=()) -> str:

@@ -1,4 +1,6 @@
-"""Points files: published accuracies (and anything else measured) at named configurations.
+"""Published points: accuracies (and anything else measured) at named configurations of a
+spec, read from points files; the one place a spec's published figures are looked up
+(`published_for`, `published_point`), for compare, frontier and the dashboard.
 
 Format (documented in docs/design-space.md, "Points files"), YAML or CSV:
 
@@ -21,9 +23,9 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import ArchcalcError, OptionError
-from ..limits import MAX_POINTS_BYTES
-from ..numbers import parse_decimal
+from .errors import ArchcalcError, OptionError
+from .limits import MAX_POINTS_BYTES
+from .numbers import parse_decimal
 
 RESERVED = ("spec", "label", "checkpoint", "width", "multiplier", "resolution", "source", "group",
             "set")
@@ -57,7 +59,7 @@ def _read(path: Path) -> str:
 def spec_ref(value, base: Path) -> str:
     """A point's `spec`: a path relative to the points file's folder, an absolute path, or a
     zoo name (archcalc zoo)."""
-    from ..zoo import resolve
+    from .zoo import resolve
     text = str(value)
     if os.path.isabs(text):
         return text
@@ -79,7 +81,7 @@ def load_points(path) -> list[dict]:
     text = _read(path)
     lines: list = []
     if suffix in (".yaml", ".yml"):
-        from ..spec.yamlio import load_yaml
+        from .spec.yamlio import load_yaml
         try:
             doc = load_yaml(text, str(path))
         except ArchcalcError as err:
@@ -130,7 +132,7 @@ def load_points(path) -> list[dict]:
 def published_for(spec_path) -> Path | None:
     """The published-points file that belongs to a spec: <spec dir>/published/<file name>
     (a zoo name is resolved to its file first)."""
-    from ..zoo import resolve
+    from .zoo import resolve
     p = Path(resolve(spec_path))
     candidate = p.parent / "published" / p.name
     return candidate if candidate.is_file() else None
@@ -145,3 +147,30 @@ def metric_names(points) -> list[str]:
                     isinstance(v, (int, Fraction)) and not isinstance(v, bool):
                 seen.setdefault(k, None)
     return list(seen)
+
+
+def published_point(spec_path, spec, width, resolution) -> dict | None:
+    """Published top-1 and Pixel-1 latency for `spec` (bound parameters) at (width,
+    resolution), from <spec dir>/published/<spec file>: the first matching row that has each
+    metric, with the sources joined."""
+    found = published_for(spec_path)
+    if found is None:
+        return None
+    params = {p.name: p.value for p in spec.params}
+    out: dict = {}
+    sources: list = []
+    for point in load_points(found):
+        if point.get("width") != width or point.get("resolution") != resolution:
+            continue
+        wanted = point.get("set") or {}
+        if not isinstance(wanted, dict) or any(str(params.get(k)) != str(v) for k, v in wanted.items()):
+            continue
+        for metric, key in (("top1", "top1"), ("latency_ms", "pixel1_ms")):
+            if metric not in out and point.get(key) is not None:
+                out[metric] = float(point[key])
+                if point["source"] not in sources:
+                    sources.append(point["source"])
+    if not out:
+        return None
+    out["source"] = "; ".join(sources)
+    return out
