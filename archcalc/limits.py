@@ -88,3 +88,15 @@ DASHBOARD_CACHE_FORMULA_TEXT = 48       # closed-form text shown in the designer
 DASHBOARD_CACHE_CHECKS = 512            # outcomes of sandbox checks
 DASHBOARD_MAX_USER_SPECS = 32           # pasted specs kept in memory
 DASHBOARD_MAX_FORM_CHARS = 30_000       # closed-form text shown
+
+# -- search spaces (spaces/: `archcalc space`) --------------------------------------------------
+MAX_SPACE_SIZE = 10**18           # architectures of a space (choices x grid): indices are int64
+MAX_SPACE_GRID_POINTS = 1_000     # --widths x --resolutions points (each costs its own stage tables)
+MAX_STAGE_COMPILES = 100_000      # stage compiles for the tables; beyond: each architecture compiled
+MAX_SPACE_COMPILED = 100_000      # architectures compiled one by one (a space that does not decompose)
+MAX_SPACE_SAMPLE = 10_000_000     # --sample N (the sampled indices are held, 8 bytes each)
+MAX_SPACE_OUTPUT_ROWS = 100_000_000   # rows written to a --out dataset
+MAX_SPACE_PARTITIONS = 100_000    # --partitions, and the partitions of one run
+MAX_SPACE_WORKERS_PER_CORE = 4    # --workers <= this x the logical cores
+MAX_FRONT_POINTS = 1_000_000      # points of a Pareto front (partial or merged)
+SPACE_CONNECT_SECONDS = 30        # waiting for --scheduler ADDRESS to answer

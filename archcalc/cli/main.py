@@ -17,7 +17,7 @@ from ..errors import ArchcalcError
 GROUP = "archcalc.commands"
 # archcalc's own groups, in the order `archcalc --help` lists them
 OWN = {"report": "archcalc.cli.report", "design": "archcalc.cli.design",
-       "pytorch": "archcalc.cli.pytorch"}
+       "pytorch": "archcalc.cli.pytorch", "space": "archcalc.cli.space"}
 
 
 def command_groups() -> list:
