@@ -77,7 +77,8 @@ def add_commands(sub) -> None:
                     "architectures drawn uniformly, --all every one; each exactly as `archcalc "
                     "report SPEC --set ...` would. Prints how many fit the budgets and the "
                     "Pareto front; --out DIR writes a Parquet dataset (docs/spaces.md).")
-    p.add_argument("spec", metavar="SPEC", help="a spec file, e.g. specs/spaces/mobilenet_v2_space.yaml")
+    p.add_argument("spec", metavar="SPEC",
+                   help="a spec file, e.g. specs/spaces/mobilenet_v2_space.yaml")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--sample", default=None, metavar="N",
                       help="cost N architectures drawn uniformly without replacement")

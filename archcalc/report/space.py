@@ -29,9 +29,9 @@ def _choices(space) -> str:
 
 def render(res, width: int = 80) -> str:
     """The summary of a space run (archcalc.spaces.run.SpaceResult)."""
-    from ..report.provenance import spec_shown
+    from ..spaces.declare import shown_path
     space = res.space
-    lines = [_line("space", f"{space.base.name} ({spec_shown(space.base)})", width),
+    lines = [_line("space", f"{space.base.name} ({shown_path(space.path)})", width),
              _line("choices", _choices(space), width)]
     size = f"{space.size:,} architectures"
     if space.n_grid > 1:

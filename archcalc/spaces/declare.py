@@ -162,10 +162,23 @@ def _spaces_zoo(path: str) -> str:
     from ..zoo import zoo_dir
     name = path[4:] if path.startswith("zoo:") else path
     name = name[:-5] if name.endswith(".yaml") else name
+    name = name[7:] if name.startswith("spaces/") else name
     if os.path.exists(path) or not name.replace("_", "").isalnum():
         return path
     candidate = zoo_dir() / "spaces" / f"{name}.yaml"
     return str(candidate) if candidate.is_file() else path
+
+
+def shown_path(path: str) -> str:
+    """How a space's spec path is shown: `zoo:spaces/NAME` for one that ships with archcalc."""
+    from pathlib import Path
+    from ..report.provenance import spec_shown
+    from ..zoo import zoo_dir
+    p = Path(path)
+    if p.is_absolute() and p.parent == zoo_dir() / "spaces":
+        return f"zoo:spaces/{p.stem}"
+    from types import SimpleNamespace
+    return spec_shown(SimpleNamespace(path=path))
 
 
 def _choices_line(space: Space, c: Choice) -> int | None:

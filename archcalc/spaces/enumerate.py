@@ -88,9 +88,8 @@ class Blocks:
         base, valid = self.ev.totals(local, kinds["inner"])
         self.base = np.ascontiguousarray(base.T)
         self.base_valid = None if valid.all() else valid
-        self.split_parts = []            # per split stage: (inner part of its entry index, outer params)
+        self.split_parts = []            # per straddling stage: the inner part of its entries
         for st in self.split:
-            digits: dict = {}
             inner_part = np.zeros(self.B, dtype=np.int64)
             for p, m in zip(st.params, st.mult):
                 if p in self.inner:

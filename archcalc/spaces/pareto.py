@@ -1,8 +1,8 @@
 """Exact Pareto fronts of integer points (each metric minimised, or maximised), vectorised.
 
 A front here is the set of non-dominated value vectors (a point p dominates q when p is no
-worse than q in every metric and p != q), each with one architecture index that attains it; equal vectors
-are kept once. Two facts make the fronts of huge spaces cheap (docs/spaces.md):
+worse than q in every metric and p != q), each with one architecture index that attains it;
+equal vectors are kept once. Two facts make the fronts of huge spaces cheap (docs/spaces.md):
 
 * the front of {a + b : a in A, b in B} (sums; maxima likewise, being monotone) has the same
   values as the front of {a + b : a in front(A), b in front(B)}: a dominated part can only
@@ -38,6 +38,8 @@ def front(points: np.ndarray, ids: np.ndarray, signs=None) -> tuple:
         best = np.minimum.accumulate(y)
         keep = np.ones(n, dtype=bool)
         keep[1:] = y[1:] < best[:-1]       # strictly below everything before it (x sorted)
+    elif d == 3:
+        keep = _sweep3(p)
     else:
         keep = _filter(p)
     p, i = points[order][keep], i[keep]
@@ -45,6 +47,39 @@ def front(points: np.ndarray, ids: np.ndarray, signs=None) -> tuple:
         raise OptionError(f"the front has more than {MAX_FRONT_POINTS:,} points (limit "
                           f"MAX_FRONT_POINTS): use fewer --pareto metrics")
     return p, i
+
+
+def _staircase(a: np.ndarray, b: np.ndarray) -> tuple:
+    """The 2-D front of (a, b) as a staircase: a ascending, b strictly descending."""
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    keep = np.ones(len(a), dtype=bool)
+    keep[1:] = b[1:] < np.minimum.accumulate(b)[:-1]
+    return a[keep], b[keep]
+
+
+def _sweep3(p: np.ndarray) -> np.ndarray:
+    """Non-dominated rows of `p` (n, 3), keeping the first of equal rows: a sweep over the
+    values of the column with the fewest distinct values (a peak memory takes few), each
+    group checked against the staircase of all earlier groups (a binary search per point)
+    and against itself (a 2-D front)."""
+    g = min(range(3), key=lambda j: len(np.unique(p[:, j])))
+    a, b = [j for j in range(3) if j != g]
+    order = np.lexsort((p[:, b], p[:, a], p[:, g]))      # stable: equal rows keep their order
+    gs = p[order, g]
+    cuts = np.flatnonzero(np.diff(gs)) + 1
+    keep = np.zeros(len(p), dtype=bool)
+    stair_a = stair_b = p[:0, 0]
+    for idx in np.split(order, cuts):
+        pa, pb = p[idx, a], p[idx, b]
+        local = np.ones(len(idx), dtype=bool)
+        local[1:] = pb[1:] < np.minimum.accumulate(pb)[:-1]
+        if len(stair_a):
+            pos = np.searchsorted(stair_a, pa, side="right") - 1
+            local &= ~((pos >= 0) & (stair_b[np.maximum(pos, 0)] <= pb))
+        keep[idx] = local
+        stair_a, stair_b = _staircase(np.concatenate([stair_a, pa]), np.concatenate([stair_b, pb]))
+    return keep
 
 
 def _filter(p: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import OptionError
 from ..limits import (MAX_SPACE_COMPILED, MAX_SPACE_OUTPUT_ROWS, MAX_SPACE_PARTITIONS,
-                      MAX_SPACE_SAMPLE, MAX_SPACE_WORKERS_PER_CORE, SPACE_CONNECT_SECONDS)
+                      MAX_SPACE_SAMPLE, MAX_SPACE_WORKERS_PER_CORE)
 from . import pareto
 from .declare import Space, value_text
 from .enumerate import BLOCK_TARGET, Evaluator
@@ -67,7 +67,7 @@ class SpaceResult:
     budgets: dict = field(default_factory=dict)
     pareto: tuple = ()
     maximize: tuple = ()
-    front: list = field(default_factory=list)       # [{index, choices, totals[, width, resolution]}]
+    front: list = field(default_factory=list)       # [{index, choices, totals, ...}]
     out: str | None = None
     runner: str = "in process"
     setup_seconds: float = 0.0   # the decomposition and its stage tables
@@ -228,7 +228,8 @@ def _jobs(space: Space, shared: Shared, o: Options, n: int) -> list:
             if shared.tables is not None:
                 layout = shared.blocks(g)
                 count = o.partitions or math.ceil(per / PARTITION_ARCHITECTURES)
-                for chunk in np.array_split(np.arange(layout.n_blocks), min(count, layout.n_blocks)):
+                blocks = np.arange(layout.n_blocks)
+                for chunk in np.array_split(blocks, min(count, layout.n_blocks)):
                     add(g, blocks=(int(chunk[0]), int(chunk[-1]) + 1))
             else:
                 count = o.partitions or math.ceil(per / COMPILED_PARTITION)
@@ -301,7 +302,9 @@ def _columns(space: Space, res: SpaceResult, o: Options):
     from .. import __version__
     from ..report.provenance import provenance
     from .output import Columns, metadata_json
+    from .declare import shown_path
     meta = provenance(space.base, space.convention, space.dtype)
+    meta["spec_path"] = shown_path(space.path)
     fixed = [f"{p.name}={value_text(p.value)}" for p in space.base.params
              if p.name not in {c.name for c in space.choices}]
     meta.pop("spec_params", None)
@@ -348,15 +351,18 @@ def summary_json(res: SpaceResult) -> str:
     """The run as JSON (the CLI's --format json)."""
     from ..numbers import plain
     space = res.space
-    out = {"spec": space.base.name, "spec_path": space.path, "size": space.size,
+    from .declare import shown_path
+    out = {"spec": space.base.name, "spec_path": shown_path(space.path), "size": space.size,
            "choices": {c.name: [plain(v) for v in c.values] for c in space.choices},
            "path": res.path, "reason": res.reason, "stages": res.stages,
            "stage_compiles": res.compiles, "mode": res.mode, "evaluated": res.evaluated,
            "valid": res.valid, "in_budget": res.in_budget,
            "budgets": {m: _bound(v) for m, v in res.budgets.items()},
-           "pareto": list(res.pareto), "maximize": list(res.maximize), "partitions": res.partitions, "runner": res.runner,
+           "pareto": list(res.pareto), "maximize": list(res.maximize),
+           "partitions": res.partitions, "runner": res.runner,
            "front": [{"index": r["index"], "sets": space.sets_for(r["index"]),
-                      "totals": {m: plain(v) for m, v in r["totals"].items()}}
+                      "totals": {m: plain(v) for m, v in r["totals"].items()
+                                 if m != "elementwise_ops" or space.convention.elementwise}}
                      for r in res.front],
            "out": res.out, "written": res.written, "seconds": round(res.seconds, 3)}
     return json.dumps(out, indent=2) + "\n"
