@@ -347,3 +347,22 @@ def test_table7_feature_map_is_second_last_and_dilated():
     # TF-slim rule: the layer that would stride runs at stride 1 with the current rate, and the
     # layers after it get rate * stride.
     assert seg._atrous_schedule([2, 2, 1, 2, 1], 4) == [(2, 1), (2, 1), (1, 1), (1, 1), (1, 2)]
+
+
+def _aspp_dilations(model):
+    aspp = next(m for m in model.modules() if isinstance(m, seg.ASPP))
+    return [m.dilation[0] for m in aspp.modules()
+            if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+
+
+def test_aspp_atrous_rates():
+    """Dilation changes no count, so it is checked directly: torchvision's DeepLabHead uses
+    (12, 24, 36) at output stride 16; Table 7's heads (6, 12, 18) at 16 and (12, 24, 36) at 8
+    (DeepLabv3, Chen et al. 2017, arXiv:1706.05587, Sec. 3.3), padding = rate."""
+    assert _aspp_dilations(seg.deeplabv3_mobilenet_v3_large()) == [12, 24, 36]
+    assert _aspp_dilations(seg.deeplabv3_mobilenet_v2(16)) == [6, 12, 18]
+    assert _aspp_dilations(seg.deeplabv3_mobilenet_v2(8)) == [12, 24, 36]
+    assert _aspp_dilations(seg.deeplabv3_mobilenet_v2(16, aspp=False)) == []
+    aspp = next(m for m in seg.deeplabv3_mobilenet_v1(8).modules() if isinstance(m, seg.ASPP))
+    assert all(m.padding == m.dilation for m in aspp.modules()
+               if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3))
