@@ -81,7 +81,7 @@ def capture_onnx(model, input_shapes: dict | None = None) -> CapturedGraph:
     return CapturedGraph(source="onnx", model=graph.name or "onnx", inputs=graph_inputs,
                          outputs=outputs, nodes=tuple(nodes), params=tuple(params),
                          buffers=tuple(buffers), constants=tuple(constants),
-                         notes=tuple(_notes(proto, inits)))
+                         notes=tuple(_unknown_shapes(nodes) + _notes(proto, inits)))
 
 
 def _load(onnx, model):
@@ -218,6 +218,14 @@ def _node(onnx, n, index, values, kind_of, opsets, used) -> CapturedNode:
     op = n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}"
     return CapturedNode(name=name, op=op, inputs=tuple(inputs), outputs=tuple(outputs),
                         args=args, module=module, module_type=module_type, module_stack=stack)
+
+
+def _unknown_shapes(nodes) -> list:
+    missing = [(t.name, n.name) for n in nodes for t in n.outputs if t.dtype == "unknown"]
+    if not missing:
+        return []
+    return [f"{len(missing)} node results have no inferred shape "
+            f"(first: {missing[0][0]} of {missing[0][1]})"]
 
 
 def _notes(proto, inits) -> list:
