@@ -24,14 +24,14 @@ def _init(name, dims, dtype=TensorProto.FLOAT, value=0.5):
 
 
 def _hand_built(batch="N"):
-    """Conv 3x3/2 (8 filters, bias) -> BN -> Relu -> MaxPool 3/2 ceil -> GlobalAveragePool ->
+    """Conv 3x3/2 (8 filters, bias) -> BN -> Clip(0, 6) (ReLU6) -> MaxPool 3/2 ceil -> GlobalAveragePool ->
     Reshape to (N, -1) -> Gemm to 5 classes, on a 1x3x15x15 input with a symbolic batch."""
     nodes = [
         helper.make_node("Conv", ["x", "w", "b"], ["c"], name="/stem/stem.0/Conv",
                          kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], group=1),
         helper.make_node("BatchNormalization", ["c", "g", "beta", "mean", "var"], ["bn"],
                          name="/stem/stem.1/BatchNormalization"),
-        helper.make_node("Relu", ["bn"], ["r"], name="/stem/stem.2/Relu"),
+        helper.make_node("Clip", ["bn", "lo", "hi"], ["r"], name="/stem/stem.2/Clip"),
         helper.make_node("MaxPool", ["r"], ["p"], name="/pool/MaxPool", kernel_shape=[3, 3],
                          strides=[2, 2], ceil_mode=1),
         helper.make_node("GlobalAveragePool", ["p"], ["gap"]),
@@ -44,6 +44,7 @@ def _hand_built(batch="N"):
                             value="['M', 'torch.nn.Sequential', 'torch.nn.Linear', 'aten.linear.default']")
     inits = [_init("w", [8, 3, 3, 3]), _init("b", [8]), _init("g", [8]), _init("beta", [8]),
              _init("mean", [8]), _init("var", [8]), _init("shape", [2], TensorProto.INT64),
+             _init("lo", [], value=0.0), _init("hi", [], value=6.0),
              _init("fc_w", [5, 8]), _init("fc_b", [5])]
     graph = helper.make_graph(
         nodes, "hand", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 3, 15, 15])],
@@ -54,17 +55,19 @@ def _hand_built(batch="N"):
 def test_hand_built_model_shapes_params_and_modules():
     g = capture_onnx(_hand_built())
     assert g.source == "onnx" and [n.op for n in g.nodes] == [
-        "Conv", "BatchNormalization", "Relu", "MaxPool", "GlobalAveragePool", "Reshape", "Gemm"]
+        "Conv", "BatchNormalization", "Clip", "MaxPool", "GlobalAveragePool", "Reshape", "Gemm"]
     # 15 -> (15 + 2 - 3) // 2 + 1 = 8; max pool 3/2 with ceil: ceil((8 - 3) / 2) + 1 = 4
     assert [n.outputs[0].shape for n in g.nodes] == [
         (1, 8, 8, 8), (1, 8, 8, 8), (1, 8, 8, 8), (1, 8, 4, 4), (1, 8, 1, 1), (1, 8), (1, 5)]
     assert g.inputs[0].shape == (1, 3, 15, 15)               # symbolic batch pinned to 1
     # parameters: conv 216 + 8, BN gamma/beta 16, Gemm 40 + 5; running stats are buffers and
-    # the int64 reshape target a constant
+    # the int64 reshape target and Clip's scalar bounds are constants
     assert g.num_params == 216 + 8 + 16 + 40 + 5
     assert [b.name for b in g.buffers] == ["mean", "var"] and g.num_buffers == 16
-    assert [c.name for c in g.constants] == ["shape"]
-    conv, bn, _, pool, gap, reshape, gemm = g.nodes
+    assert [c.name for c in g.constants] == ["shape", "lo", "hi"]
+    conv, bn, clip, pool, gap, reshape, gemm = g.nodes
+    assert [(t.role, t.kind) for t in clip.inputs] == \
+        [("input", "activation"), ("min", "constant"), ("max", "constant")]
     assert [(t.role, t.kind) for t in conv.inputs] == \
         [("X", "input"), ("W", "parameter"), ("B", "parameter")]
     assert conv.arg("strides") == (2, 2) and conv.arg("pads") == (1, 1, 1, 1) and conv.arg("group") == 1

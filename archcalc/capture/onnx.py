@@ -7,8 +7,9 @@ strings, tuples; a tensor attribute as ("tensor", dims, dtype)), operand slots a
 the operator schema (Conv: X, W, B; BatchNormalization: X, scale, B, input_mean, input_var).
 
 Initializers are the stored tensors: floating-point initializers are parameters, except the
-running mean/variance operands of BatchNormalization (buffers, as in PyTorch); integer
-initializers (shapes, axes) are constants. Graph inputs that are also initializers are not
+running mean/variance operands of BatchNormalization (buffers, as in PyTorch) and rank-0
+scalars (Clip's min/max after constant folding: ReLU6 exports as Clip(x, 0.0, 6.0)), which
+are constants like the integer initializers (shapes, axes). Graph inputs that are also initializers are not
 model inputs. A leading symbolic dimension (batch) is fixed to 1; any other symbolic input
 dimension must be given in ``input_shapes={"input": (1, 3, 224, 224)}``.
 
@@ -62,7 +63,7 @@ def capture_onnx(model, input_shapes: dict | None = None) -> CapturedGraph:
         if name in buffer_names:
             kind = "buffer"
             buffers.append(ParamInfo(name, shape, dtype))
-        elif dtype.startswith(("float", "bfloat", "double")):
+        elif dtype.startswith(("float", "bfloat", "double")) and shape != ():
             kind = "parameter"
             params.append(ParamInfo(name, shape, dtype))
         else:
