@@ -285,3 +285,19 @@ def test_bad_inputs_raise_one_line_capture_errors():
         with pytest.raises(CaptureError, match=hint) as err:
             capture_torch(DataDependent(), torch.ones(2), method=method)
         assert "\n" not in str(err.value)
+
+
+def test_dispatch_on_the_modules_own_tensors_matches_meta():
+    model = mobilenet_v3_small()
+    x = torch.zeros(1, 3, 96, 96)
+    meta = capture_torch(model, x, method="dispatch")
+    real = capture_torch(model, x, method="dispatch", device=None)
+    assert real.op_counts() == meta.op_counts()
+    # first results agree; native_batch_norm's saved mean/invstd are (0,) on CPU in eval, (C,)
+    # on meta: auxiliary outputs are device-dependent
+    assert [n.outputs[0].shape for n in real.nodes if n.outputs] == \
+        [n.outputs[0].shape for n in meta.nodes if n.outputs]
+    assert [n.params for n in real.nodes] == [n.params for n in meta.nodes]
+    assert _macs(real) == _flop_counter_madds(model, x)
+    with pytest.raises(CaptureError, match="device must be 'meta' or None"):
+        capture_torch(model, x, method="dispatch", device="cuda")

@@ -76,8 +76,11 @@ class _Recorder(TorchDispatchMode):
                                        module_type=module_type, module_stack=tuple(inner)))
 
 
-def capture_dispatch(module, inputs) -> CapturedGraph:
-    """Capture `module(*inputs)` at the post-autograd ATen level on the meta device."""
+def capture_dispatch(module, inputs, device: str | None = "meta") -> CapturedGraph:
+    """Capture `module(*inputs)` at the post-autograd ATen level: on the meta device (shapes
+    only; the module's tensors are swapped for meta copies), or with device=None on the
+    module's own tensors and the given inputs (real arithmetic: cheaper than meta kernels for
+    small models, see research-12.md)."""
     params, buffers, canonical = stored_tensors(module)
     state, names = {}, {}
     meta_of: dict[int, torch.Tensor] = {}
@@ -85,7 +88,7 @@ def capture_dispatch(module, inputs) -> CapturedGraph:
                         ("buffer", module.named_buffers(remove_duplicate=False))):
         for path, t in named:
             if id(t) not in meta_of:
-                meta = torch.empty_like(t, device="meta")
+                meta = torch.empty_like(t, device="meta") if device == "meta" else t
                 meta_of[id(t)] = meta
                 stored = canonical[id(t)]
                 names[id(meta)] = tensor_info(meta, stored, kind, param=stored)
@@ -93,7 +96,7 @@ def capture_dispatch(module, inputs) -> CapturedGraph:
     meta_inputs = []
     graph_inputs = []
     for i, x in enumerate(inputs):
-        m = torch.empty_like(x, device="meta")
+        m = torch.empty_like(x, device="meta") if device == "meta" else x
         info = tensor_info(m, f"input_{i}" if len(inputs) > 1 else "input", "input")
         names[id(m)] = info
         meta_inputs.append(m)
@@ -121,7 +124,8 @@ def capture_dispatch(module, inputs) -> CapturedGraph:
         ctx.enter_context(torch.no_grad())
         try:
             with recorder:
-                out = torch.func.functional_call(module, state, tuple(meta_inputs), strict=False)
+                out = torch.func.functional_call(module, state, tuple(meta_inputs), strict=False) \
+                    if device == "meta" else module(*meta_inputs)
         except Exception as err:   # a meta-less kernel, data-dependent control flow, ...
             lines = str(err).strip().splitlines()
             raise CaptureError(f"the dispatch capture of {type(module).__name__} failed: "

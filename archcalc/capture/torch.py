@@ -45,8 +45,11 @@ from .records import CaptureError, CapturedGraph, CapturedNode, ParamInfo, Tenso
 METHODS = ("export", "dispatch")
 
 
-def capture_torch(module, example_inputs, method: str = "export") -> CapturedGraph:
-    """Capture `module` called on `example_inputs` (a tensor or a tuple of tensors)."""
+def capture_torch(module, example_inputs, method: str = "export",
+                  device: str | None = "meta") -> CapturedGraph:
+    """Capture `module` called on `example_inputs` (a tensor or a tuple of tensors).
+    `device` applies to method="dispatch": "meta" (shapes only) or None (the module's own
+    tensors and the given inputs: one real forward pass)."""
     if not isinstance(module, nn.Module):
         raise CaptureError(f"capture_torch needs a torch.nn.Module, got {type(module).__name__}")
     if method not in METHODS:
@@ -56,7 +59,10 @@ def capture_torch(module, example_inputs, method: str = "export") -> CapturedGra
         if method == "export":
             return _capture_export(module, _on_module_device(module, inputs))
         from .dispatch import capture_dispatch
-        return capture_dispatch(module, inputs)
+        if device not in ("meta", None):
+            raise CaptureError(f"device must be 'meta' or None, got {device!r}")
+        return capture_dispatch(module, inputs if device == "meta" else
+                                _on_module_device(module, inputs), device)
 
 
 # -- shared helpers ---------------------------------------------------------------------------
