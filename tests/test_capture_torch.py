@@ -274,17 +274,20 @@ class DataDependent(nn.Module):
         return x * 2 if x.sum() > 0 else x
 
 
-def test_bad_inputs_raise_one_line_capture_errors():
+def test_bad_inputs_raise_one_line_capture_errors(capfd):
     with pytest.raises(CaptureError, match="needs a torch.nn.Module"):
         capture_torch("resnet50", torch.zeros(1))
     with pytest.raises(CaptureError, match="example_inputs must be"):
         capture_torch(Tiny(), [1, 3, 16, 16])
     with pytest.raises(CaptureError, match="unknown capture method 'fx'"):
         capture_torch(Tiny(), torch.zeros(1, 3, 16, 16), method="fx")
+    capfd.readouterr()
     for method, hint in (("export", "try method='dispatch'"), ("dispatch", "try method='export'")):
         with pytest.raises(CaptureError, match=hint) as err:
             capture_torch(DataDependent(), torch.ones(2), method=method)
         assert "\n" not in str(err.value)
+    out, errors = capfd.readouterr()        # torch.export's graph dump and warnings are silenced
+    assert "def forward" not in out + errors
 
 
 def test_dispatch_on_the_modules_own_tensors_matches_meta():

@@ -195,13 +195,32 @@ def _first_line(err: BaseException) -> str:
 
 # -- torch.export -----------------------------------------------------------------------------
 
-def _capture_export(module, inputs) -> CapturedGraph:
+@contextmanager
+def _quiet():
+    """Silence torch.export's own output: on failure it prints the partial graph to stderr
+    and logs warnings; archcalc reports one line instead (a CaptureError)."""
+    import io
+    import logging
     import warnings
+    from contextlib import redirect_stderr
+    loggers = [lg for name, lg in logging.root.manager.loggerDict.items()
+               if name.startswith("torch") and isinstance(lg, logging.Logger)]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings(), redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
+
+def _capture_export(module, inputs) -> CapturedGraph:
     from torch.export.graph_signature import InputKind
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _quiet():
             ep = torch.export.export(module, inputs)
     except Exception as err:   # torch raises many types; report one line, suggest the other way
         raise CaptureError(f"torch.export could not capture {type(module).__name__}: "
