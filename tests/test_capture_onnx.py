@@ -113,14 +113,13 @@ def test_bad_onnx_inputs(tmp_path):
 
 
 # -- models exported by torch.onnx --------------------------------------------------------------
-
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-
+# (torch is imported inside these tests, so the hand-built ones above run without it)
 
 def _export(model, x, path, **kw):
     import logging
     import warnings
+
+    import torch
     logging.disable(logging.WARNING)
     try:
         with warnings.catch_warnings():
@@ -132,6 +131,8 @@ def _export(model, x, path, **kw):
 
 
 def _conv_calls(model, x):
+    import torch
+    from torch import nn
     calls = []
     hooks = [m.register_forward_hook(lambda mod, i, o, n=n: calls.append((n, tuple(o.shape))))
              for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
@@ -143,11 +144,15 @@ def _conv_calls(model, x):
 
 
 def _bn_channels(model):
+    from torch import nn
     return sum(m.num_features for m in model.modules() if isinstance(m, nn.BatchNorm2d))
 
 
 @pytest.fixture(scope="module")
 def v3_small():
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
     from reference_torchvision import mobilenet_v3_small
     torch.manual_seed(0)
     model = mobilenet_v3_small()
@@ -185,20 +190,16 @@ def test_dynamo_default_export_fuses_batchnorm_into_conv(v3_small, tmp_path):
         [shape for _, shape in _conv_calls(model, x)]
 
 
-class Nested(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()),
-            nn.Sequential(nn.Sequential(nn.Conv2d(4, 4, 3, stride=2, groups=4))))
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
-
-    def forward(self, x):
-        return self.head(self.features(x))
-
-
 def test_torchscript_export_module_paths_from_node_names(tmp_path):
-    model, x = Nested().eval(), torch.zeros(1, 3, 9, 9)
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    model = nn.Module()
+    model.features = nn.Sequential(
+        nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()),
+        nn.Sequential(nn.Sequential(nn.Conv2d(4, 4, 3, stride=2, groups=4))))
+    model.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+    model.forward = lambda x: model.head(model.features(x))
+    model, x = model.eval(), torch.zeros(1, 3, 9, 9)
     g = capture_onnx(_export(model, x, tmp_path / "m.onnx", dynamo=False))
     # (9 + 2 - 3) + 1 = 9; depthwise 3x3/2 without padding: (9 - 3) // 2 + 1 = 4
     assert [(n.module, n.outputs[0].shape) for n in g.nodes if n.op == "Conv"] == \
