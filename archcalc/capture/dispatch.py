@@ -79,8 +79,8 @@ class _Recorder(TorchDispatchMode):
 def capture_dispatch(module, inputs, device: str | None = "meta") -> CapturedGraph:
     """Capture `module(*inputs)` at the post-autograd ATen level: on the meta device (shapes
     only; the module's tensors are swapped for meta copies), or with device=None on the
-    module's own tensors and the given inputs (real arithmetic: cheaper than meta kernels for
-    small models, see research-12.md)."""
+    module's own tensors and the given inputs (real arithmetic, which for a small model can
+    cost less than the meta kernels' Python; measure before relying on it)."""
     params, buffers, canonical = stored_tensors(module)
     state, names = {}, {}
     meta_of: dict[int, torch.Tensor] = {}

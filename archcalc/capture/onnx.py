@@ -19,7 +19,7 @@ Module paths: torch.onnx's dynamo exporter (torch >= 2.5, the default since 2.9)
 (``dynamo=False``) names nodes "/features/features.0/features.0.0/Conv" (module = the last
 scope). Both are read; other producers give module "".
 
-What exporters do to parameters (torch 2.13, measured in research-12.md): the dynamo
+What exporters do to parameters (torch 2.13, measured on torchvision's models): the dynamo
 exporter's default ``optimize=True`` fuses BatchNorm into the preceding Conv and drops a
 fused bias that is all zeros (value-dependent); the TorchScript exporter folds BN in eval
 mode and merges equal-valued initializers (Identity nodes). The ONNX file then holds fewer
