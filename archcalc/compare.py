@@ -10,8 +10,8 @@ from typing import Any, Mapping
 from .api import convention_named, load
 from .cost import DTYPE_BYTES, analyze
 from .cost.memory import memory_by_resolution
-from .design.grid import decimal_text
 from .errors import OptionError
+from .numbers import decimal_text
 from .graph import compile_graph
 
 

@@ -496,7 +496,7 @@ def test_readme_python_snippet_holds(monkeypatch):
 
 def test_renderers_format_huge_counts_without_float():
     from archcalc.report.compare import _kilo, _ratio
-    from archcalc.report.render import approx
+    from archcalc.numbers import approx
     huge = 10 ** 400
     assert approx(huge, ".1f").startswith("1")
     assert approx(Fraction(huge, 3), "g").startswith("3.33")

@@ -7,10 +7,8 @@ import json
 
 from fractions import Fraction
 
-from ..cost.analyze import _plain
-from ..design.grid import decimal_text
+from ..numbers import approx, decimal_text, plain
 from .provenance import csv_comments, spec_shown
-from .render import approx
 from .units import human_bytes, human_count
 
 METRICS = (("params", "params", human_count), ("madds", "MAdds", human_count),
@@ -148,9 +146,9 @@ def to_dict(entries, with_memory: bool) -> dict:
     out = {**_meta(entries), "entries": []}
     for e in entries:
         item = {"label": e.label, "spec": e.table.spec.path, "spec_name": e.table.spec.name,
-                "spec_shown": spec_shown(e.table.spec), "width": _plain(e.table.width),
+                "spec_shown": spec_shown(e.table.spec), "width": plain(e.table.width),
                 "resolution": e.table.resolution,
-                "params": {p.name: _plain(p.value) for p in e.table.spec.params},
+                "params": {p.name: plain(p.value) for p in e.table.spec.params},
                 "totals": {k: e.table.totals[k] for k, _, _ in METRICS},
                 "published": dict(e.published) if e.published else None}
         if with_memory:
