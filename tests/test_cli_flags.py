@@ -141,3 +141,28 @@ def test_width_grid_values():
     assert len(parse_width_grid("0.25:1.5:0.05")) == 26       # (1.5 - 0.25) / 0.05 + 1
     assert parse_width_interval("0.1:2") == (Fraction(1, 10), Fraction(2))
     assert parse_width_interval("0.1:2:0.1") is None and parse_width_interval("1") is None
+
+
+RES_GRIDS = ["224", "96,128,160", "96:320:16", "0.5x", "0.5x,224", "96:128:8,96", "1,32"]
+RES_BAD = ["", "96:320:0", "96.5:128:8", "96:320", "224x320", "1e100000000", "0:10:1",
+           "1:2000000:1", "abc"]
+
+
+@pytest.mark.parametrize("text", RES_GRIDS + RES_BAD)
+def test_the_one_resolution_grid_parser_agrees_with_design_grid(text):
+    from archcalc.design.grid import parse_resolutions
+    from archcalc.errors import OptionError
+    from archcalc.graph.point import parse_resolution_grid
+
+    def outcome(fn):
+        try:
+            return fn(text, 224)
+        except OptionError as err:
+            return str(err)
+    assert outcome(parse_resolution_grid) == outcome(parse_resolutions)
+
+
+def test_resolution_grid_values():
+    from archcalc.graph.point import parse_resolution_grid
+    assert parse_resolution_grid("96:320:16", 224) == list(range(96, 321, 16))   # 15 values
+    assert parse_resolution_grid("0.5x,224,112", 224) == [112, 224]

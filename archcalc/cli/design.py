@@ -94,12 +94,12 @@ def cmd_derive(args) -> str:
 def cmd_sweep(args) -> str:
     from ..report.output import write_stdout
     from ..design import sweep
-    from ..design.grid import check_grid_size, parse_resolutions
-    from ..graph.point import parse_width_grid
+    from ..design.grid import check_grid_size
+    from ..graph.point import parse_resolution_grid, parse_width_grid
     check_grid_size(args.widths, args.resolutions)      # before building either axis
     forms = _forms(args, metrics=_metrics(args.metrics))
     widths = parse_width_grid(args.widths)
-    resolutions = parse_resolutions(args.resolutions, forms.spec.resolution)
+    resolutions = parse_resolution_grid(args.resolutions, forms.spec.resolution)
     if args.out:
         counts: list = []
         text = sweep.sweep_file(forms, widths, resolutions, args.out, args.format, None,
@@ -133,8 +133,8 @@ def _note_skipped(sweep, written: int, skipped: int) -> None:
 def cmd_fit(args) -> str:
     from ..report.progress import progress
     from ..design import fit
-    from ..design.grid import check_grid_size, parse_budget, parse_resolutions
-    from ..graph.point import parse_width_grid, parse_width_interval
+    from ..design.grid import check_grid_size, parse_budget
+    from ..graph.point import parse_resolution_grid, parse_width_grid, parse_width_interval
     budgets = []
     memory_metric = "peak_memory_bytes_streamed" if args.memory == "streamed" else "peak_memory_bytes"
     for metric, text, unit in (("madds", args.max_madds, "count"), ("params", args.max_params, "count"),
@@ -153,7 +153,7 @@ def cmd_fit(args) -> str:
     with progress("fit: closed forms, breakpoints, budgets", total=3) as advance:
         forms = _forms(args)
         advance()
-        resolutions = parse_resolutions(args.resolutions, forms.spec.resolution)
+        resolutions = parse_resolution_grid(args.resolutions, forms.spec.resolution)
         if interval is not None:
             result = fit.fit(forms, budgets, resolutions, interval=interval, advance=advance)
         else:

@@ -3,7 +3,10 @@ and the one parser of width text in its three meanings (the commands' flags say 
 
 * a point, `--width A` (report, compare's SPEC@A, verify, bench): `parse_width`;
 * an interval, `--width-range LO:HI` (fit, formula): `parse_width_interval`;
-* a grid, `--widths A,B,LO:HI:STEP` (sweep, fit, frontier): `parse_width_grid`.
+* a grid, `--widths A,B,LO:HI:STEP` (sweep, fit, frontier): `parse_width_grid`;
+
+and of resolution text: a point `--resolution R` (`parse_input_size`, `parse_resolution`)
+and a grid `--resolutions R1,R2,LO:HI:STEP` (`parse_resolution_grid`).
 
 Numbers go through the one bounded parser (archcalc.numbers.parse_decimal), so
 `--width 1e100000000` is refused before any big number is built; MAX_WIDTH and
@@ -154,3 +157,26 @@ def parse_resolution(resolution, base) -> int:
         raise OptionError(f"resolution {size} is not square: closed forms (and the commands "
                           f"built on them) use one side r; report, compare and verify take HxW")
     return size
+
+
+def parse_resolution_grid(text, base) -> list[int]:
+    """"224", "96,128,160", "96:320:16" (inclusive) or multiples of the spec's own ("0.5x"),
+    or a list: square sides, first occurrences in order."""
+    if isinstance(text, (list, tuple)):
+        return list(dict.fromkeys(parse_resolution(v, base) for v in text))
+    out: list[int] = []
+    for item in str(text).split(","):
+        item = item.strip()
+        parts = item.split(":")
+        if len(parts) == 1:
+            out.append(parse_resolution(item, base))
+        elif len(parts) == 3:
+            lo, hi, step = (parse_decimal(p, "resolution range", ratio=True) for p in parts)
+            if any(v.denominator != 1 for v in (lo, hi, step)):
+                raise OptionError(f"resolution range needs whole numbers, got {quote(item)}")
+            out.extend(parse_resolution(int(v), base)
+                       for v in grid_range(lo, hi, step, "resolution"))
+        else:
+            raise OptionError(f"resolution: expected R, R1,R2,... or LO:HI:STEP, got {quote(item)}")
+        check_axis(len(out), "resolution")
+    return list(dict.fromkeys(out))
