@@ -224,7 +224,7 @@ def test_cli_formula_variants():
     assert rc == 0 and "h_{2}^{2}" in text and "params =" not in text
     rc, text, _ = run("formula", path, "--per-stage")
     assert rc == 0 and "per stage" in text and "bottlenecks.6:" in text
-    rc, _, err = run("formula", path, "--width", "0.5:0.1")
+    rc, _, err = run("formula", path, "--width-range", "0.5:0.1")
     assert rc == 2 and "interval" in err
     rc, _, err = run("formula", path, "--metrics", "latency")
     assert rc == 2 and "unknown metric" in err

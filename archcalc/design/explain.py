@@ -50,7 +50,7 @@ class _Tiny:
 
     def __init__(self, channels, height, width):
         from ..graph.archgraph import ArchGraph
-        from ..graph.compile import RowCompiler, Tensor
+        from ..graph.compile import RowCompiler, RowOutput
         from ..graph.width import SymbolicDomain
         from ..ops import Op, OpKind
         from ..spec import schema
@@ -62,7 +62,7 @@ class _Tiny:
         self.builder.section = "derivation"
         node = self.graph.add(Op(kind=OpKind.INPUT, name="input", layer="input", block="input",
                                  out_ch=channels), (channels, height, width), [])
-        self.x = Tensor(node, channels)
+        self.x = RowOutput(node, channels)
         self.schema = schema
         self.count = 0
 
