@@ -87,6 +87,22 @@ def benched(tmp_path_factory):
     return db, out
 
 
+def torch_counts(graph) -> tuple[int, int, dict]:
+    """PyTorch's own counts of the model bench times, independent of archcalc's: parameters
+    (sum of numel), MAdds (FlopCounterMode's FLOPs / 2) and MAdds per graph node."""
+    from torch.utils.flop_counter import FlopCounterMode
+    model = calibrate.materialise(graph)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        model(torch.randn(1, *graph.shape("input")))
+    counts = counter.get_flop_counts()
+    prefix = type(model).__name__ + "."       # FlopCounterMode names modules "<Class>.<path>"
+    per_node = {name[len(prefix):]: sum(v.values()) // 2 for name, v in counts.items()
+                if name.startswith(prefix)}
+    params = sum(p.numel() for p in model.parameters())
+    return params, sum(counts["Global"].values()) // 2, per_node
+
+
 @pytest.fixture
 def tiny(tmp_path):
     path = tmp_path / "tiny.yaml"
@@ -112,6 +128,11 @@ def test_bench_every_spec(benched, spec):
     # the model is exactly what archcalc counts (verify's convention: everything torch holds)
     assert d["model"]["madds_per_image"] == table.totals["madds"]
     assert d["model"]["ops"] == len(graph) - 1
+    # ... and what PyTorch itself counts on the model, independently of archcalc
+    params, madds, per_node = torch_counts(graph)
+    assert d["model"]["params"] == params and d["model"]["madds_per_image"] == madds
+    assert {o["name"]: o["madds"] for o in d["ops"]} == \
+        {o["name"]: per_node.get(o["name"], 0) for o in d["ops"]}
 
     t = d["timing"]
     assert 0 < t["q1"] <= t["median"] <= t["q3"] and t["min"] <= t["q1"]
