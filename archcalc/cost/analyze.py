@@ -190,10 +190,11 @@ def _max(values, symbolic: bool):
     return sympy.Max(*unique, evaluate=False) if len(unique) > 1 else unique[0]
 
 
-def _sum(values: list):
+def _sum(values: list, symbolic: bool = True):
     """sum(values); sympy terms are added in one Add (linear, where a running `+` re-sorts the
-    growing sum at every step: quadratic in the number of ops)."""
-    if any(not isinstance(v, (int, Fraction)) for v in values):
+    growing sum at every step: quadratic in the number of ops). Rows at a point
+    (`symbolic` False) hold exact numbers only."""
+    if symbolic and any(not isinstance(v, (int, Fraction)) for v in values):
         import sympy
         return sympy.Add(*values)
     return sum(values)
@@ -206,14 +207,14 @@ def totals(rows, symbolic: bool | None = None) -> dict:
     if symbolic is None:
         symbolic = any(not isinstance(v, (int, Fraction)) for r in rows
                        for v in (r.live_bytes, r.live_bytes_streamed))
-    madds = _sum([r.madds for r in rows])
+    madds = _sum([r.madds for r in rows], symbolic)
     return {
-        "params": _sum([r.params for r in rows]),
-        "bn_params": _sum([r.bn_params for r in rows]),
+        "params": _sum([r.params for r in rows], symbolic),
+        "bn_params": _sum([r.bn_params for r in rows], symbolic),
         "madds": madds,
         "flops": flops_from_madds(madds),
-        "elementwise_ops": _sum([r.elementwise_ops for r in rows]),
-        "activation_bytes": _sum([r.memory_bytes for r in rows]),
+        "elementwise_ops": _sum([r.elementwise_ops for r in rows], symbolic),
+        "activation_bytes": _sum([r.memory_bytes for r in rows], symbolic),
         "peak_memory_bytes": _max([r.live_bytes for r in rows], symbolic),
         "peak_memory_bytes_streamed": _max([r.live_bytes_streamed for r in rows], symbolic),
     }

@@ -325,13 +325,13 @@ class Evaluator:
         w = width_value(width)
         res = parse_resolution(self.spec.resolution if resolution is None else resolution,
                                self.spec.resolution)
-        closed = self.symbolic_table
-        if closed.row_program().guard_fires(w) or (
-                self.validity is not None and not self.valid_points([w], [res])[0]):
+        guarded = any(test(w) for test in self.guard_tests)
+        if guarded or (self.validity is not None and not (
+                self.validity.alpha_ok([w])[0] and self.validity.r_ok([res])[0])):
             from ..graph import compile_graph
             from .analyze import analyze
             return analyze(compile_graph(self.spec, w, res), self.convention, self.dtype)
-        return closed.at(w, res)
+        return self.symbolic_table.at(w, res)
 
 
 def _load(spec, sets, convention):
