@@ -122,9 +122,11 @@ class ExactSource:
 
     __call__ = source
 
-    def compile(self, args: str, body: str):
-        """`lambda args: body` with the exact helpers and this source's constants in scope."""
+    def compile(self, args: str, body: str, names: dict | None = None):
+        """`lambda args: body` with the exact helpers, this source's constants and `names`
+        (further functions the body calls) in scope."""
         namespace = dict(NAMESPACE)
+        namespace.update(names or {})
         namespace.update(self.consts)
         return eval(f"lambda {args}: {body}", namespace)   # noqa: S307 (generated from sympy trees)
 

@@ -34,7 +34,8 @@ def _whole(v) -> bool:
     return isinstance(v, int) or (isinstance(v, Fraction) and v.denominator == 1)
 
 
-_RELATIONS = {
+# relation name -> its exact test on the values of a condition's expressions (then its consts)
+RELATIONS = {
     "positive": lambda x: x > 0,
     "at_most": lambda x, limit: x <= limit,
     "at_least_one": lambda x: x >= 1,
@@ -55,7 +56,7 @@ class Condition:
     axis: str = "channels"
 
     def holds(self, *values) -> bool:
-        return bool(_RELATIONS[self.relation](*values, *self.consts))
+        return bool(RELATIONS[self.relation](*values, *self.consts))
 
 
 def _equal(a, b, axis: str) -> list:
