@@ -11,7 +11,7 @@ build checks of archcalc.graph.checks as conditions on alpha and r).
 """
 from .analyze import CostTable, LayerCost, analyze, totals
 from .convention import CONVENTIONS, DTYPE_BYTES, Convention, convention_named, flops_from_madds
-from .evaluator import Evaluator
+from .evaluator import Evaluator, bound_spec
 
 __all__ = ["CostTable", "LayerCost", "analyze", "totals", "CONVENTIONS", "DTYPE_BYTES",
-           "Convention", "convention_named", "flops_from_madds", "Evaluator"]
+           "Convention", "convention_named", "flops_from_madds", "Evaluator", "bound_spec"]

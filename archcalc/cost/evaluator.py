@@ -42,7 +42,7 @@ class Evaluator:
         from .analyze import analyze
         from .convention import convention_named
         conv = convention_named(convention)
-        graph = compile_graph(_load(spec, sets, conv), symbolic=True)
+        graph = compile_graph(bound_spec(spec, sets, conv), symbolic=True)
         self._setup(analyze(graph, conv, dtype), metrics, graph)
 
     @classmethod
@@ -334,9 +334,12 @@ class Evaluator:
         return self.symbolic_table.at(w, res)
 
 
-def _load(spec, sets, convention):
-    """A validated NetworkSpec with its parameters bound (the convention's, then `sets`)."""
+def bound_spec(spec, sets=None, convention="paper"):
+    """A validated NetworkSpec (from a path, a zoo name or a NetworkSpec) with its parameters
+    bound: the convention's (e.g. num_classes=1000 for torchvision), then `sets` (--set)."""
     from ..spec import NetworkSpec, load_spec
+    from .convention import convention_named
+    convention = convention_named(convention)
     if isinstance(spec, NetworkSpec):
         if sets:
             raise OptionError("pass a spec path to apply --set overrides")

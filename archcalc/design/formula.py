@@ -180,15 +180,15 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
     `advance()` is called after each of the STEPS steps (a progress display)."""
     import sympy
 
-    from ..api import closed_form, convention_named, load
-    from ..cost import Evaluator
+    from ..cost import Evaluator, analyze, bound_spec, convention_named
     from ..cost.plan import Extremum
+    from ..graph import compile_graph
     from .buildable import require_buildable_at_own_point
     advance = advance or (lambda *a, **k: None)
     conv = convention_named(convention)
-    loaded = load(spec, sets, conv)
+    loaded = bound_spec(spec, sets, conv)
     require_buildable_at_own_point(loaded)
-    table = closed_form(loaded, convention=conv, dtype=dtype)
+    table = analyze(compile_graph(loaded, symbolic=True), conv, dtype)
     advance()
     forms = Evaluator.from_table(table, metrics)
     advance()
@@ -261,11 +261,10 @@ def idealised(spec, *, convention="paper", dtype="fp32", sets=None,
     import sympy
 
     from .. import symbolic
-    from ..api import convention_named, load
-    from ..cost import analyze
+    from ..cost import analyze, bound_spec, convention_named
     from ..graph import compile_graph
     conv = convention_named(convention)
-    s = load(spec, sets, conv)
+    s = bound_spec(spec, sets, conv)
     from .buildable import require_buildable_at_own_point
     require_buildable_at_own_point(s)
     s = replace(s, width=replace(s.width, rounding="none"))
