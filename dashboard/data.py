@@ -1006,11 +1006,12 @@ def formula_text(ws: Workspace, source: str, convention="paper", dtype="fp32", s
 def compute_formulas(spec, convention="paper", dtype="fp32", sets=None) -> dict:
     """Formula text of one spec (path or NetworkSpec): the design engine's readable forms."""
     from archcalc.design import formula
+    from archcalc.report.formula import render_formulas, render_idealised
     sets = dict(sets or {}) or None
     f = formula.formulas(spec, convention=convention, dtype=dtype, sets=sets)
-    out = {"text": formula.render(f)}
+    out = {"text": render_formulas(f)}
     try:
-        out["idealised"] = formula.render_idealised(
+        out["idealised"] = render_idealised(
             formula.idealised(spec, convention=convention, dtype=dtype, sets=sets))
     except (archcalc.ArchcalcError, ValueError, TypeError) as err:   # idealised is a bonus
         out["idealised"] = f"(no idealised form: {err})"

@@ -388,7 +388,7 @@ def test_latex_names_the_rounding_functions():
     import sympy
 
     from archcalc import symbolic
-    from archcalc.design.latex import latex
+    from archcalc.report.latex import latex
     e = symbolic.make_divisible(16 * symbolic.alpha, 8, 8)
     assert latex(e) == r"\operatorname{make\_divisible}\left(16 \alpha, 8, 8\right)"
     assert latex(symbolic.round_half_even(sympy.Symbol("x") / 2)).startswith(

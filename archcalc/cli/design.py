@@ -47,9 +47,9 @@ def _hidden(p, dest: str, *flags: str) -> None:
 
 
 def _forms(args, spec=None, metrics=None):
-    from ..design.engine import compile_forms
-    return compile_forms(spec or args.spec, convention=_convention(args), dtype=args.dtype,
-                         sets=parse_pairs(args.sets), metrics=metrics)
+    from ..cost import Evaluator
+    return Evaluator(spec or args.spec, _convention(args), args.dtype,
+                     sets=parse_pairs(args.sets), metrics=metrics)
 
 
 # -- formula -----------------------------------------------------------------------------------
@@ -59,11 +59,12 @@ def cmd_formula(args) -> str:
     from ..report.terminal import columns
     from ..design import formula
     from ..graph.point import parse_width_interval
+    from ..report.formula import render_formulas, render_idealised
     if args.ideal:
         with progress("formula: idealised closed forms"):
             ideal = formula.idealised(args.spec, convention=_convention(args), dtype=args.dtype,
                                       sets=parse_pairs(args.sets))
-        return formula.render_idealised(ideal, latex=args.latex, width=columns())
+        return render_idealised(ideal, latex=args.latex, width=columns())
     span = parse_width_interval(args.width_range)
     if span is None:
         raise OptionError(f"--width-range for formula is a range LO:HI, got "
@@ -72,7 +73,7 @@ def cmd_formula(args) -> str:
         f = formula.formulas(args.spec, convention=_convention(args), dtype=args.dtype,
                              sets=parse_pairs(args.sets), per_stage=args.per_stage,
                              width_range=span, metrics=_metrics(args.metrics), advance=advance)
-    return formula.render(f, latex=args.latex, width=columns())
+    return render_formulas(f, latex=args.latex, width=columns())
 
 
 # -- derive ------------------------------------------------------------------------------------
@@ -80,13 +81,14 @@ def cmd_formula(args) -> str:
 def cmd_derive(args) -> str:
     from ..report.progress import progress
     from ..design import explain
+    from ..report.derive import render
     names = list(args.claims or explain.CLAIMS)
     claims = []
     with progress("derive: the papers' claims", total=len(names)) as advance:
         for name in names:
             claims += explain.derive([name])
             advance()
-    return explain.render(claims, latex=args.latex)
+    return render(claims, latex=args.latex)
 
 
 # -- sweep -------------------------------------------------------------------------------------
@@ -159,7 +161,8 @@ def cmd_fit(args) -> str:
         else:
             result = fit.fit(forms, budgets, resolutions, widths=parse_width_grid(widths),
                              advance=advance)
-    return fit.render(result, args.format)
+    from ..report.fit import render
+    return render(result, args.format)
 
 
 def _fit_widths(args):
@@ -217,10 +220,11 @@ def cmd_frontier(args) -> str:
     for (file, reason), labels in by_file.items():
         print(f"archcalc: note: {len(labels)} point(s) of {file} left out ({reason}), e.g. "
               f"{labels[0]}", file=sys.stderr)
-    text = frontier.render(points, args.x, args.y, front, sx, sy)
+    from ..report.frontier import figure, render
+    text = render(points, args.x, args.y, front, sx, sy)
     if args.out:
         from ..report.output import output_file
-        fig = frontier.figure(points, args.x, args.y, front, title=args.title or "")
+        fig = figure(points, args.x, args.y, front, title=args.title or "")
         html = fig.to_html(include_plotlyjs=True if args.plotlyjs == "inline" else "cdn")
         with output_file(args.out) as fh:
             fh.write(html)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import OptionError, SpecError, closest
-from ..limits import MAX_CHANNELS, MAX_GRAPH_OPS
-from ..numbers import cut, quote
+from ..limits import MAX_GRAPH_OPS
+from ..numbers import quote
 from ..ops import Op, OpKind, rule_for
 from ..spec import schema
 from .archgraph import ArchGraph
 from .cells import run_cell
+from .checks import first_violation
 from .point import parse_input_size, parse_resolution, parse_width
 from .rows import RowOutput, repeats
 from .width import (ConcreteDomain, SymbolicDomain, expanded_channels, scaled_channels,
@@ -60,40 +61,16 @@ class RowCompiler:
         return self.g.add(op, shape, inputs)
 
     def _check(self, op: Op, row, in_shapes, shape) -> None:
-        """Validate at a concrete point: nothing vanishes, groups divide, residual shapes match."""
-        path, line = self.spec.path, row.line if row else None
-        name = cut(op.name)
-        if op.kind is OpKind.ADD and in_shapes[0] != in_shapes[1]:
-            raise SpecError(f"residual between mismatched shapes {list(in_shapes[0])} and "
-                            f"{list(in_shapes[1])} at {name}", path=path, line=line,
-                            key="residual")
-        if op.kind is OpKind.MUL and tuple(in_shapes[1]) != (in_shapes[0][0], 1, 1):
-            raise SpecError(f"a gate of shape {list(in_shapes[1])} cannot scale "
-                            f"{list(in_shapes[0])} at {name}", path=path, line=line, key="se")
-        if op.kind is OpKind.CONCAT and len({s[1:] for s in in_shapes}) > 1:
-            raise SpecError(f"concatenation of different spatial sizes "
-                            f"{' and '.join(str(list(s)) for s in in_shapes)} at {name}",
-                            path=path, line=line, key="s")
-        if op.groups != 1 and isinstance(op.groups, int):
-            c_in = in_shapes[0][0]
-            checks = [("input", c_in)] + ([("output", op.out_ch)] if op.out_ch is not None else [])
-            for what, c in checks:
-                if isinstance(c, int) and c % op.groups:
-                    raise SpecError(f"{what} channels {c} are not divisible by groups={op.groups} "
-                                    f"at {name}", path=path, line=row.line_of("groups"),
-                                    key="groups")
-        c, h, w = shape
-        if c <= 0:
-            raise SpecError(f"no channels left at {name}", path=path, line=row.line_of("c"), key="c")
-        if c > MAX_CHANNELS:
-            raise SpecError(f"{c:,} channels at {name} are above the limit {MAX_CHANNELS:,} "
-                            f"(MAX_CHANNELS)", path=path, line=row.line_of("c") if row else None,
-                            key="c")
-        if h < 1 or w < 1:
-            key = "k" if op.kernel > 1 and op.padding != "same" else "s"
-            raise SpecError(f"the spatial size vanishes at {name} (input {in_shapes[0][1]}x"
-                            f"{in_shapes[0][2]}, kernel {op.kernel}, stride {op.stride}, padding "
-                            f"{op.padding})", path=path, line=row.line_of(key), key=key)
+        """Validate at a concrete point (graph/checks.py: nothing vanishes, groups divide,
+        residual shapes match, ...): the first check that fails is a located SpecError."""
+        found = first_violation(op, in_shapes, shape)
+        if found is None:
+            return
+        if row is None:
+            line = None
+        else:
+            line = row.line if found.line_key is None else row.line_of(found.line_key)
+        raise SpecError(found.message, path=self.spec.path, line=line, key=found.key)
 
     def conv_layer(self, row, x: str, layer: str, kind: OpKind, out_ch, kernel: int, stride: int,
                    act: str, groups=1, norm: str = "bn", bias: bool = False, padding="same",
