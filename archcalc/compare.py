@@ -52,8 +52,22 @@ def published_point(spec_path: str, table) -> dict | None:
     return lookup(spec_path, table.spec, table.width, table.resolution)
 
 
+def cost_entry(target: Target, spec, convention="paper", dtype: str = "fp32",
+               sets: Mapping[str, str] | None = None, published=None) -> Entry:
+    """One column of a comparison: `spec` (its parameters bound) costed at the target's
+    point and labelled as `archcalc compare` labels it (name, width, resolution, the `sets`
+    it was given except num_classes), with `published(path, table)`'s figures if given."""
+    graph = compile_graph(spec, target.width, target.resolution)
+    table = analyze(graph, convention, dtype)
+    label = spec.name + ("" if table.width == 1 else f" {decimal_text(table.width)}x") + \
+        ("" if table.resolution == spec.resolution else f" @{table.resolution}") + \
+        "".join(f" {k}={v}" for k, v in (sets or {}).items() if k != "num_classes")
+    pub = published(target.path, table) if published else None
+    return Entry(target, label, table, memory_by_resolution(graph, DTYPE_BYTES[dtype]), pub)
+
+
 def compare_specs(targets: list[str], sets: Mapping[str, str] | None = None, convention="paper",
-                  dtype: str = "fp32", published=published_point) -> list[Entry]:
+            dtype: str = "fp32", published=published_point) -> list[Entry]:
     """Cost every target. A --set applies to the specs that declare that parameter; naming a
     parameter no spec declares is an error."""
     conv = convention_named(convention)
@@ -66,14 +80,7 @@ def compare_specs(targets: list[str], sets: Mapping[str, str] | None = None, con
         mine = _sets_for(declared, sets)
         used |= set(mine)
         spec = load(target.path, mine, conv)
-        graph = compile_graph(spec, target.width, target.resolution)
-        table = analyze(graph, conv, dtype)
-        label = spec.name + ("" if table.width == 1 else f" {decimal_text(table.width)}x") + \
-            ("" if table.resolution == spec.resolution else f" @{table.resolution}") + \
-            "".join(f" {k}={v}" for k, v in mine.items() if k != "num_classes")
-        pub = published(target.path, table) if published else None
-        entries.append(Entry(target, label, table,
-                             memory_by_resolution(graph, DTYPE_BYTES[dtype]), pub))
+        entries.append(cost_entry(target, spec, conv, dtype, mine, published))
     unused = set(sets) - used
     if unused:
         from .report.provenance import spec_shown

@@ -8,11 +8,6 @@
 * `grep -rn "import dashboard\\|from dashboard" archcalc` finds nothing;
 * no private name (`_x`) imported from another archcalc or dashboard module, by
   `from X import _x` or as `X._x` on an imported module (benchmarks/ included).
-
-Each rule has a strict test over the code that already follows it and, while the issue-11
-restructure is being merged, an xfail(strict=False) test over the whole tree naming the
-modules still being changed elsewhere (PENDING); the lead removes the marks, and PENDING,
-after the merges.
 """
 from __future__ import annotations
 
@@ -26,20 +21,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("archcalc", "dashboard")
 MAX_MODULE_LINES = 500
-
-# Modules another helper of issue 11 is restructuring (see the xfail reasons): the strict
-# tests skip them, the xfail tests include them.
-PENDING = {
-    "A": ("archcalc/cost/", "archcalc/design/"),
-    "B": ("dashboard/", "benchmarks/dashboard_"),
-    "C": ("archcalc/torch_backend/", "archcalc/results", "benchmarks/torch_backend"),
-}
-LANDS = "until helpers A (cost/evaluator, design), B (dashboard split) and C (torch_backend, " \
-        "results) land"
-
-
-def pending(rel: str) -> bool:
-    return any(rel.startswith(prefix) for prefixes in PENDING.values() for prefix in prefixes)
 
 
 def modules(*tops: str) -> list[Path]:
@@ -110,12 +91,6 @@ def long_modules() -> dict[str, int]:
     return out
 
 
-def test_no_long_module_outside_the_pending_areas():
-    assert {m: n for m, n in long_modules().items() if not pending(m)} == {}
-
-
-@pytest.mark.xfail(strict=False, reason=f"{LANDS}: archcalc/design/engine.py (A), "
-                   "archcalc/torch_backend/bench.py (C), dashboard/data.py, dashboard/app.py (B)")
 def test_no_module_over_500_lines():
     assert long_modules() == {}
 
@@ -137,12 +112,6 @@ def codegen_sites() -> list[str]:
     return sites
 
 
-def test_codegen_only_in_the_evaluator_areas():
-    assert [s for s in codegen_sites() if not pending(s)] == []
-
-
-@pytest.mark.xfail(strict=False, reason=f"{LANDS}: archcalc/design/engine.py's codegen moves to "
-                   "cost/ (A); dashboard/data.py's LayerEvaluator lambdify (B, then the lead's swap)")
 def test_exactly_one_codegen_site():
     assert len(codegen_sites()) == 1, codegen_sites()
 
@@ -226,13 +195,6 @@ def test_the_private_name_check_finds_both_forms(tmp_path, monkeypatch):
         "archcalc/cli/x_sample.py:4: archcalc.results._now"]
 
 
-def test_no_private_import_outside_the_pending_areas():
-    assert [h for h in all_private_imports() if not pending(h)] == []
-
-
-@pytest.mark.xfail(strict=False, reason=f"{LANDS}: archcalc/design/{{buildable,fit,formula,"
-                   "formula_text,frontier,steps,sweep}.py import engine/formula privates (A); "
-                   "archcalc/torch_backend/bench.py uses results._now (C)")
 def test_no_private_import_anywhere():
     assert all_private_imports() == []
 

@@ -291,7 +291,7 @@ def _sites(path: Path) -> list:
 
 def test_the_only_code_generator_is_cost_codegen():
     """archcalc/cost/codegen.py is archcalc's one place that turns generated source into code
-    (the dashboard's LayerEvaluator is to move onto the Evaluator: issue 11)."""
+    (the dashboard reads its points off the Evaluator too)."""
     sites = {str(path.relative_to(REPO)): found for path in sorted((REPO / "archcalc").rglob("*.py"))
              if (found := _sites(path))}
     assert list(sites) == ["archcalc/cost/codegen.py"], sites

@@ -113,8 +113,9 @@ class CostTable:
         return out
 
     def layers(self) -> list[dict]:
-        """Rows grouped by layer: a conv with its BN and activation is one layer (the one
-        place ops are grouped into layers)."""
+        """Rows grouped by layer: a conv with its BN and activation is one layer. Its costs are
+        the sums over its ops; at a point, its live bytes (naive, streamed) are the largest
+        live set while any of its ops runs (a symbolic table keeps its first op's)."""
         grouped: dict = {}
         for row in self.rows:
             g = grouped.get(row.layer)
@@ -129,6 +130,9 @@ class CostTable:
             g["output_shape"] = row.output_shape
             for m in ("params", "bn_params", "madds", "elementwise_ops", "memory_bytes"):
                 g[m] += getattr(row, m)
+            if not self.symbolic:
+                g["live_bytes"] = max(g["live_bytes"], row.live_bytes)
+                g["live_bytes_streamed"] = max(g["live_bytes_streamed"], row.live_bytes_streamed)
         return list(grouped.values())
 
     def by_stage(self, metrics=("params", "madds", "memory_bytes")) -> dict:

@@ -36,8 +36,9 @@ def rows(entries) -> list[dict]:
     return out
 
 
-def _ratio(value, first) -> str:
-    """x0.53: the ratio to the first entry, exact until formatted (counts can be huge ints)."""
+def ratio_text(value, first) -> str:
+    """x0.53: the ratio to the first entry, exact until formatted (counts can be huge ints);
+    "" where there is none (no value, or a first value of 0 or None)."""
     if value is None or first in (None, 0):
         return ""
     if isinstance(value, float) or isinstance(first, float):
@@ -83,7 +84,8 @@ def render_text(entries, with_memory: bool, markdown: bool = False) -> str:
     body = []
     for row in rows(entries):
         first = row["values"][0]
-        cells = [row["fmt"](v) + ("" if i == 0 or not _ratio(v, first) else f" ({_ratio(v, first)})")
+        cells = [row["fmt"](v) + ("" if i == 0 or not ratio_text(v, first)
+                                  else f" ({ratio_text(v, first)})")
                  for i, v in enumerate(row["values"])]
         body.append([row["name"], *cells])
     from .terminal import columns, wrap
