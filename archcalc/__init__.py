@@ -2,8 +2,9 @@
 paper-style t/c/n/s specs (MobileNetV2, Sandler et al. 2018, arXiv:1801.04381, and its lineage).
 
 Public API (imported lazily, so `import archcalc` stays fast and never imports torch):
-load, evaluate, closed_form, load_spec, parse_spec, compile_graph, analyze, CostTable,
-Convention, CONVENTIONS, flops_from_madds, ArchcalcError, SpecError, OptionError.
+load, evaluate, closed_form, compare_specs (several specs side by side), load_spec, parse_spec,
+compile_graph, analyze, CostTable, Convention, CONVENTIONS, DTYPE_BYTES, flops_from_madds,
+ArchcalcError, SpecError, OptionError.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load": "api", "evaluate": "api", "closed_form": "api", "convention_named": "api",
+    "compare_specs": "compare",
     "load_spec": "spec", "parse_spec": "spec", "NetworkSpec": "spec",
     "compile_graph": "graph", "ArchGraph": "graph",
     "analyze": "cost", "CostTable": "cost", "Convention": "cost", "CONVENTIONS": "cost",

@@ -40,7 +40,7 @@ MAX_BREAKPOINTS = 10_000          # breakpoints of the channel counts in a width
 MAX_POINTS_BYTES = 1_000_000      # a --points file (frontier), as a spec file
 
 # -- torch backend and results database (torch_backend/option_checks.py, torch_backend/memory_check.py,
-#    results_safety.py, results_pending.py) ----------------------------------------------------
+#    results/safety.py, results/pending.py) ----------------------------------------------------
 MAX_BENCH_BATCH = 65_536          # bench --batch (the memory estimate below refuses sooner)
 MAX_THREADS_PER_CORE = 4          # bench --threads <= this x os.cpu_count()
 MAX_BENCH_SECONDS = 3_600         # bench --min-time, --max-time

@@ -2,10 +2,10 @@
 
 For every spec of --specs, after one untimed warm-up (which builds the spec's lambdified
 per-layer evaluator, timed separately as the one-off "compile"), the designer callback body
-(`dashboard.app.designer_view`: cost the spec at the point, build the totals cards and both
-figures) is called at --points distinct random slider positions (width on the slider's 0.05
-grid in [0.1, 2.0], resolution in [32, 512]; every point new, so no memoised table is reused),
-and the median, 90th percentile and maximum are printed. Three routes per point, interleaved:
+(`dashboard.layout.designer.designer_view`: cost the spec at the point, build the totals
+cards and both figures) is called at --points distinct random slider positions (width on
+the slider's 0.05 grid in [0.1, 2.0], resolution in [32, 512]; every point new, so no
+memoised table is reused), and the median, 90th percentile and maximum are printed. Three routes per point, interleaved:
 
 * callback: `designer_view(...)`, the function the Dash callback wraps;
 * http: the same update through Dash's own endpoint (POST /_dash-update-component on the
@@ -79,7 +79,9 @@ def main(argv=None) -> int:
 
     import archcalc
     from dashboard import app as dash_app
-    from dashboard import data
+    from dashboard import controls
+    from dashboard.layout.designer import designer_view
+    from dashboard.workspace import Workspace
 
     try:
         import orjson  # noqa: F401  (only whether it is there)
@@ -91,8 +93,8 @@ def main(argv=None) -> int:
           f"dash {dash.__version__}; plotly {plotly.__version__}; figure JSON: {json_engine}; "
           f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-    ws = data.Workspace(args.specs, db_path=Path(args.specs) / "no-results.sqlite",
-                        wait_for_compile=True)
+    ws = Workspace(args.specs, db_path=Path(args.specs) / "no-results.sqlite",
+                   wait_for_compile=True)
     app = dash_app.create_app(args.specs, workspace=ws)
     client = app.server.test_client()
     client.get("/")
@@ -100,7 +102,7 @@ def main(argv=None) -> int:
     dep = [d for d in deps if "designer-cards.children" in d["output"]][0]
 
     rng = random.Random(args.seed)
-    steps = int(round((data.WIDTH_MAX - data.WIDTH_MIN) / data.WIDTH_STEP))
+    steps = int(round((controls.WIDTH_MAX - controls.WIDTH_MIN) / controls.WIDTH_STEP))
     print(f"\n{args.points} distinct slider positions per spec; times in ms "
           f"(median / p90 / max)\n")
     header = (f"{'spec':<24} {'ops':>5} {'compile':>8}  {'callback':>22}  {'http (server side)':>22}"
@@ -114,19 +116,19 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         ev = ws.layer_evaluator(source)
         compile_s = time.perf_counter() - t0
-        dash_app.designer_view(ws, source, 1.0, entry.resolution)       # warm-up
+        designer_view(ws, source, 1.0, entry.resolution)       # warm-up
         seen, points = set(), []
         while len(points) < args.points:
-            w = round(data.WIDTH_MIN + rng.randint(0, steps) * data.WIDTH_STEP, 10)
-            r = rng.randint(data.RES_MIN, data.RES_MAX)
-            if (data.width_text(w), r) not in seen:
-                seen.add((data.width_text(w), r))
+            w = round(controls.WIDTH_MIN + rng.randint(0, steps) * controls.WIDTH_STEP, 10)
+            r = rng.randint(controls.RES_MIN, controls.RES_MAX)
+            if (controls.width_text(w), r) not in seen:
+                seen.add((controls.width_text(w), r))
                 points.append((w, r))
         cb, http, ev_alone = [], [], []
         fallbacks = 0
         spec = ws.spec(source)
         for i, (w, r) in enumerate(points):
-            wt = data.width_text(w)
+            wt = controls.width_text(w)
             if ev is not None and ev.at(wt, r) is None:
                 fallbacks += 1
             routes = ["cb", "http", "eval"] if i % 2 == 0 else ["eval", "http", "cb"]
@@ -134,13 +136,13 @@ def main(argv=None) -> int:
                 if route == "cb":
                     # the callback at this point for the first time (a fresh point: the memo
                     # of cost tables is cleared so that nothing is reused)
-                    ws._tables.clear()
+                    ws.table_cache.clear()
                     t = time.perf_counter()
-                    out = dash_app.designer_view(ws, source, w, r)
+                    out = designer_view(ws, source, w, r)
                     cb.append(time.perf_counter() - t)
                     assert out[4] is None, out[4]          # no error banner
                 elif route == "http":
-                    ws._tables.clear()
+                    ws.table_cache.clear()
                     body = http_request(dep, source, w, r)
                     t = time.perf_counter()
                     resp = client.post("/_dash-update-component", json=body)

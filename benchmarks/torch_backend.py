@@ -6,8 +6,9 @@
    benchmarks/mobilenet_v2_torch.py (written from the paper's Table 2; it does not import
    archcalc). Both get the same weights (copied tensor by tensor, BN statistics calibrated
    on one random batch) and must give the same output. They are timed in the same process,
-   interleaved (archcalc.torch_backend.bench.compare: each round times one sample of each, in a
-   fresh random order), at batch 1 and 32, with one thread and with every usable core.
+   interleaved (archcalc.torch_backend.timing.compare_timings: each round times one sample
+   of each, in a fresh random order), at batch 1 and 32, with one thread and with every
+   usable core.
    Each configuration is repeated over several *trials* with freshly built models, because
    a model's allocation layout alone moves its latency by a few percent from instance to
    instance (seen on this machine: +-3% between two builds of the same network). The
@@ -70,6 +71,9 @@ import torch  # noqa: E402
 import archcalc  # noqa: E402
 from archcalc.graph import compile_graph  # noqa: E402
 from archcalc.torch_backend import bench as harness  # noqa: E402
+from archcalc.torch_backend.calibrate import materialise  # noqa: E402
+from archcalc.torch_backend.machine import machine  # noqa: E402
+from archcalc.torch_backend.timing import compare_timings, median_ci  # noqa: E402
 from mobilenet_v2_torch import MobileNetV2  # noqa: E402
 
 TARGET_RATIO = 1.05
@@ -99,7 +103,7 @@ def usable_cores() -> int:
 
 
 def machine_lines() -> list[str]:
-    m = harness.machine()
+    m = machine()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return [
         f"date:     {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
@@ -151,7 +155,7 @@ def overhead(batch: int, threads: int, trials: int, min_time: float, max_time: f
 
     attempt = 0
     while sum(good(t) for t in done) < trials and attempt < 3 * trials:
-        ours = harness.materialise(graph, seed=attempt)
+        ours = materialise(graph, seed=attempt)
         theirs = hand_written_like(ours)
         x = torch.randn(batch, 3, 224, 224, generator=torch.Generator().manual_seed(attempt))
         with torch.inference_mode():
@@ -159,7 +163,7 @@ def overhead(batch: int, threads: int, trials: int, min_time: float, max_time: f
             max_diff = max(max_diff, diff)
             if diff > 1e-4:
                 raise SystemExit(f"outputs differ by {diff} (batch {batch}, trial {attempt})")
-            c = harness.compare({"archcalc": lambda: ours(x), "hand-written": lambda: theirs(x)},
+            c = compare_timings({"archcalc": lambda: ours(x), "hand-written": lambda: theirs(x)},
                                 min_time=min_time, max_time=max_time, precision=0.01,
                                 warmup=min(1.0, min_time / 2), seed=attempt)
             faults = (page_faults(lambda: ours(x)), page_faults(lambda: theirs(x)))
@@ -180,7 +184,7 @@ def overhead(batch: int, threads: int, trials: int, min_time: float, max_time: f
     disturbed = [t for t in done if not good(t)]
     use = kept or done
     pooled = sorted(x for t in use for x in t["paired"])
-    lo, hi = harness.median_ci(pooled)
+    lo, hi = median_ci(pooled)
     return {"batch": batch, "threads": threads, "trials": len(kept),
             "disturbed_trials": len(disturbed),
             "archcalc_ms": statistics.median_low([t["archcalc_ms"] for t in use]),
@@ -210,14 +214,14 @@ def latency_table(threads: int, min_time: float, max_time: float, attempts: int 
         if not (ROOT / spec).exists():
             continue
         graph = graph_of(spec, width, sets)
-        model = harness.materialise(graph)
+        model = materialise(graph)
         table = archcalc.evaluate(str(ROOT / spec), width, 224, sets=sets)
         info[label] = {"madds": table.totals["madds"], "params": table.totals["params"]}
         fns[label] = (lambda m: (lambda: m(x)))(model)
     best = None
     for attempt in range(1, attempts + 1):
         with torch.inference_mode():
-            c = harness.compare(fns, min_time=min_time, max_time=max_time, precision=0.01,
+            c = compare_timings(fns, min_time=min_time, max_time=max_time, precision=0.01,
                                 warmup=0.5, seed=attempt)
         iqr = max(t.rel_iqr for t in c.timings.values())
         slow = max(t.median * 1e3 / reference[n]["ms"] for n, t in c.timings.items()) \
@@ -458,7 +462,7 @@ def main(argv=None) -> int:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     print(f"(total {time.perf_counter() - started:.0f} s; load average at the end {load})")
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": harness.machine(), "overhead": rows,
+        Path(args.json).write_text(json.dumps({"machine": machine(), "overhead": rows,
                                                "latency": tables, "roofline": roofs}, indent=2))
     return 0 if ok else 1
 

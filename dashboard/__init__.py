@@ -1,21 +1,39 @@
 """The archcalc dashboard: accuracy-vs-cost frontiers, a live architecture designer, side-by-side
 comparisons and a spec editor, served with Dash (`archcalc dashboard`).
 
-Layout of the package:
+Layout of the package (each module says what it holds in its docstring):
 
-* `data`: everything the views show, as plain data (numbers, strings, plotly figure dicts),
-  computed through archcalc's public API. No Dash import; unit-tested without a browser.
-  `Workspace` is the one object that owns the caches (parsed specs, compiled closed forms,
-  cost tables), keyed by spec + `--set` values + convention.
-* `sandbox`: runs untrusted work (a pasted spec, new parameter values, closed forms) in a
-  child process with a CPU-time, memory and wall-time limit, so a hostile spec cannot hang or
-  exhaust the server.
-* `bounded`: the worker pools (fixed threads, bounded queues, "busy" beyond them) and the
-  LRU caches; `trust`: what the server may compile itself; `inputs`: validation of what the
-  browser sends; `serving`: --host/--port validation, the Host check, bounded connections.
-* `app`: the Dash layout and callbacks (`create_app`, `main`); each callback is a thin
-  wrapper around a module-level function the benchmark and tests call directly.
-* `commands`: `add_commands(subparsers)` registers the `archcalc dashboard` sub-command.
+* state and work: `workspace` (`Workspace`, the one object that owns state: catalog, caches
+  keyed by spec + `--set` values + convention, pasted specs, worker pools, results
+  database), `catalog` (the spec files of --specs, the only files a browser can name),
+  `evaluator` (the lambdified per-layer evaluator of the slider's path), `sandbox` (untrusted
+  work in a child process with CPU, memory and wall-time limits), `bounded` (worker pools
+  with bounded queues, LRU caches), `trust` (what the server may compile itself);
+* what the views show, as plain data (no Dash; unit-tested without a browser): `views`
+  (`designer`, `formulas`, `frontier`, `compare`, `editor`), with `controls` (slider
+  ranges, conventions and dtypes, snapping a browser's values), `colors` and `figures`
+  (the palette and the plotly layout every figure shares);
+* the Dash side: `layout` (one module per tab: its components and the outputs of its
+  callbacks; `layout.page` the whole page), `callbacks` (the wiring and its guard), `app`
+  (`create_app`, `main`), `inputs` (validation of what the browser sends), `serving`
+  (--host/--port validation, the Host check, bounded connections), `commands` (registers
+  the `archcalc dashboard` sub-command through the `archcalc.commands` entry point), `log`.
 
-Importing this package imports nothing heavy; Dash is imported only by `app`.
+The dashboard sits above archcalc and uses only its public API, no private name:
+
+* `archcalc` (load, load_spec, parse_spec, evaluate, compile_graph, analyze,
+  convention_named, the errors), `archcalc.limits` (every limit of the dashboard),
+  `archcalc.numbers` (plain, decimal_text, count_text, quote: the one number formatter),
+  `archcalc.report.units` (human_count, human_bytes), `archcalc.cost` (CONVENTIONS,
+  DTYPE_BYTES, CostTable and its `layers()`, LayerCost, flops_from_madds);
+* `archcalc.published` (load_points, published_for, published_point), `archcalc.compare`
+  (Target, compare, cost_entry) and `archcalc.report.compare` (rows, ratio_text,
+  memory_rows, render);
+* `archcalc.design.engine` (compile_forms, CompiledForms), `archcalc.design.frontier`
+  (pareto_front), `archcalc.design.formula` (the closed-form text), `archcalc.rounding` and
+  `archcalc.symbolic` (the lambdified evaluator), `archcalc.results` (ResultsDB,
+  default_path), `archcalc.zoo` (zoo_dir).
+
+Importing this package imports nothing heavy; Dash is imported only by `app`, `callbacks`
+and `layout`.
 """

@@ -57,7 +57,7 @@ def number(value) -> float | None:
 def frontier_click(ws, click) -> tuple | None:
     """A frontier click's point as (source, width, resolution, sets), or None: the point must
     name a spec of the catalog, a finite width and resolution, and short parameter values."""
-    from . import data
+    from .controls import resolution_value, width_text
     if not isinstance(click, dict):
         return None
     points = click.get("points")
@@ -73,7 +73,7 @@ def frontier_click(ws, click) -> tuple | None:
     w, r, clean = number(width), number(res), param_sets(sets)
     if w is None or r is None or clean is None:
         return None
-    return source, float(data.width_text(w)), data.resolution_value(r), clean
+    return source, float(width_text(w)), resolution_value(r), clean
 
 
 def designer_request(value) -> dict | None:

@@ -108,16 +108,10 @@ def _limit(cpu_s: float) -> None:
         pass
 
 
-def _plain(v):
-    from fractions import Fraction
-    if isinstance(v, Fraction):
-        return v.numerator if v.denominator == 1 else float(v)
-    return v
-
-
 def _task(req: dict) -> dict:
     import archcalc
     import archcalc.api  # noqa: F401  (imports outside the timed part)
+    from archcalc.numbers import plain
     conv = archcalc.convention_named(req.get("convention", "paper"))
     sets = req.get("sets") or None
     t0 = time.process_time()          # CPU time: a busy machine does not stretch it
@@ -126,9 +120,9 @@ def _task(req: dict) -> dict:
         table = archcalc.evaluate(spec, convention=conv)
         seconds = time.process_time() - t0
         return {"ok": True, "name": spec.name, "ops": len(table.rows), "seconds": seconds,
-                "totals": {k: _plain(v) for k, v in table.totals.items()}}
+                "totals": {k: plain(v) for k, v in table.totals.items()}}
     if req["task"] == "forms":
-        from dashboard.data import compute_formulas
+        from dashboard.views.formulas import compute_formulas
         return {"ok": True, **compute_formulas(spec, conv.name, req.get("dtype", "fp32"))}
     return {"ok": False, "message": f"unknown task {req['task']!r}"}
 

@@ -28,9 +28,10 @@ def _text(value) -> str:
 
 def published_sets(catalog) -> dict:
     """Catalog key -> the parameter sets (as sets_key tuples) of its published points."""
-    from archcalc.design.frontier import load_points, published_for
+    from archcalc.published import load_points, published_for
 
-    from .data import log, sets_key
+    from .controls import sets_key
+    from .log import log
     out: dict = {}
     for key, entry in catalog.entries.items():
         try:

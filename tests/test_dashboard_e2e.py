@@ -46,7 +46,8 @@ from selenium.webdriver.common.by import By           # noqa: E402
 from selenium.webdriver.common.keys import Keys       # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from dashboard import data                            # noqa: E402
+from dashboard.views import frontier                 # noqa: E402
+from dashboard.workspace import MAX_SPEC_BYTES, Workspace   # noqa: E402
 from dashboard.app import create_app                  # noqa: E402
 
 SPECS = REPO / "specs"
@@ -61,7 +62,7 @@ _WS: list = []
 
 def workspace():
     if not _WS:
-        _WS.append(data.Workspace(SPECS, SPECS / "no-results.sqlite", wait_for_compile=True))
+        _WS.append(Workspace(SPECS, SPECS / "no-results.sqlite", wait_for_compile=True))
     return _WS[0]
 
 
@@ -134,7 +135,7 @@ def no_browser_errors(dash_duo):
 # -- frontier ----------------------------------------------------------------------------------
 def test_frontier_view(dash_duo):
     start(dash_duo, create_app(SPECS, SPECS / "no-results.sqlite"))
-    points, _ = data.frontier_points(workspace())
+    points, _ = frontier.frontier_points(workspace())
     until(dash_duo, lambda: len(dash_duo.find_elements(
         "#frontier-graph .scatterlayer .points path")) == len(points), what="every point drawn")
     assert "published checkpoints" in text_of(dash_duo, "#frontier-summary")
@@ -173,9 +174,9 @@ def _isolated_point(points):
 
 def test_clicking_a_frontier_point_opens_it_in_the_designer(dash_duo):
     start(dash_duo)
-    points, _ = data.frontier_points(workspace())
+    points, _ = frontier.frontier_points(workspace())
     target = points[_isolated_point(points)]
-    fig = data.frontier_figure(points, "madds", True, ("family", "overall"))
+    fig = frontier.frontier_figure(points, "madds", True, ("family", "overall"))
     trace, index = [(k, j) for k, t in enumerate(fig["data"]) if t["mode"] == "markers"
                     for j, cd in enumerate(t["customdata"]) if cd[4] == target["id"]][0]
     traces = dash_duo.find_elements("#frontier-graph .scatterlayer > g.trace")
@@ -201,7 +202,7 @@ def test_a_shufflenet_point_opens_with_its_group_count(dash_duo):
     """A point's parameters (ShuffleNet's g) travel with the click (the request the click
     callback stores), so the designer's MAdds are that checkpoint's."""
     start(dash_duo)
-    points, _ = data.frontier_points(workspace())
+    points, _ = frontier.frontier_points(workspace())
     sh = [p for p in points if p["family"] == "ShuffleNetV1" and p["sets"] == {"groups": "8"}
           and p["width"] == "0.5"][0]
     # drive the same path a click takes: clickData -> navigate -> designer
@@ -356,7 +357,7 @@ def test_a_hostile_spec_does_not_break_the_page(dash_duo, tmp_path):
     dash_duo.wait_for_element("#editor-error-message", timeout=WAIT)
     assert "bomb.yaml" in text_of(dash_duo, "#editor-error-message")
     big = tmp_path / "big.yaml"
-    big.write_text("# " + "x" * (data.MAX_SPEC_BYTES + 100) + "\n")
+    big.write_text("# " + "x" * (MAX_SPEC_BYTES + 100) + "\n")
     dash_duo.find_element("#editor-upload input[type=file]").send_keys(str(big))
     until(dash_duo, lambda: "too large" in text_of(dash_duo, "#editor-error-message"),
           what="size limit")

@@ -148,18 +148,18 @@ def test_budget_parsing():
 
 def test_cli_fit_formats():
     rc, out, err = run("fit", MBV2, "--max-madds", "150M", "--max-memory", "2MB",
-                       "--resolution", "96,160,224")
+                       "--resolutions", "96,160,224")
     assert rc == 0 and err == ""
     assert "widest fitting width" in out and "madds <= 150M (150,000,000)" in out
-    rc, out, _ = run("fit", MBV2, "--max-madds", "150M", "-r", "160", "--format", "json")
+    rc, out, _ = run("fit", MBV2, "--max-madds", "150M", "--resolutions", "160", "--format", "json")
     doc = json.loads(out)
     row, = doc["rows"]
     assert row["fits"] and row["resolution"] == 160
     assert reference(MBV2, row["width"], 160)["madds"] == row["metrics"]["madds"] <= 150_000_000
-    rc, out, _ = run("fit", MBV2, "--max", "flops=300M", "-r", "224", "-a", "0.35,0.5,0.75,1",
+    rc, out, _ = run("fit", MBV2, "--max", "flops=300M", "--resolutions", "224", "--widths", "0.35,0.5,0.75,1",
                      "--format", "csv")
     assert rc == 0 and [x for x in out.splitlines() if not x.startswith("#")][1].startswith("224,1,0.5,")
-    rc, out, _ = run("fit", MBV2, "--max-memory", "1MB", "--memory", "streamed", "-r", "224")
+    rc, out, _ = run("fit", MBV2, "--max-memory", "1MB", "--memory", "streamed", "--resolutions", "224")
     assert rc == 0 and "peak_memory_bytes_streamed <= 1MB" in out
 
 

@@ -12,7 +12,7 @@ import sympy
 import archcalc
 from archcalc import symbolic
 from archcalc.design import formula
-from archcalc.design.engine import _Source
+from archcalc.cost.codegen import ExactSource
 from archcalc.spec import parse_spec
 
 from design_helpers import REPO, SPEC_IDS, SPECS, reference, reference_cost, run
@@ -76,7 +76,7 @@ class Evaluator:
     then each total as a function of the atoms' values."""
 
     def __init__(self, atoms: dict, totals: dict):
-        self.src = _Source()
+        self.src = ExactSource()
         self.atom_fns = {k: self._compile(e) for k, e in atoms.items()}
         self.order = []
         pending = dict(atoms)
@@ -112,7 +112,7 @@ class Evaluator:
 
 
 def exact_fn(expr):
-    src = _Source()
+    src = ExactSource()
     leaf = {symbolic.alpha: "alpha", symbolic.r: "r"}.get
     return src.compile("alpha, r", src(expr, leaf))
 
@@ -224,7 +224,7 @@ def test_cli_formula_variants():
     assert rc == 0 and "h_{2}^{2}" in text and "params =" not in text
     rc, text, _ = run("formula", path, "--per-stage")
     assert rc == 0 and "per stage" in text and "bottlenecks.6:" in text
-    rc, _, err = run("formula", path, "--width", "0.5:0.1")
+    rc, _, err = run("formula", path, "--width-range", "0.5:0.1")
     assert rc == 2 and "interval" in err
     rc, _, err = run("formula", path, "--metrics", "latency")
     assert rc == 2 and "unknown metric" in err

@@ -160,7 +160,7 @@ def test_cli_frontier_writes_plotly_html(tmp_path):
     assert f"wrote {out}" in text
     html = out.read_text()
     assert "plotly" in html.lower() and "Pareto front" in html and "mobilenet_v2_1.4_224" in html
-    rc, text, _ = run("frontier", MBV2, "--x", "madds", "--y", "params", "-a", "0.5,1", "-r", "160")
+    rc, text, _ = run("frontier", MBV2, "--x", "madds", "--y", "params", "--widths", "0.5,1", "--resolutions", "160")
     assert rc == 0 and "params (lower is better)" in text
     rc, _, err = run("frontier")
     assert rc == 2 and "SPEC" in err

@@ -244,7 +244,7 @@ def test_max_pruning_is_exact_with_negative_atoms():
 
 
 def test_cli_sweep(tmp_path):
-    rc, out, err = run("sweep", SPECS[0], "--width", "0.5,1", "--resolution", "160:224:64")
+    rc, out, err = run("sweep", SPECS[0], "--widths", "0.5,1", "--resolutions", "160:224:64")
     assert rc == 0 and err == ""
     rows = list(csv.DictReader(io.StringIO(data_text(out))))
     assert [(r["width"], r["resolution"]) for r in rows] == [("0.5", "160"), ("0.5", "224"),
@@ -253,17 +253,17 @@ def test_cli_sweep(tmp_path):
         want = reference(SPECS[0], row["width"], int(row["resolution"]))
         assert {k: int(v) for k, v in row.items() if k not in ("width", "resolution")} == \
             {k: v for k, v in want.items() if k != "elementwise_ops"}
-    rc, out, _ = run("sweep", SPECS[0], "--width", "1", "--resolution", "224", "--metrics",
+    rc, out, _ = run("sweep", SPECS[0], "--widths", "1", "--resolutions", "224", "--metrics",
                      "madds", "-f", "json")
     assert rc == 0 and json.loads(out)["rows"] == [[1, 224, reference(SPECS[0], 1, 224)["madds"]]]
-    rc, out, _ = run("sweep", SPECS[0], "--out", tmp_path / "g.json", "--width", "0.5", "-r", "96")
+    rc, out, _ = run("sweep", SPECS[0], "--out", tmp_path / "g.json", "--widths", "0.5", "--resolutions", "96")
     assert rc == 0 and "wrote 1 points" in out and json.loads((tmp_path / "g.json").read_text())
 
 
 def test_cli_sweep_streams_large_grids_to_stdout(monkeypatch):
     from archcalc.cli import design as commands
     monkeypatch.setattr(commands, "STDOUT_TEXT_LIMIT", 10)
-    rc, out, _ = run("sweep", SPECS[0], "--width", "0.5:0.6:0.05", "--resolution", "96:128:8",
+    rc, out, _ = run("sweep", SPECS[0], "--widths", "0.5:0.6:0.05", "--resolutions", "96:128:8",
                      "--metrics", "params")
     assert rc == 0 and len(data_text(out).splitlines()) == 1 + 3 * 5
 

@@ -83,11 +83,11 @@ def data_text(text: str) -> str:
 @pytest.mark.parametrize("args,says", [
     (["fit", "mobilenet_v2", "--max-madds", "1e100000000"], "exponent"),
     (["fit", "mobilenet_v2", "--max-params", "1e40M"], "exponent"),
-    (["fit", "mobilenet_v2", "--max-madds", "300M", "--width", "0.1:1e6"], "MAX_BREAKPOINTS"),
-    (["sweep", "mobilenet_v2", "--width", "1e100000000"], "exponent"),
-    (["sweep", "mobilenet_v2", "--width", "0.1:2:1e-100000000"], "exponent"),
-    (["sweep", "mobilenet_v2", "--width", "0.1:2:0.0000001", "-r", "224"], "MAX_GRID_AXIS"),
-    (["sweep", "mobilenet_v2", "--width", "9" * 5000], "characters"),
+    (["fit", "mobilenet_v2", "--max-madds", "300M", "--width-range", "0.1:1e6"], "MAX_BREAKPOINTS"),
+    (["sweep", "mobilenet_v2", "--widths", "1e100000000"], "exponent"),
+    (["sweep", "mobilenet_v2", "--widths", "0.1:2:1e-100000000"], "exponent"),
+    (["sweep", "mobilenet_v2", "--widths", "0.1:2:0.0000001", "--resolutions", "224"], "MAX_GRID_AXIS"),
+    (["sweep", "mobilenet_v2", "--widths", "9" * 5000], "characters"),
 ])
 def test_huge_numbers_and_intervals_are_refused_quickly(outside, args, says):
     one_line_error(*run(*args, cwd=outside)[::2], says)
@@ -101,9 +101,9 @@ def test_breakpoints_grow_with_channels_and_are_bounded(outside):
     spec.write_text("name: wide\ninput: {channels: 3, resolution: 32}\nlayers:\n  body:\n"
                     "    - {op: conv, c: 30000, k: 1, s: 1}\n")
     one_line_error(*run("fit", spec, "--max-madds", "1G", cwd=outside)[::2], "MAX_BREAKPOINTS")
-    rc, out, err = run("formula", spec, "--width", "0.25:10", cwd=outside)
+    rc, out, err = run("formula", spec, "--width-range", "0.25:10", cwd=outside)
     assert rc == 0 and err == "" and "too many steps to list" in out
-    rc, out, err = run("formula", "mobilenet_v2", "--width", "0.25:1000000", cwd=outside)  # hung
+    rc, out, err = run("formula", "mobilenet_v2", "--width-range", "0.25:1000000", cwd=outside)  # hung
     assert rc == 0 and err == "" and "too many steps to list" in out
 
 
@@ -128,8 +128,8 @@ def test_many_distinct_rows_formula_finishes(outside):
 
 def test_sweep_product_is_bounded_and_says_how_to_chunk(outside):
     # each axis is under MAX_GRID_AXIS (950,001 widths; 481 resolutions), the product is not
-    line = one_line_error(*run("sweep", "mobilenet_v2", "--width", "0.1:2:0.000002",
-                               "--resolution", "32:512:1", cwd=outside)[::2], "MAX_SWEEP_POINTS")
+    line = one_line_error(*run("sweep", "mobilenet_v2", "--widths", "0.1:2:0.000002",
+                               "--resolutions", "32:512:1", cwd=outside)[::2], "MAX_SWEEP_POINTS")
     assert "chunks" in line and f"{950_001 * 481:,}" in line
 
 
@@ -137,7 +137,7 @@ def test_sweep_product_is_bounded_and_says_how_to_chunk(outside):
 
 @pytest.mark.parametrize("out,says", [("/nonexistent/x.csv", "No such file"), (".", "directory")])
 def test_sweep_out_unwritable(outside, out, says):
-    one_line_error(*run("sweep", "mobilenet_v2", "-a", "1", "-r", "224", "--out", out,
+    one_line_error(*run("sweep", "mobilenet_v2", "--widths", "1", "--resolutions", "224", "--out", out,
                         cwd=outside)[::2], says)
 
 
@@ -148,8 +148,8 @@ def test_frontier_out_unwritable(outside):
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize("args", [["report", "mobilenet_v2"], ["compare", "mobilenet_v1", "mobilenet_v2"],
-                                  ["sweep", "mobilenet_v2", "-a", "0.5:1:0.05", "-r", "96:224:32"],
-                                  ["fit", "mobilenet_v2", "--max-madds", "300M", "-r", "224"]])
+                                  ["sweep", "mobilenet_v2", "--widths", "0.5:1:0.05", "--resolutions", "96:224:32"],
+                                  ["fit", "mobilenet_v2", "--max-madds", "300M", "--resolutions", "224"]])
 def test_stdout_full_disk(outside, args):
     with open("/dev/full", "w") as full:
         rc, _, err = run(*args, cwd=outside, stdout=full)
@@ -180,7 +180,7 @@ def test_sweep_says_how_many_points_it_skipped(outside):
     """At r = 1 every size is 1x1 and the concat builds; at r = 32 it does not."""
     spec = outside / "badcat.yaml"
     spec.write_text(BAD_CONCAT)
-    rc, out, err = run("sweep", spec, "-a", "1", "-r", "1,32", "--metrics", "madds", cwd=outside)
+    rc, out, err = run("sweep", spec, "--widths", "1", "--resolutions", "1,32", "--metrics", "madds", cwd=outside)
     assert rc == 0
     assert err.strip() == "archcalc: note: 1 of 2 grid points skipped: the spec cannot be built " \
         "there (no channels left, a spatial size below 1, or mismatched shapes)"
@@ -261,7 +261,7 @@ def test_compare_csv_and_fit_csv_provenance(outside):
     frame = pd.read_csv(io.StringIO(out), comment="#")
     madds = frame[frame.metric == "madds"].iloc[0]
     assert int(madds.iloc[2]) == archcalc.evaluate("mobilenet_v2", "0.5", 160).totals["madds"]
-    rc, out, _ = run("fit", "mobilenet_v2", "--max-madds", "300M", "-r", "224", "-f", "csv",
+    rc, out, _ = run("fit", "mobilenet_v2", "--max-madds", "300M", "--resolutions", "224", "-f", "csv",
                      cwd=outside)
     _expect_meta(read_csv_comments(out))
 
@@ -307,7 +307,7 @@ def test_points_file_numbers_are_bounded(outside):
 # -- §7: progress only on a terminal -----------------------------------------------------------
 
 @pytest.mark.parametrize("args", [["formula", "mobilenet_v2"], ["derive", "separable"],
-                                  ["fit", "mobilenet_v2", "--max-madds", "150M", "-r", "160"],
+                                  ["fit", "mobilenet_v2", "--max-madds", "150M", "--resolutions", "160"],
                                   ["frontier", "mobilenet_v2", "--x", "madds", "--y", "params"]])
 def test_no_progress_when_not_a_terminal(outside, args):
     rc, out, err = run(*args, cwd=outside)
@@ -388,7 +388,7 @@ def test_latex_names_the_rounding_functions():
     import sympy
 
     from archcalc import symbolic
-    from archcalc.design.latex import latex
+    from archcalc.report.latex import latex
     e = symbolic.make_divisible(16 * symbolic.alpha, 8, 8)
     assert latex(e) == r"\operatorname{make\_divisible}\left(16 \alpha, 8, 8\right)"
     assert latex(symbolic.round_half_even(sympy.Symbol("x") / 2)).startswith(
@@ -460,9 +460,9 @@ def test_reports_show_zoo_specs_by_name(outside):
 
 @pytest.mark.parametrize("args", [
     ["compare", "mobilenet_v1", "mobilenet_v2@0.5"],
-    ["sweep", "mobilenet_v2", "-a", "1", "-r", "224"],
+    ["sweep", "mobilenet_v2", "--widths", "1", "--resolutions", "224"],
     ["formula", "mobilenet_v1", "--metrics", "madds"],
-    ["fit", "mobilenet_v2", "--max-madds", "300M", "-r", "224"],
+    ["fit", "mobilenet_v2", "--max-madds", "300M", "--resolutions", "224"],
     ["frontier", "mobilenet_v2", "mobilenet_v1"],
 ])
 def test_every_command_accepts_zoo_names(outside, args):
@@ -496,7 +496,7 @@ def test_readme_python_snippet_holds(monkeypatch):
 
 def test_renderers_format_huge_counts_without_float():
     from archcalc.report.compare import _kilo, _ratio
-    from archcalc.report.render import approx
+    from archcalc.numbers import approx
     huge = 10 ** 400
     assert approx(huge, ".1f").startswith("1")
     assert approx(Fraction(huge, 3), "g").startswith("3.33")

@@ -485,7 +485,7 @@ def test_a_locked_database_keeps_the_measurement(monkeypatch, capsys, chain, tmp
     """The database stays locked past the busy timeout after the run: the measurement is
     printed, kept beside the database as JSON, and `results --import` stores it later."""
     path = make_db(tmp_path / "r.sqlite", 1)
-    monkeypatch.setattr(results, "BUSY_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(results.db, "BUSY_TIMEOUT_S", 0.5)
     real_bench = harness.bench
     holder = sqlite3.connect(path, isolation_level=None)
 
@@ -519,7 +519,7 @@ def test_a_locked_database_keeps_the_measurement(monkeypatch, capsys, chain, tmp
 
 
 def test_importing_twice_stores_once(capsys, tmp_path):
-    from archcalc import results_pending
+    from archcalc.results import pending as results_pending
     path = make_db(tmp_path / "r.sqlite", 1)
     first = results_pending.save(make_record("x", 5), path, "test")
     copy = tmp_path / "copy.json"

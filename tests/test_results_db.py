@@ -22,6 +22,7 @@ import pytest
 
 from archcalc import results
 from archcalc.errors import ArchcalcError
+from archcalc.report.results import export
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -89,15 +90,15 @@ def test_round_trip_and_key(tmp_path):
 
 def test_key_changes_with_each_key_field():
     base = make_record("a", 0)
-    key = results._row(base)["key"]
+    key = results.row_values(base)["key"]
     changes = {"spec_hash": "cd" * 32, "width": "1", "resolution": 224, "sets": {},
                "batch": 8, "device": "cuda", "dtype": "bf16", "threads": 2,
                "options": {"channels_last": True, "compile": False},
                "machine_info": {**base["machine_info"], "torch": "9.9"}}
     for field, value in changes.items():
-        assert results._row({**base, field: value})["key"] != key, field
+        assert results.row_values({**base, field: value})["key"] != key, field
     # timings are not part of the key
-    assert results._row({**base, "median_s": 1.0})["key"] == key
+    assert results.row_values({**base, "median_s": 1.0})["key"] == key
 
 
 def test_fingerprint_is_stable_and_specific():
@@ -120,19 +121,21 @@ def test_export_formats(tmp_path):
         for i in range(3):
             db.add(make_record("e", i))
         rows = db.rows()
-    data = json.loads(results.export(rows, "json", source=str(path)))
+    data = json.loads(export(rows, "json", schema_version=results.SCHEMA_VERSION, source=str(path)))
     assert data["schema_version"] == results.SCHEMA_VERSION and len(data["results"]) == 3
     assert data["results"][2]["payload"]["i"] == 2
-    table = list(csv.DictReader(io.StringIO(results.export(rows, "csv"))))
+    csv_text = export(rows, "csv", schema_version=results.SCHEMA_VERSION)
+    table = list(csv.DictReader(io.StringIO(csv_text)))
     assert len(table) == 3 and float(table[1]["median_s"]) == pytest.approx(0.002)
     assert json.loads(table[0]["sets"]) == {"num_classes": "10"}
     assert "payload" not in table[0]
-    text = results.export(rows, "table", source=str(path))
+    text = export(rows, "table", schema_version=results.SCHEMA_VERSION, source=str(path))
     assert "Spec-e" in text and "[num_classes=10]" in text
     assert "3 result(s)" in text and "Test CPU" in text
-    assert "no results" in results.export([], "table", source="x.sqlite")
+    assert "no results" in export([], "table", schema_version=results.SCHEMA_VERSION,
+                                  source="x.sqlite")
     with pytest.raises(ArchcalcError, match="unknown results format"):
-        results.export(rows, "xml")
+        export(rows, "xml", schema_version=results.SCHEMA_VERSION)
 
 
 # -- location -------------------------------------------------------------------------------------
@@ -416,7 +419,8 @@ def test_reader_during_writes(tmp_path):
 
 # -- no torch -----------------------------------------------------------------------------------------
 def test_results_module_never_imports_torch():
-    code = ("import sys; import archcalc.results as r; r.export([], 'table'); "
+    code = ("import sys; import archcalc.results as r; from archcalc.report.results import export; "
+            "export([], 'table', schema_version=r.SCHEMA_VERSION); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 

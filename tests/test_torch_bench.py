@@ -1,4 +1,4 @@
-"""`archcalc bench` and `archcalc results` (archcalc/torch_backend/bench.py, commands.py).
+"""`archcalc bench` and `archcalc results` (archcalc/torch_backend/, archcalc/cli/pytorch.py).
 
 Every spec in specs/ is benched once (64x64, one thread, short time budgets so CI stays
 fast) into one results database; the tests then check the JSON contract against archcalc's
@@ -22,6 +22,7 @@ import archcalc
 from archcalc import cli, results
 from archcalc.graph import compile_graph
 from archcalc.torch_backend import bench as harness
+from archcalc.torch_backend import calibrate, layer_profile, machine, roofline, timing
 from archcalc.cli.pytorch import add_commands
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,6 +87,22 @@ def benched(tmp_path_factory):
     return db, out
 
 
+def torch_counts(graph) -> tuple[int, int, dict]:
+    """PyTorch's own counts of the model bench times, independent of archcalc's: parameters
+    (sum of numel), MAdds (FlopCounterMode's FLOPs / 2) and MAdds per graph node."""
+    from torch.utils.flop_counter import FlopCounterMode
+    model = calibrate.materialise(graph)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        model(torch.randn(1, *graph.shape("input")))
+    counts = counter.get_flop_counts()
+    prefix = type(model).__name__ + "."       # FlopCounterMode names modules "<Class>.<path>"
+    per_node = {name[len(prefix):]: sum(v.values()) // 2 for name, v in counts.items()
+                if name.startswith(prefix)}
+    params = sum(p.numel() for p in model.parameters())
+    return params, sum(counts["Global"].values()) // 2, per_node
+
+
 @pytest.fixture
 def tiny(tmp_path):
     path = tmp_path / "tiny.yaml"
@@ -111,6 +128,11 @@ def test_bench_every_spec(benched, spec):
     # the model is exactly what archcalc counts (verify's convention: everything torch holds)
     assert d["model"]["madds_per_image"] == table.totals["madds"]
     assert d["model"]["ops"] == len(graph) - 1
+    # ... and what PyTorch itself counts on the model, independently of archcalc
+    params, madds, per_node = torch_counts(graph)
+    assert d["model"]["params"] == params and d["model"]["madds_per_image"] == madds
+    assert {o["name"]: o["madds"] for o in d["ops"]} == \
+        {o["name"]: per_node.get(o["name"], 0) for o in d["ops"]}
 
     t = d["timing"]
     assert 0 < t["q1"] <= t["median"] <= t["q3"] and t["min"] <= t["q1"]
@@ -150,7 +172,7 @@ def test_results_lists_every_bench(benched, main, capsys):
         spec = stored[r["id"]]
         assert r["spec_path"] == str(spec)
         assert r["spec_hash"] == hashlib.sha256(spec.read_bytes()).hexdigest()
-        assert r["machine"] == harness.machine()["fingerprint"]
+        assert r["machine"] == machine.machine()["fingerprint"]
         assert r["torch"] == torch.__version__ and r["gpu"] in ("none", r["gpu"])
         assert (r["width"], r["resolution"], r["batch"], r["dtype"], r["device"], r["threads"]) \
             == ("1", 64, 1, "fp32", "cpu", 1)
@@ -290,20 +312,20 @@ def test_int8_is_not_a_bench_dtype(main, capsys, tiny):
 # -- the harness --------------------------------------------------------------------------------------
 def test_median_ci_order_statistics():
     s = list(range(100))
-    lo, hi = harness.median_ci(s)
+    lo, hi = timing.median_ci(s)
     assert 38 <= lo <= 41 and 58 <= hi <= 61
-    assert harness.median_ci([5.0]) == (5.0, 5.0)
+    assert timing.median_ci([5.0]) == (5.0, 5.0)
 
 
 def test_summarise_quantiles():
-    t = harness.summarise([4.0, 1.0, 3.0, 2.0, 5.0], iters=1, elapsed=15.0, stable=True)
+    t = timing.summarise([4.0, 1.0, 3.0, 2.0, 5.0], iters=1, elapsed=15.0, stable=True)
     assert (t.min, t.q1, t.median, t.q3, t.max) == (1.0, 2.0, 3.0, 4.0, 5.0)
     assert t.iqr == 2.0 and t.rel_iqr == pytest.approx(2 / 3) and t.mean == 3.0
 
 
 def test_time_fn_measures_a_known_cost():
-    t = harness.time_fn(lambda: time.sleep(0.002), min_time=0.1, max_time=1.0,
-                        precision=0.05, warmup=0.01)
+    t = timing.time_fn(lambda: time.sleep(0.002), min_time=0.1, max_time=1.0,
+                       precision=0.05, warmup=0.01)
     assert 0.002 <= t.median < 0.006
     assert t.samples >= 7 and t.iters_per_sample == 1 and t.first is not None
     assert t.q1 <= t.median <= t.q3
@@ -311,21 +333,22 @@ def test_time_fn_measures_a_known_cost():
 
 def test_time_fn_blocks_fast_calls():
     """A call far below the 2 ms sample target is timed in blocks of many iterations."""
-    t = harness.time_fn(lambda: None, min_time=0.02, max_time=0.2, warmup=0.01)
+    t = timing.time_fn(lambda: None, min_time=0.02, max_time=0.2, warmup=0.01)
     assert t.iters_per_sample > 100 and t.median < 1e-5
 
 
 def test_time_fn_gives_up_at_max_time_and_says_so():
     import random
     rng = random.Random(0)
-    t = harness.time_fn(lambda: time.sleep(rng.choice([0.0005, 0.004])), min_time=0.05,
-                        max_time=0.15, precision=0.001, warmup=0.0)
+    t = timing.time_fn(lambda: time.sleep(rng.choice([0.0005, 0.004])), min_time=0.05,
+                       max_time=0.15, precision=0.001, warmup=0.0)
     assert not t.stable and t.elapsed < 0.5
 
 
 def test_compare_interleaves_and_estimates_the_ratio():
-    c = harness.compare({"fast": lambda: time.sleep(0.001), "slow": lambda: time.sleep(0.003)},
-                        min_time=0.2, max_time=1.5, precision=0.05, warmup=0.01)
+    c = timing.compare_timings({"fast": lambda: time.sleep(0.001),
+                                "slow": lambda: time.sleep(0.003)},
+                               min_time=0.2, max_time=1.5, precision=0.05, warmup=0.01)
     assert len(c.rounds) >= 7 and all(set(r) == {"fast", "slow"} for r in c.rounds)
     r = c.ratio("slow", "fast")
     assert 1.5 < r["of_medians"] < 3.5 and 1.5 < r["paired_median"] < 3.5
@@ -335,7 +358,7 @@ def test_compare_interleaves_and_estimates_the_ratio():
 # -- the model it times ------------------------------------------------------------------------------
 def test_calibrated_bn_keeps_activations_at_unit_scale():
     graph = compile_graph(archcalc.load(str(REPO / "specs" / "mobilenet_v2.yaml")), 1, 64)
-    model = harness.materialise(graph)
+    model = calibrate.materialise(graph)
     seen = {}
     model.get_submodule("head.0.bn").register_forward_hook(
         lambda m, a, out: seen.__setitem__("std", float(out.std())))
@@ -347,7 +370,7 @@ def test_calibrated_bn_keeps_activations_at_unit_scale():
 
 def test_op_costs_bytes_and_flops(tiny):
     graph = compile_graph(archcalc.load(str(tiny)), 1, 16)
-    ops = {o["name"]: o for o in harness.op_costs(graph, batch=4, bytes_per_elem=4)}
+    ops = {o["name"]: o for o in roofline.op_costs(graph, batch=4, bytes_per_elem=4)}
     stem = ops["stem.0.conv"]
     madds = 8 * 3 * 9 * 8 * 8
     assert stem["madds"] == 4 * madds and stem["flops"] == 4 * 2 * madds
@@ -360,10 +383,10 @@ def test_op_costs_bytes_and_flops(tiny):
 
 def test_profile_layers_names_every_node(tiny):
     graph = compile_graph(archcalc.load(str(tiny)), 1, 16)
-    model = harness.materialise(graph)
+    model = calibrate.materialise(graph)
     x = torch.randn(1, 3, 16, 16)
     with torch.inference_mode():
-        times = harness.profile_layers(model, lambda: model(x), graph.names[1:], iters=3)
+        times = layer_profile.profile_layers(model, lambda: model(x), graph.names[1:], iters=3)
     assert list(times) == graph.names[1:]
     assert all(v > 0 for v in times.values())
     assert not model._forward_hooks and not model.get_submodule("stem.0.conv")._forward_pre_hooks
@@ -378,6 +401,6 @@ def test_bench_restores_threads(tiny):
 
 
 def test_machine_fingerprint_matches_results():
-    m = harness.machine()
+    m = machine.machine()
     assert m["fingerprint"] == results.fingerprint(m)
     assert m["torch"] == torch.__version__ and m["cores"] >= 1 and not math.isnan(m["cores"])

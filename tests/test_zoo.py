@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import archcalc
-from archcalc.compare import compare
+from archcalc.compare import compare_specs
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -141,7 +141,7 @@ def test_detection_report_tells_backbone_from_head():
 def test_table3_max_row():
     """Within 5%. The paper's ShuffleNet column matches the g = 2 widths (400/800/1600
     channels) although its caption says g = 3; see docs/memory.md."""
-    entries = compare([str(SPECS / "mobilenet_v1.yaml"), str(SPECS / "mobilenet_v2.yaml"),
+    entries = compare_specs([str(SPECS / "mobilenet_v1.yaml"), str(SPECS / "mobilenet_v2.yaml"),
                        str(SPECS / "shufflenet_v1.yaml") + "@2.0"], {"groups": "2"}, dtype="fp16")
     for entry, kb in zip(entries, (1600, 400, 600)):
         biggest = max(bytes_ for _, bytes_, _ in entry.memory.values())
@@ -149,16 +149,16 @@ def test_table3_max_row():
 
 
 def test_compare_prints_published_accuracy_and_ratios():
-    entries = compare([str(SPECS / "mobilenet_v1.yaml"), str(SPECS / "mobilenet_v2.yaml")])
+    entries = compare_specs([str(SPECS / "mobilenet_v1.yaml"), str(SPECS / "mobilenet_v2.yaml")])
     v1, v2 = entries
     assert v1.published["top1"] == 70.6 and v1.published["latency_ms"] == 113   # V2 Table 4
     assert v2.published["top1"] == 72.0 and v2.published["latency_ms"] == 75
-    from archcalc.report.compare import render
-    text = render(entries, "table", False)
+    from archcalc.report.compare import render_comparison
+    text = render_comparison(entries, "table", False)
     ratio = v2.table.totals["madds"] / v1.table.totals["madds"]
     assert f"(x{ratio:.2f})" in text
 
 
 def test_compare_set_must_be_declared_by_some_spec():
     with pytest.raises(archcalc.OptionError, match="--set groups"):   # names the files, not <spec>
-        compare([str(SPECS / "mobilenet_v2.yaml")], {"groups": "3"})
+        compare_specs([str(SPECS / "mobilenet_v2.yaml")], {"groups": "3"})

@@ -2,7 +2,10 @@
 
 `add_commands(subparsers)` registers them on the `archcalc` parser; each sub-command's `run`
 returns the text to print and raises archcalc's OptionError / SpecError on bad input (exit
-status 2). This module imports only argparse at import time; numpy, sympy and plotly are
+status 2). Width flags say what they take (archcalc.graph.point parses all three):
+`--widths`/`--resolutions` a grid (sweep, fit, frontier), `--width-range LO:HI` an interval
+(fit, formula); `--width A` is a point, as in report. The spellings before issue 11
+(`--width`/`-a`, `--resolution`/`-r` for grids and ranges) stay accepted, hidden from help. This module imports only argparse at import time; numpy, sympy and plotly are
 imported inside the commands that use them.
 """
 from __future__ import annotations
@@ -17,6 +20,7 @@ from .options import model_options as _model_options
 from ..numbers import quote
 from .options import parse_pairs
 
+DEFAULT_FORMULA_WIDTHS = "0.25:1.5"
 DEFAULT_SWEEP_WIDTHS = "0.25:1.5:0.05"
 DEFAULT_SWEEP_RESOLUTIONS = "96:320:16"
 DEFAULT_FIT_WIDTHS = "0.1:2"
@@ -37,10 +41,15 @@ def _metrics(text):
     return out
 
 
+def _hidden(p, dest: str, *flags: str) -> None:
+    """The spelling a flag had before issue 11, accepted for `dest` and left out of --help."""
+    p.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def _forms(args, spec=None, metrics=None):
-    from ..design.engine import compile_forms
-    return compile_forms(spec or args.spec, convention=_convention(args), dtype=args.dtype,
-                         sets=parse_pairs(args.sets), metrics=metrics)
+    from ..cost import Evaluator
+    return Evaluator(spec or args.spec, _convention(args), args.dtype,
+                     sets=parse_pairs(args.sets), metrics=metrics)
 
 
 # -- formula -----------------------------------------------------------------------------------
@@ -49,20 +58,22 @@ def cmd_formula(args) -> str:
     from ..report.progress import progress
     from ..report.terminal import columns
     from ..design import formula
-    from ..design.grid import parse_width_interval
+    from ..graph.point import parse_width_interval
+    from ..report.formula import render_formulas, render_idealised
     if args.ideal:
         with progress("formula: idealised closed forms"):
             ideal = formula.idealised(args.spec, convention=_convention(args), dtype=args.dtype,
                                       sets=parse_pairs(args.sets))
-        return formula.render_idealised(ideal, latex=args.latex, width=columns())
-    span = parse_width_interval(args.width)
+        return render_idealised(ideal, latex=args.latex, width=columns())
+    span = parse_width_interval(args.width_range)
     if span is None:
-        raise OptionError(f"--width for formula is a range LO:HI, got {quote(args.width)}")
+        raise OptionError(f"--width-range for formula is a range LO:HI, got "
+                          f"{quote(args.width_range)}")
     with progress("formula: closed forms", total=formula.STEPS) as advance:
         f = formula.formulas(args.spec, convention=_convention(args), dtype=args.dtype,
                              sets=parse_pairs(args.sets), per_stage=args.per_stage,
                              width_range=span, metrics=_metrics(args.metrics), advance=advance)
-    return formula.render(f, latex=args.latex, width=columns())
+    return render_formulas(f, latex=args.latex, width=columns())
 
 
 # -- derive ------------------------------------------------------------------------------------
@@ -70,13 +81,14 @@ def cmd_formula(args) -> str:
 def cmd_derive(args) -> str:
     from ..report.progress import progress
     from ..design import explain
+    from ..report.derive import render
     names = list(args.claims or explain.CLAIMS)
     claims = []
     with progress("derive: the papers' claims", total=len(names)) as advance:
         for name in names:
             claims += explain.derive([name])
             advance()
-    return explain.render(claims, latex=args.latex)
+    return render(claims, latex=args.latex)
 
 
 # -- sweep -------------------------------------------------------------------------------------
@@ -84,11 +96,12 @@ def cmd_derive(args) -> str:
 def cmd_sweep(args) -> str:
     from ..report.output import write_stdout
     from ..design import sweep
-    from ..design.grid import check_grid_size, parse_resolutions, parse_widths
-    check_grid_size(args.width, args.resolution)        # before building either axis
+    from ..design.grid import check_grid_size
+    from ..graph.point import parse_resolution_grid, parse_width_grid
+    check_grid_size(args.widths, args.resolutions)      # before building either axis
     forms = _forms(args, metrics=_metrics(args.metrics))
-    widths = parse_widths(args.width)
-    resolutions = parse_resolutions(args.resolution, forms.spec.resolution)
+    widths = parse_width_grid(args.widths)
+    resolutions = parse_resolution_grid(args.resolutions, forms.spec.resolution)
     if args.out:
         counts: list = []
         text = sweep.sweep_file(forms, widths, resolutions, args.out, args.format, None,
@@ -122,8 +135,8 @@ def _note_skipped(sweep, written: int, skipped: int) -> None:
 def cmd_fit(args) -> str:
     from ..report.progress import progress
     from ..design import fit
-    from ..design.grid import (check_grid_size, parse_budget, parse_resolutions, parse_width_interval,
-                       parse_widths)
+    from ..design.grid import check_grid_size, parse_budget
+    from ..graph.point import parse_resolution_grid, parse_width_grid, parse_width_interval
     budgets = []
     memory_metric = "peak_memory_bytes_streamed" if args.memory == "streamed" else "peak_memory_bytes"
     for metric, text, unit in (("madds", args.max_madds, "count"), ("params", args.max_params, "count"),
@@ -136,19 +149,39 @@ def cmd_fit(args) -> str:
     if not budgets:
         raise OptionError("give at least one budget: --max-madds, --max-params, --max-memory or "
                           "--max METRIC=VALUE")
-    interval = parse_width_interval(args.width)
+    widths, interval = _fit_widths(args)
     if interval is None:
-        check_grid_size(args.width, args.resolution, streamed=False)
+        check_grid_size(widths, args.resolutions, streamed=False)
     with progress("fit: closed forms, breakpoints, budgets", total=3) as advance:
         forms = _forms(args)
         advance()
-        resolutions = parse_resolutions(args.resolution, forms.spec.resolution)
+        resolutions = parse_resolution_grid(args.resolutions, forms.spec.resolution)
         if interval is not None:
             result = fit.fit(forms, budgets, resolutions, interval=interval, advance=advance)
         else:
-            result = fit.fit(forms, budgets, resolutions, widths=parse_widths(args.width),
+            result = fit.fit(forms, budgets, resolutions, widths=parse_width_grid(widths),
                              advance=advance)
-    return fit.render(result, args.format)
+    from ..report.fit import render
+    return render(result, args.format)
+
+
+def _fit_widths(args):
+    """(grid text, None) for --widths, (None, (LO, HI)) for --width-range; the old --width
+    takes either (an interval when it is LO:HI)."""
+    from ..graph.point import parse_width_interval
+    given = [(flag, text) for flag, text in (("--widths", args.widths),
+                                             ("--width-range", args.width_range),
+                                             ("--width", args.width_either)) if text is not None]
+    if len(given) > 1:
+        raise OptionError(f"give one of {' and '.join(flag for flag, _ in given)}")
+    flag, text = given[0] if given else ("--width-range", DEFAULT_FIT_WIDTHS)
+    interval = parse_width_interval(text)
+    if flag == "--width-range" and interval is None:
+        raise OptionError(f"--width-range is an interval LO:HI, got {quote(text)} (a grid is "
+                          f"--widths)")
+    if flag == "--widths":
+        return text, None
+    return (None, interval) if interval is not None else (text, None)
 
 
 # -- frontier ----------------------------------------------------------------------------------
@@ -163,8 +196,8 @@ def cmd_frontier(args) -> str:
     sy = frontier.direction(args.y, args.maximize, args.minimize)
     costs_only = all(frontier.direction(m) == "min" and m not in ("pixel1_ms",)
                      for m in (args.x, args.y))
-    widths = args.width or (DEFAULT_FRONTIER_WIDTHS if costs_only else None)
-    resolutions = args.resolution or (DEFAULT_FRONTIER_RESOLUTIONS if costs_only else None)
+    widths = args.widths or (DEFAULT_FRONTIER_WIDTHS if costs_only else None)
+    resolutions = args.resolutions or (DEFAULT_FRONTIER_RESOLUTIONS if costs_only else None)
     if (widths is None) != (resolutions is None):
         widths = widths or DEFAULT_FRONTIER_WIDTHS
         resolutions = resolutions or DEFAULT_FRONTIER_RESOLUTIONS
@@ -187,10 +220,11 @@ def cmd_frontier(args) -> str:
     for (file, reason), labels in by_file.items():
         print(f"archcalc: note: {len(labels)} point(s) of {file} left out ({reason}), e.g. "
               f"{labels[0]}", file=sys.stderr)
-    text = frontier.render(points, args.x, args.y, front, sx, sy)
+    from ..report.frontier import figure, render
+    text = render(points, args.x, args.y, front, sx, sy)
     if args.out:
         from ..report.output import output_file
-        fig = frontier.figure(points, args.x, args.y, front, title=args.title or "")
+        fig = figure(points, args.x, args.y, front, title=args.title or "")
         html = fig.to_html(include_plotlyjs=True if args.plotlyjs == "inline" else "cdn")
         with output_file(args.out) as fh:
             fh.write(html)
@@ -214,8 +248,10 @@ def add_commands(subparsers) -> None:
     p.add_argument("--latex", action="store_true", help="LaTeX instead of plain text")
     p.add_argument("--ideal", action="store_true",
                    help="idealised: no channel rounding, r/s for ceil(r/s), r = rho * r0")
-    p.add_argument("--width", "-a", default="0.25:1.5", metavar="LO:HI",
-                   help="range of alpha for the channel-count step tables (default 0.25:1.5)")
+    p.add_argument("--width-range", default=DEFAULT_FORMULA_WIDTHS, metavar="LO:HI",
+                   help=f"range of alpha for the channel-count step tables (default "
+                        f"{DEFAULT_FORMULA_WIDTHS})")
+    _hidden(p, "width_range", "--width", "-a")
     p.add_argument("--metrics", default=None, metavar="M1,M2",
                    help="totals to show (default: all the report's totals)")
     _model_options(p)
@@ -238,10 +274,12 @@ def add_commands(subparsers) -> None:
         description="Every total of SPEC at every (width, resolution) of the grid, exact "
                     "integers identical to `archcalc report` at each point, streamed in blocks.")
     p.add_argument("spec", metavar="SPEC")
-    p.add_argument("--width", "-a", default=DEFAULT_SWEEP_WIDTHS, metavar="GRID",
+    p.add_argument("--widths", default=DEFAULT_SWEEP_WIDTHS, metavar="GRID",
                    help=f"widths: A, A,B,..., LO:HI:STEP (inclusive) (default {DEFAULT_SWEEP_WIDTHS})")
-    p.add_argument("--resolution", "-r", default=DEFAULT_SWEEP_RESOLUTIONS, metavar="GRID",
+    p.add_argument("--resolutions", default=DEFAULT_SWEEP_RESOLUTIONS, metavar="GRID",
                    help=f"resolutions, same forms, or 0.5x (default {DEFAULT_SWEEP_RESOLUTIONS})")
+    _hidden(p, "widths", "--width", "-a")
+    _hidden(p, "resolutions", "--resolution", "-r")
     p.add_argument("--metrics", default=None, metavar="M1,M2",
                    help="columns (default: the report's totals)")
     p.add_argument("--format", "-f", default=None, choices=("csv", "json", "parquet"),
@@ -268,11 +306,15 @@ def add_commands(subparsers) -> None:
                         "Sec. 5.1)")
     p.add_argument("--max", action="append", default=[], metavar="METRIC=N",
                    help="a budget on any total, e.g. flops=300M (repeatable)")
-    p.add_argument("--width", "-a", default=DEFAULT_FIT_WIDTHS, metavar="LO:HI|GRID",
-                   help=f"LO:HI = every alpha in the interval (exact); a grid LO:HI:STEP or "
-                        f"A,B,... = those widths (default {DEFAULT_FIT_WIDTHS})")
-    p.add_argument("--resolution", "-r", default=DEFAULT_FIT_RESOLUTIONS, metavar="GRID",
+    widths = p.add_mutually_exclusive_group()
+    widths.add_argument("--width-range", default=None, metavar="LO:HI",
+                        help=f"every alpha in the interval, exactly (default {DEFAULT_FIT_WIDTHS})")
+    widths.add_argument("--widths", default=None, metavar="GRID",
+                        help="only these widths: A,B,... or LO:HI:STEP")
+    p.add_argument("--resolutions", default=DEFAULT_FIT_RESOLUTIONS, metavar="GRID",
                    help=f"resolutions (default {DEFAULT_FIT_RESOLUTIONS})")
+    p.add_argument("--width", "-a", dest="width_either", default=None, help=argparse.SUPPRESS)
+    _hidden(p, "resolutions", "--resolution", "-r")
     p.add_argument("--format", "-f", default="table", choices=("table", "csv", "json"))
     _model_options(p)
     p.set_defaults(run=cmd_fit)
@@ -294,11 +336,13 @@ def add_commands(subparsers) -> None:
                    help="treat METRIC as higher-is-better (default: top1, top5, accuracy)")
     p.add_argument("--minimize", action="append", default=[], metavar="METRIC",
                    help="treat METRIC as lower-is-better (default: everything else)")
-    p.add_argument("--width", "-a", default=None, metavar="GRID",
+    p.add_argument("--widths", default=None, metavar="GRID",
                    help="also a grid of each SPEC at these widths (cost-vs-cost default "
                         f"{DEFAULT_FRONTIER_WIDTHS})")
-    p.add_argument("--resolution", "-r", default=None, metavar="GRID",
+    p.add_argument("--resolutions", default=None, metavar="GRID",
                    help=f"grid resolutions (cost-vs-cost default {DEFAULT_FRONTIER_RESOLUTIONS})")
+    _hidden(p, "widths", "--width", "-a")
+    _hidden(p, "resolutions", "--resolution", "-r")
     p.add_argument("--out", "-o", default=None, metavar="FILE.html", help="write the plotly figure")
     p.add_argument("--title", default=None, help="figure title")
     p.add_argument("--plotlyjs", default="inline", choices=("inline", "cdn"),

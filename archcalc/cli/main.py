@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         print(failed, file=sys.stderr)
         return 1
     except BrokenPipeError:              # a command streaming to a closed pipe
-        from ..report.output import _silence_stdout
-        _silence_stdout()
+        from ..report.output import silence_stdout
+        silence_stdout()
     except OSError as err:               # a file the command reads or writes (one line)
         where = f": {err.filename}" if err.filename else ""
         print(f"archcalc: error: {err.strerror or err}{where}", file=sys.stderr)

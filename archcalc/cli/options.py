@@ -19,7 +19,8 @@ def parse_pairs(pairs: list[str] | None, flag: str = "--set", what: str = "NAME"
 
 
 def point_options(p: argparse.ArgumentParser) -> None:
-    """--width, --resolution and the model options: one point of one spec."""
+    """--width, --resolution and the model options: one point of one spec (grids and
+    intervals have their own flags: archcalc.cli.design)."""
     p.add_argument("--width", "-a", default="1", metavar="A",
                    help="width multiplier alpha (default 1)")
     p.add_argument("--resolution", "-r", default=None, metavar="R",
@@ -28,11 +29,13 @@ def point_options(p: argparse.ArgumentParser) -> None:
 
 
 def model_options(p: argparse.ArgumentParser) -> None:
-    """--set, the counting convention and its overrides, and the activation dtype."""
+    """--set, the counting convention and its overrides, and the activation dtype (the
+    choices are archcalc.cost's CONVENTIONS and DTYPE_BYTES, defined once there)."""
+    from ..cost import CONVENTIONS, DTYPE_BYTES
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter the spec declares (repeatable)")
     p.add_argument("--convention", "-c", default="paper",
-                   choices=("paper", "torchvision", "tf-slim"),
+                   choices=tuple(CONVENTIONS),
                    help="counting convention preset (default paper)")
     p.add_argument("--bn-params", action=argparse.BooleanOptionalAction, default=None,
                    help="count BN gamma/beta in params (overrides the preset)")
@@ -40,7 +43,7 @@ def model_options(p: argparse.ArgumentParser) -> None:
                    help="count biases in params (overrides the preset)")
     p.add_argument("--elementwise", action=argparse.BooleanOptionalAction, default=None,
                    help="report element-wise ops (BN, activations, adds, pooling)")
-    p.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16", "int8"),
+    p.add_argument("--dtype", default="fp32", choices=tuple(DTYPE_BYTES),
                    help="activation element type for memory (default fp32)")
 
 

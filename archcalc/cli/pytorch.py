@@ -188,6 +188,7 @@ def cmd_bench(args) -> str:
     from .. import results
     from ..api import load
     from ..graph import compile_graph
+    from ..report.bench import bench_text, stored_text
     from .options import parse_pairs as _sets
     from ..torch_backend import memory_check
     from ..torch_backend.option_checks import checked
@@ -210,37 +211,45 @@ def cmd_bench(args) -> str:
     if args.save:   # open (and check) the database before spending time on the run
         db = results.ResultsDB(args.db)
     try:
-        bar, update = harness.progress_bar()
+        bar, update = _progress_bar()
         with memory_check.torch_errors("bench", graph, _BENCH_HINT), bar:
             result = harness.bench(graph, options, spec_path=args.spec, sets=sets, progress=update)
         data = result.to_dict()
         if db is not None:
-            data["stored"] = _store(db, result.record())
+            data["stored"] = _store(db, results.record_from_bench(data))
     finally:
         if db is not None:
             db.close()
     if args.format == "json":
         return json.dumps(data, indent=2) + "\n"
-    text = result.to_text()
-    stored = data.get("stored")
-    if stored and stored.get("id") is not None:
-        text += f"\nstored as result {stored['id']} in {stored['database']}\n"
-    elif stored:
-        text += f"\nNOT stored in {stored['database']} ({stored['error']}); " + (
-            f"kept in {stored['kept']}: store it with `archcalc results --db "
-            f"{stored['database']} --import {stored['kept']}`\n" if stored.get("kept")
-            else "no folder could be written to keep it: this output is the only copy\n")
-    return text
+    return bench_text(data) + stored_text(data.get("stored"))
+
+
+def _progress_bar():
+    """A rich progress bar on stderr and its (what, fraction) callback, for `with bar:
+    bench(..., progress=callback)`. Silent when stderr is not a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+
+    console = Console(file=sys.stderr)
+    bar = RichProgress(TextColumn("[bold]bench[/bold] {task.description:<28}"), BarColumn(),
+                       TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                       console=console, transient=True, disable=not console.is_terminal)
+    task = bar.add_task("starting", total=1.0)
+
+    def update(what: str, fraction: float) -> None:
+        bar.update(task, description=what, completed=fraction)
+    return bar, update
 
 
 def _store(db, record: dict) -> dict:
     """Add `record` to `db`; when the database refuses (locked past its busy timeout, disk
-    full, ...), keep it beside the database as JSON and say where (results_pending.py)."""
-    from .. import results_pending
+    full, ...), keep it beside the database as JSON and say where (results/pending.py)."""
+    from ..results import pending
     try:
         return {"database": str(db.path), "id": db.add(record)}
     except ArchcalcError as err:
-        kept = results_pending.save(record, db.path, str(err))
+        kept = pending.save(record, db.path, str(err))
         _warn(f"{err}; the result was NOT stored in the database; " +
               (f"kept in {kept} (archcalc results --db {db.path} --import {kept})" if kept
                else "and no folder could be written to keep it: it is printed only"))
@@ -249,18 +258,21 @@ def _store(db, record: dict) -> dict:
 
 
 def cmd_results(args) -> str:
-    from .. import results, results_pending
+    from .. import results
+    from ..report.results import export
+    from ..results import pending
     if args.imports:
         with results.ResultsDB(args.db) as db:
-            return "\n".join(results_pending.import_files(db, args.imports)) + "\n"
+            return "\n".join(pending.import_files(db, args.imports)) + "\n"
     with results.ResultsDB(args.db, create=False) as db:
         rows = db.rows(spec=args.spec)
         if db.note:
             _warn(db.note)
         for row_id, problem in db.skipped:
             _warn(f"{db.path}: result {row_id} skipped: {problem}")
-        kept = results_pending.kept_beside(db.path)
+        kept = pending.kept_beside(db.path)
         if kept:
             _warn(f"{len(kept)} unsaved bench result(s) beside {db.path} (kept while it was "
                   f"locked): archcalc results --db {db.path} --import {' '.join(map(str, kept))}")
-        return results.export(rows, args.format, source=str(db.path))
+        return export(rows, args.format, schema_version=results.SCHEMA_VERSION,
+                      source=str(db.path))

@@ -73,7 +73,7 @@ def cmd_zoo(args) -> str:
 
 
 def cmd_compare(args) -> str:
-    from ..compare import compare
-    from ..report.compare import render
-    entries = compare(args.specs, _sets(args.sets), _convention(args), args.dtype)
-    return render(entries, args.format, args.memory_by_resolution)
+    from ..compare import compare_specs
+    from ..report.compare import render_comparison
+    entries = compare_specs(args.specs, _sets(args.sets), _convention(args), args.dtype)
+    return render_comparison(entries, args.format, args.memory_by_resolution)

@@ -10,8 +10,9 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import OptionError
+from ..numbers import plain
 from ..ops import rule_for
-from .convention import CONVENTIONS, DTYPE_BYTES, Convention, flops_from_madds
+from .convention import DTYPE_BYTES, Convention, convention_named, flops_from_madds
 from .memory import live_sets
 
 METRICS = ("params", "bn_params", "madds", "elementwise_ops", "memory_bytes", "live_bytes",
@@ -50,38 +51,39 @@ class CostTable:
 
     def valid_at(self, width) -> bool:
         """Whether the closed forms hold at this width (no structural guard fires)."""
-        import sympy
-
-        from .. import symbolic
-        from ..graph.compile import parse_width
-        a = parse_width(width)
-        point = {symbolic.alpha: sympy.Rational(a.numerator, a.denominator)}
-        return not any(bool(g.xreplace(point)) for g in self.guards)
+        from ..graph.point import parse_width
+        return not self.row_program().guard_fires(parse_width(width))
 
     def at(self, width, resolution=None) -> "CostTable":
-        """Evaluate a symbolic table at a point, exactly (sympy rationals, then Python ints)."""
+        """Evaluate a symbolic table at a point, exactly (archcalc.cost.rows: the rows compiled
+        once into exact Python over ints and Fractions, then Python ints). Where a structural
+        guard fires the closed forms do not hold, and the point is compiled instead."""
         if not self.symbolic:
             raise OptionError("this table is already at a point")
-        import sympy
-
-        from .. import symbolic
-        from ..graph.compile import parse_resolution, parse_width
+        from ..graph.point import parse_resolution, parse_width
         a = parse_width(width)
         res = parse_resolution(self.spec.resolution if resolution is None else resolution,
                                self.spec.resolution)
-        if self.guards and not self.valid_at(a):
+        program = self.row_program()
+        if program.guard_fires(a):
             from ..graph.compile import compile_graph
             return analyze(compile_graph(self.spec, a, res), self.convention, self.dtype)
-        point = {symbolic.alpha: sympy.Rational(a.numerator, a.denominator),
-                 symbolic.r: sympy.Integer(res)}
-
-        def ev(x):
-            return symbolic.to_python(x.xreplace(point) if isinstance(x, sympy.Basic) else x)
-
-        rows = tuple(replace(row, output_shape=tuple(ev(v) for v in row.output_shape),
-                             **{m: ev(getattr(row, m)) for m in METRICS}) for row in self.rows)
+        rows = program.rows(a, res)
         return replace(self, width=a, resolution=res, symbolic=False, rows=rows,
-                       totals={k: ev(v) for k, v in self.totals.items()})
+                       totals=totals(rows, symbolic=False))
+
+    def row_program(self):
+        """This symbolic table's rows compiled for exact evaluation at points
+        (archcalc.cost.rows.RowProgram; built once per table and kept on it)."""
+        program = self.__dict__.get("_row_program")
+        if program is None:
+            from .rows import RowProgram
+            program = RowProgram(self)
+            object.__setattr__(self, "_row_program", program)   # a cache, not a field
+        return program
+
+    def __getstate__(self):        # pickled without the compiled code (functions do not pickle)
+        return {k: v for k, v in self.__dict__.items() if k != "_row_program"}
 
     def closed_forms(self) -> dict:
         """Totals and per-layer costs as text (sympy's notation) for a symbolic table."""
@@ -111,7 +113,9 @@ class CostTable:
         return out
 
     def layers(self) -> list[dict]:
-        """Rows grouped by layer: a conv with its BN and activation is one layer."""
+        """Rows grouped by layer: a conv with its BN and activation is one layer. Its costs are
+        the sums over its ops; at a point, its live bytes (naive, streamed) are the largest
+        live set while any of its ops runs (a symbolic table keeps its first op's)."""
         grouped: dict = {}
         for row in self.rows:
             g = grouped.get(row.layer)
@@ -126,7 +130,23 @@ class CostTable:
             g["output_shape"] = row.output_shape
             for m in ("params", "bn_params", "madds", "elementwise_ops", "memory_bytes"):
                 g[m] += getattr(row, m)
+            if not self.symbolic:
+                g["live_bytes"] = max(g["live_bytes"], row.live_bytes)
+                g["live_bytes_streamed"] = max(g["live_bytes_streamed"], row.live_bytes_streamed)
         return list(grouped.values())
+
+    def by_stage(self, metrics=("params", "madds", "memory_bytes")) -> dict:
+        """Layers grouped by spec row ("section.index", repeats included: the first two parts
+        of a layer's path), in order: {stage: {metric: sum}}. The input is not a stage."""
+        out: dict = {}
+        for layer in self.layers():
+            stage = ".".join(layer["name"].split(".")[:2])
+            if stage == "input":
+                continue
+            acc = out.setdefault(stage, dict.fromkeys(metrics, 0))
+            for m in metrics:
+                acc[m] += layer[m]
+        return out
 
     def to_dict(self) -> dict:
         """The JSON contract of `archcalc report --format json` (exact integers)."""
@@ -139,15 +159,15 @@ class CostTable:
         return {
             "spec": self.spec.name,
             "spec_path": self.spec.path,
-            "width": _plain(self.width),
-            "resolution": _plain(self.resolution),
+            "width": plain(self.width),
+            "resolution": plain(self.resolution),
             "convention": self.convention.name,
             "convention_description": self.convention.describe(),
-            "params": {p.name: _plain(p.value) for p in self.spec.params},
+            "params": {p.name: plain(p.value) for p in self.spec.params},
             "dtype": self.dtype,
-            "totals": {k: _plain(v) for k, v in totals.items()},
-            "layers": [{k: (list(map(_plain, row.output_shape)) if k == "output_shape"
-                            else _plain(getattr(row, k))) for k in layer_keys}
+            "totals": {k: plain(v) for k, v in totals.items()},
+            "layers": [{k: (list(map(plain, row.output_shape)) if k == "output_shape"
+                            else plain(getattr(row, k))) for k in layer_keys}
                        for row in self.rows],
         }
 
@@ -163,12 +183,7 @@ class CostTable:
         return pd.DataFrame.from_records(records)
 
 
-def _plain(x):
-    """Exact numbers for JSON: ints stay ints; a non-integral Fraction becomes a float."""
-    from fractions import Fraction
-    if isinstance(x, Fraction):
-        return int(x) if x.denominator == 1 else float(x)
-    return x
+_plain = plain     # archcalc.report.compare imports this name; it is archcalc.numbers.plain
 
 
 def _max(values, symbolic: bool):
@@ -179,23 +194,39 @@ def _max(values, symbolic: bool):
     return sympy.Max(*unique, evaluate=False) if len(unique) > 1 else unique[0]
 
 
-def _sum(values: list):
+def _sum(values: list, symbolic: bool = True):
     """sum(values); sympy terms are added in one Add (linear, where a running `+` re-sorts the
-    growing sum at every step: quadratic in the number of ops)."""
-    if any(not isinstance(v, (int, Fraction)) for v in values):
+    growing sum at every step: quadratic in the number of ops). Rows at a point
+    (`symbolic` False) hold exact numbers only."""
+    if symbolic and any(not isinstance(v, (int, Fraction)) for v in values):
         import sympy
         return sympy.Add(*values)
     return sum(values)
 
 
+def totals(rows, symbolic: bool | None = None) -> dict:
+    """The totals of a table's rows: sums of every count, FLOPs from MAdds, and the peak of
+    each schedule's live sets (the one place totals are computed; `symbolic`: the rows hold
+    sympy expressions, decided from the rows when None)."""
+    if symbolic is None:
+        symbolic = any(not isinstance(v, (int, Fraction)) for r in rows
+                       for v in (r.live_bytes, r.live_bytes_streamed))
+    madds = _sum([r.madds for r in rows], symbolic)
+    return {
+        "params": _sum([r.params for r in rows], symbolic),
+        "bn_params": _sum([r.bn_params for r in rows], symbolic),
+        "madds": madds,
+        "flops": flops_from_madds(madds),
+        "elementwise_ops": _sum([r.elementwise_ops for r in rows], symbolic),
+        "activation_bytes": _sum([r.memory_bytes for r in rows], symbolic),
+        "peak_memory_bytes": _max([r.live_bytes for r in rows], symbolic),
+        "peak_memory_bytes_streamed": _max([r.live_bytes_streamed for r in rows], symbolic),
+    }
+
+
 def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") -> CostTable:
     """Cost every op of `graph` with the one rule of its kind, under `convention`."""
-    if isinstance(convention, str):
-        try:
-            convention = CONVENTIONS[convention]
-        except KeyError:
-            raise OptionError(f"unknown convention {convention!r} "
-                              f"(known: {', '.join(CONVENTIONS)})") from None
+    convention = convention_named(convention)
     if dtype not in DTYPE_BYTES:
         raise OptionError(f"unknown dtype {dtype!r} (known: {', '.join(DTYPE_BYTES)})")
     memory = live_sets(graph, DTYPE_BYTES[dtype])
@@ -212,17 +243,7 @@ def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") 
                               bn_params=cost.bn_params, madds=cost.madds,
                               elementwise_ops=cost.elementwise, memory_bytes=materialised,
                               live_bytes=live, live_bytes_streamed=live_streamed))
-    madds = _sum([r.madds for r in rows])
-    totals = {
-        "params": _sum([r.params for r in rows]),
-        "bn_params": _sum([r.bn_params for r in rows]),
-        "madds": madds,
-        "flops": flops_from_madds(madds),
-        "elementwise_ops": _sum([r.elementwise_ops for r in rows]),
-        "activation_bytes": _sum([r.memory_bytes for r in rows]),
-        "peak_memory_bytes": _max([r.live_bytes for r in rows], graph.symbolic),
-        "peak_memory_bytes_streamed": _max([r.live_bytes_streamed for r in rows], graph.symbolic),
-    }
     return CostTable(spec=graph.spec, width=graph.width, resolution=graph.resolution,
                      convention=convention, dtype=dtype, symbolic=graph.symbolic,
-                     rows=tuple(rows), totals=totals, guards=tuple(graph.guards))
+                     rows=tuple(rows), totals=totals(rows, graph.symbolic),
+                     guards=tuple(graph.guards))

@@ -57,3 +57,14 @@ CONVENTIONS = {
     "tf-slim": Convention("tf-slim", num_classes=1001,
                           reproduces="TF-slim / Keras mobilenet_v2: 3.47M params"),
 }
+
+
+def convention_named(name: "str | Convention") -> Convention:
+    """A convention by name (a Convention passes through); OptionError for an unknown name."""
+    if isinstance(name, Convention):
+        return name
+    try:
+        return CONVENTIONS[name]
+    except KeyError:
+        from ..errors import OptionError
+        raise OptionError(f"unknown convention {name!r} (known: {', '.join(CONVENTIONS)})") from None

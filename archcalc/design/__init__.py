@@ -1,17 +1,20 @@
 """The design-space engine: closed forms, exact million-point sweeps, budget fitting and
 Pareto frontiers over the width multiplier alpha and the input resolution r.
 
-Modules (each imports numpy / sympy / plotly only inside the functions that need them, so
-`import archcalc.design` is as cheap as `import archcalc`):
+Every number comes from the one evaluator, archcalc.cost.Evaluator (exact, vectorised; the
+commands build one per spec); these modules turn its numbers into answers and return
+dataclasses, which archcalc.report renders (report/formula.py, latex.py, derive.py, fit.py,
+frontier.py). Each imports numpy / sympy / plotly only inside the functions that need them,
+so `import archcalc.design` is as cheap as `import archcalc`:
 
-* `grid`: exact grids of widths (Fractions from decimal text) and resolutions; budgets.
-* `engine`: `compile_forms(spec)` -> `CompiledForms`, the exact vectorised evaluator of a
-  spec's closed forms over grids or lists of points (the one engine behind everything else).
+* `grid`: budgets from text ("150M", "500KB"); the grids of widths and resolutions are
+  archcalc.cost.axes (re-exported here).
+* `engine`: `compile_forms` / `CompiledForms`, the former names of the Evaluator.
 * `steps`: the exact breakpoints of the channel-rounding step functions in alpha.
-* `formula`: readable closed forms (`archcalc formula`).
+* `formula`: readable closed forms (`archcalc formula`): named atoms, grouped totals.
 * `explain`: the seed papers' analytic claims derived from the per-op rules (`archcalc derive`).
 * `sweep`: streamed grid sweeps to CSV / JSON / Parquet (`archcalc sweep`).
 * `fit`: the largest configurations under budgets (`archcalc fit`).
-* `frontier`: generic Pareto fronts and the plotly figure (`archcalc frontier`).
-* `commands`: the argparse sub-commands.
+* `frontier`: generic Pareto fronts over specs and published points (`archcalc frontier`).
+* `buildable`: a spec that cannot be built fails as `archcalc report` fails.
 """

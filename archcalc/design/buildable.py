@@ -1,6 +1,6 @@
 """A spec that cannot be built fails the design commands as it fails `archcalc report`.
 
-The engine skips grid points where the spec cannot be built (CompiledForms.valid: no channels
+The engine skips grid points where the spec cannot be built (Evaluator.valid: no channels
 left, a spatial size below 1, a concat of different sizes, ...). When *no* point of a request
 can be built, the answer is not an empty table: it is the located error a concrete compile
 gives (file:line: key: message), raised here.
@@ -30,7 +30,7 @@ def require_buildable_at_own_point(spec) -> None:
 def fail_nowhere_buildable(forms, width, resolution, what: str = "grid") -> None:
     """Raise the located error of a concrete compile at (width, resolution), said to hold at
     every point of the request."""
-    from .grid import decimal_text
+    from ..numbers import decimal_text
     err = concrete_error(forms.spec, width, resolution)
     where = f"at every point of the {what}, e.g. width {decimal_text(width)}, resolution {resolution}"
     if err is None:       # the engine's checks and the compiler disagree: say so, do not guess
@@ -45,16 +45,15 @@ def require_some_valid(forms, widths, resolutions, valid, what: str = "grid") ->
     """`valid` (bool array over widths x resolutions, or paired points): raise when none is."""
     if valid.size and valid.any():
         return
-    from .engine import _resolutions, _widths
-    ws = _widths(widths)
-    rs = _resolutions(resolutions, forms.spec.resolution)
+    from ..cost.axes import resolution_values, width_values
+    ws = width_values(widths)
+    rs = resolution_values(resolutions, forms.spec.resolution)
     if ws and rs:
         fail_nowhere_buildable(forms, ws[0], rs[0], what)
 
 
 def resolutions_never_valid(forms, rs) -> bool:
     """True when no resolution of `rs` passes the spatial checks (whatever the width)."""
-    validity = getattr(forms, "_validity", None)
-    if validity is None or not rs:
+    if forms.validity is None or not rs:
         return False
-    return not validity.r_ok(rs).any()
+    return not forms.resolutions_valid(rs).any()

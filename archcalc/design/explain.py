@@ -17,6 +17,8 @@ Claims:
 * shufflenet: ShuffleNet (Zhang et al. 2017, Sec. 3.2): with input c x h x w and bottleneck
   width m, a ShuffleNet unit costs hw(2cm/g + 9m), a ResNet bottleneck hw(2cm + 9m^2) and a
   ResNeXt unit hw(2cm + 9m^2/g).
+
+`derive()` returns Claim dataclasses; their text (plain or LaTeX): archcalc.report.derive.
 """
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ class _Tiny:
 
     def __init__(self, channels, height, width):
         from ..graph.archgraph import ArchGraph
-        from ..graph.compile import RowCompiler, Tensor
+        from ..graph.compile import RowCompiler, RowOutput
         from ..graph.width import SymbolicDomain
         from ..ops import Op, OpKind
         from ..spec import schema
@@ -59,10 +61,9 @@ class _Tiny:
                                   sections=())
         self.graph = ArchGraph(spec=spec, width=None, resolution=None, symbolic=True)
         self.builder = RowCompiler(spec, self.graph, SymbolicDomain())
-        self.builder.section = "derivation"
         node = self.graph.add(Op(kind=OpKind.INPUT, name="input", layer="input", block="input",
                                  out_ch=channels), (channels, height, width), [])
-        self.x = Tensor(node, channels)
+        self.x = RowOutput(node, channels)
         self.schema = schema
         self.count = 0
 
@@ -201,50 +202,3 @@ def derive(names=None) -> list[Claim]:
                               + (f"; did you mean '{hint}'?" if hint else ""))
         out.append(_BUILDERS[n]())
     return out
-
-
-def render(claims, latex: bool = False) -> str:
-    import sympy
-    if latex:
-        return _render_latex(claims)
-    show = sympy.sstr
-    lines = []
-    for cl in claims:
-        lines.append(f"[{cl.name}] {cl.title}")
-        lines.append(f"  source:      {cl.source}")
-        lines.append(f"  assumptions: {cl.assumptions}")
-        lines.append("  derived from archcalc's per-op rules (MAdds):")
-        width = max(len(label) for label, _, _ in cl.derived)
-        for label, ops, expr in cl.derived:
-            lines.append(f"    {label.ljust(width)}  {show(expr)}")
-            lines.append(f"    {' ' * width}  ({ops})")
-        for label, derived, paper, holds in cl.results:
-            lines.append(f"  {label} = {show(derived)}")
-            lines.append(f"    paper: {show(paper)}  -> {'holds' if holds else 'DOES NOT HOLD'}"
-                         f" (sympy.simplify(derived - paper) == 0)" if holds else
-                         f"    paper: {show(paper)}  -> DOES NOT HOLD")
-        for note in cl.notes:
-            lines.append(f"  {note}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _render_latex(claims) -> str:
-    """LaTeX only (archcalc.design.latex): prose as % comments, each expression displayed."""
-    from . import latex as tex
-    out = []
-    for cl in claims:
-        out.append(tex.comment(f"[{cl.name}] {cl.title}\nsource: {cl.source}\nassumptions: "
-                               f"{cl.assumptions}\nderived from archcalc's per-op rules (MAdds):"))
-        for label, ops, expr in cl.derived:
-            out.append(tex.comment(f"{label} ({ops})"))
-            out.append(tex.display(f"{tex.name(label)} = {tex.latex(expr)}"))
-        for label, derived, paper, holds in cl.results:
-            out.append(tex.comment(f"{label}, derived, then the paper's ("
-                                   f"{'holds' if holds else 'DOES NOT HOLD'})"))
-            out.append(tex.display(tex.latex(derived)))
-            out.append(tex.display(tex.latex(paper)))
-        for note in cl.notes:
-            out.append(tex.comment(note))
-        out.append("")
-    return "\n".join(out)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ..errors import OptionError
-from .grid import decimal_text
+from ..numbers import decimal_text, exact_python
 
 SHOWN = ("params", "madds", "peak_memory_bytes")
 
@@ -41,7 +41,9 @@ class Budget:
 
 
 @dataclass
-class FitRow:
+class BudgetFitRow:
+    """The answer at one resolution: the widest fitting width, the interval of widths that
+    build the same network, that network's metrics and what stops a wider one."""
     resolution: int
     fits: bool
     width: Fraction | None = None       # the width to use (grid: the grid width)
@@ -52,15 +54,6 @@ class FitRow:
     metrics: dict = field(default_factory=dict)
     limited_by: tuple = ()              # budgets the next wider network breaks ("width range": none)
     pareto: bool = False
-
-    @property
-    def interval(self) -> str:
-        if self.lo is None:
-            return ""
-        if self.lo == self.hi:
-            return decimal_text(self.lo)
-        return (("[" if self.lo_closed else "(") + _short(self.lo) + ", " + _short(self.hi)
-                + ("]" if self.hi_closed else ")"))
 
     def key(self):
         """Size order of the widest fitting width, for the Pareto set."""
@@ -76,6 +69,7 @@ class FitResult:
     domain: str
     rows: list
     breakpoints: int | None = None
+    default_metrics: tuple = ()     # the metrics shown when no resolution fits
 
     def __str__(self) -> str:
         fitting = [r for r in self.rows if r.fits]
@@ -85,11 +79,6 @@ class FitResult:
                 f"resolution {best})")
 
     __repr__ = __str__
-
-
-def _short(x: Fraction) -> str:
-    text = decimal_text(x)
-    return f"{x.numerator}/{x.denominator}" if "e" in text or len(text) > 8 else text
 
 
 def _feasible(values: dict, budgets) :
@@ -116,11 +105,11 @@ def _violated(values: dict, budgets, i: int, j: int, valid=None) -> tuple:
 
 def fit(forms, budgets, resolutions, *, widths=None, interval=None, advance=None) -> FitResult:
     """Largest fitting width per resolution over a width grid (`widths`) or an interval
-    (`interval=(lo, hi)`), exactly. `forms` is a CompiledForms. A spec that cannot be built
+    (`interval=(lo, hi)`), exactly. `forms` is an archcalc.cost.Evaluator. A spec that cannot be built
     anywhere in the domain raises the located SpecError `archcalc report` gives; `advance`
     is called once the candidate widths are known (a progress display)."""
+    from ..cost.axes import resolution_values, width_values
     from .buildable import require_some_valid
-    from .engine import _python, _resolutions, _widths
     advance = advance or (lambda *a, **k: None)
     if not budgets:
         raise OptionError("give at least one budget (--max-madds, --max-params, --max-memory, "
@@ -128,9 +117,9 @@ def fit(forms, budgets, resolutions, *, widths=None, interval=None, advance=None
     for b in budgets:
         if b.metric not in forms.plans:
             raise OptionError(f"unknown budget metric {b.metric!r} (known: {', '.join(forms.metrics)})")
-    rs = _resolutions(resolutions, forms.spec.resolution)
+    rs = resolution_values(resolutions, forms.spec.resolution)
     shown = list(dict.fromkeys([b.metric for b in budgets] + [m for m in SHOWN if m in forms.plans]))
-    rows: list[FitRow] = []
+    rows: list[BudgetFitRow] = []
     n_breaks = None
     if interval is not None:
         from .steps import Breakpoints, candidates, simplest_in
@@ -152,7 +141,7 @@ def fit(forms, budgets, resolutions, *, widths=None, interval=None, advance=None
         for j, r in enumerate(rs):
             feasible = [i for i in range(len(xs)) if ok[i, j]]
             if not feasible:
-                rows.append(FitRow(r, False, limited_by=_violated(values, budgets, 0, j, valid)))
+                rows.append(BudgetFitRow(r, False, limited_by=_violated(values, budgets, 0, j, valid)))
                 continue
             top = feasible[-1]
             low = top
@@ -163,12 +152,12 @@ def fit(forms, budgets, resolutions, *, widths=None, interval=None, advance=None
             a, a_closed = (x_lo, True) if cell_lo is None else (cell_lo[0], False)
             b, b_closed = (x_hi, True) if cell_hi is None else (cell_hi[1], False)
             limited = ("width range",) if top == len(xs) - 1 else _violated(values, budgets, top + 1, j, valid)
-            rows.append(FitRow(r, True, simplest_in(a, b, a_closed, b_closed), a, a_closed, b,
-                               b_closed, {m: _python(values[m][top, j]) for m in shown}, limited))
+            rows.append(BudgetFitRow(r, True, simplest_in(a, b, a_closed, b_closed), a, a_closed, b,
+                               b_closed, {m: exact_python(values[m][top, j]) for m in shown}, limited))
         domain = (f"every width in [{decimal_text(lo)}, {decimal_text(hi)}] (exact: {n_breaks} "
                   f"breakpoints of the channel counts)")
     else:
-        ws = sorted(_widths(widths))
+        ws = sorted(width_values(widths))
         advance()
         valid = forms.valid(ws, rs)
         require_some_valid(forms, ws, rs, valid, "width grid")
@@ -177,12 +166,12 @@ def fit(forms, budgets, resolutions, *, widths=None, interval=None, advance=None
         for j, r in enumerate(rs):
             feasible = [i for i in range(len(ws)) if ok[i, j]]
             if not feasible:
-                rows.append(FitRow(r, False, limited_by=_violated(values, budgets, 0, j, valid)))
+                rows.append(BudgetFitRow(r, False, limited_by=_violated(values, budgets, 0, j, valid)))
                 continue
             top = feasible[-1]
             limited = ("width range",) if top == len(ws) - 1 else _violated(values, budgets, top + 1, j, valid)
-            rows.append(FitRow(r, True, ws[top], ws[top], True, ws[top], True,
-                               {m: _python(values[m][top, j]) for m in shown}, limited))
+            rows.append(BudgetFitRow(r, True, ws[top], ws[top], True, ws[top], True,
+                               {m: exact_python(values[m][top, j]) for m in shown}, limited))
         domain = f"the {len(ws)} widths {decimal_text(ws[0])} .. {decimal_text(ws[-1])}" \
             if len(ws) > 1 else f"width {decimal_text(ws[0])}"
     fitting = [row for row in rows if row.fits]
@@ -191,100 +180,5 @@ def fit(forms, budgets, resolutions, *, widths=None, interval=None, advance=None
             other is not row and other.key() >= row.key() and other.resolution >= row.resolution
             and (other.key() > row.key() or other.resolution > row.resolution)
             for other in fitting)
-    return FitResult(forms.spec, forms.convention, forms.dtype, list(budgets), domain, rows, n_breaks)
-
-
-def render(result: FitResult, fmt: str = "table") -> str:
-    from ..report.units import human_bytes, human_count
-    metrics = list(result.rows[0].metrics) if result.rows and result.rows[0].fits else \
-        list(dict.fromkeys([b.metric for b in result.budgets] + list(SHOWN)))
-    for row in result.rows:
-        if row.fits:
-            metrics = list(row.metrics)
-            break
-    from ..report.provenance import csv_comments, provenance, spec_shown
-    meta = provenance(result.spec, result.convention, result.dtype, widths=result.domain)
-    if fmt == "json":
-        import json
-        return json.dumps({
-            **meta, "spec_path": result.spec.path, "spec_shown": meta["spec_path"],
-            "budgets": [{"metric": b.metric, "max": _plain(b.limit)} for b in result.budgets],
-            "widths": result.domain,
-            "rows": [{"resolution": r.resolution, "fits": r.fits,
-                      "width": decimal_text(r.width) if r.fits else None,
-                      "widths_same_network": r.interval if r.fits else None,
-                      "width_min": _plain(r.lo), "width_min_included": r.lo_closed if r.fits else None,
-                      "width_max": _plain(r.hi), "width_max_included": r.hi_closed if r.fits else None,
-                      "metrics": r.metrics, "limited_by": list(r.limited_by), "pareto": r.pareto}
-                     for r in result.rows]}, indent=2) + "\n"
-    if fmt == "csv":
-        import csv
-        import io
-        buf = io.StringIO()
-        buf.write(csv_comments(meta))
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["resolution", "fits", "width", "widths_same_network", *metrics, "limited_by", "pareto"])
-        for r in result.rows:
-            w.writerow([r.resolution, int(r.fits), decimal_text(r.width) if r.fits else "",
-                        r.interval, *[r.metrics.get(m, "") for m in metrics],
-                        " ".join(r.limited_by), int(r.pareto)])
-        return buf.getvalue()
-    spec = result.spec
-    from ..report.terminal import columns as _columns, wrap as _wrap
-    lines = [_wrap(f"{spec.name} ({spec_shown(spec)}), convention {result.convention.name}, "
-                   f"{result.dtype}:", _columns(), 4),
-             _wrap("  budgets: " + "; ".join(b.describe() for b in result.budgets), _columns(), 11),
-             _wrap(f"  widths:  {result.domain}", _columns(), 11), ""]
-    from ..report.terminal import columns, wrap
-    width = columns()
-    short = {"params": "params", "madds": "MAdds", "peak_memory_bytes": "peak mem",
-             "peak_memory_bytes_streamed": "peak streamed"}
-    budgeted = {b.metric for b in result.budgets}
-
-    def build(shown, names):
-        header = ["res", "widest fitting width", "use"] + [short.get(m, m) for m in shown] + \
-            ["limited by", "pareto"]
-        table = []
-        for r in result.rows:
-            limited = ", ".join(names.get(m, m) for m in r.limited_by)
-            if not r.fits:
-                table.append([str(r.resolution), "nothing fits", ""] + [""] * len(shown)
-                             + [limited, ""])
-                continue
-            cells = [human_bytes(r.metrics[m]) if "bytes" in m else human_count(r.metrics[m])
-                     for m in shown]
-            table.append([str(r.resolution), r.interval, decimal_text(r.width)] + cells
-                         + [limited, "*" if r.pareto else ""])
-        return header, table
-
-    header, table = build(metrics, {})
-    if _width_of(header, table) > width:       # the budgets' columns only, short names
-        header, table = build([m for m in metrics if m in budgeted], short)
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
-    for k, row in enumerate([header] + table):
-        lines.append("  " + "  ".join(
-            (c.ljust(w) if i in (1, 2, len(row) - 2, len(row) - 1) else c.rjust(w))
-            for i, (c, w) in enumerate(zip(row, widths))).rstrip())
-    lines.append("")
-    lines.append(wrap("  widest fitting width: every width in the interval builds the same "
-                      "(widest) network; ')' = the supremum itself builds a wider one", width, 4))
-    lines.append(wrap("  use: the shortest decimal in it; limited by: the budgets the next wider "
-                      "network breaks; pareto (*): no other answer is both wider and "
-                      "higher-resolution", width, 4))
-    if len(header) < 5 + len(metrics):
-        lines.append(wrap("  (params and memory of each answer: --format csv or json, or a "
-                          "wider terminal)", width, 4))
-    return "\n".join(lines) + "\n"
-
-
-def _width_of(header, table) -> int:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
-    return 2 + sum(widths) + 2 * (len(widths) - 1)
-
-
-def _plain(x):
-    if x is None:
-        return None
-    if isinstance(x, Fraction):
-        return x.numerator if x.denominator == 1 else float(x)
-    return x
+    return FitResult(forms.spec, forms.convention, forms.dtype, list(budgets), domain, rows, n_breaks,
+                     tuple(dict.fromkeys([b.metric for b in budgets] + list(SHOWN))))

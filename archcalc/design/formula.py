@@ -11,13 +11,14 @@ width range, and every total is printed grouped by spatial size, e.g. for Mobile
 `idealised()` drops the rounding (spec `rounding: none`, r/s for ceil(r/s), r = rho * r0),
 which turns the totals into the papers' polynomials in alpha and rho (MobileNetV1 eq. 7:
 cost ~ alpha^2 rho^2).
+
+`formulas()` and `idealised()` return dataclasses (each total a `GroupedTotal`, a
+`MaxOfTotals` or `FLOPS_OF_MADDS`); their text, plain or LaTeX: archcalc.report.formula.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
-
-from .grid import decimal_text
 
 _BIG = 2**40
 
@@ -43,7 +44,7 @@ def _inverse_scale(fn, big) -> int:
 
 
 def name_atoms(forms, lo: Fraction, hi: Fraction) -> list[Atom]:
-    """Short names for a CompiledForms' atoms: c<k> ~ k*alpha channels, h<s> ~ r/s pixels."""
+    """Short names for an Evaluator's atoms: c<k> ~ k*alpha channels, h<s> ~ r/s pixels."""
     import sympy
 
     from .steps import Breakpoints, TooManyBreakpoints, piecewise
@@ -62,9 +63,8 @@ def name_atoms(forms, lo: Fraction, hi: Fraction) -> list[Atom]:
         raise AssertionError(base)
 
     def fn(expr, sym):
-        from .engine import _Source
-        src = _Source()
-        return src.compile("x", src(expr, lambda e: "x" if e == sym else None))
+        from ..cost.codegen import exact_function
+        return exact_function(expr, {sym: "x"})
 
     a_side = [(e, _scale(fn(e, forms.alpha), Fraction(_BIG))) for e in forms.alpha_base_atoms
               if e != forms.alpha]
@@ -102,48 +102,46 @@ def symbols_for(atoms) -> dict:
     return {a.expr: sympy.Symbol(a.name, positive=True, integer=True) for a in atoms}
 
 
-class Grouped:
-    """A total as sum_j R_j * A_j (R_j: spatial part, A_j: channel part), atoms renamed."""
-
-    def __init__(self, parts: list, others: list):
-        self.parts, self.others = parts, others    # [(R or None, A)], [expr]
+@dataclass
+class GroupedTotal:
+    """A total as sum_j R_j * A_j (R_j: spatial part or None, A_j: channel part), atoms
+    renamed, plus the terms that mix alpha and r (`others`)."""
+    parts: list             # [(R or None, A)]
+    others: list            # [expr]
+    kind = "sum"
 
     def expr(self):
         import sympy
         return sympy.Add(*[(r if r is not None else 1) * a for r, a in self.parts], *self.others)
 
-    def show(self, latex: bool = False) -> str:
-        import sympy
 
-        from .latex import latex as to_latex
-        pr = to_latex if latex else sympy.sstr
-        texts = []
-        for r, a in self.parts:
-            if r is None:
-                texts.append(pr(a))
-            elif a == 1:
-                texts.append(pr(r))
-            elif a.is_Add:
-                texts.append(pr(r) + (r" \left(" + pr(a) + r"\right)" if latex else "*(" + pr(a) + ")"))
-            else:
-                texts.append(pr(r * a))
-        texts += [pr(o) for o in self.others]
-        return " + ".join(texts) if texts else "0"
-
-    def __str__(self) -> str:
-        return self.show()
+@dataclass
+class MaxOfTotals:
+    """The maximum of several grouped totals (the peak-memory live sets kept after pruning)."""
+    items: list
+    kind = "max"
 
 
-def grouped(expr, atoms, forms, names: dict | None = None) -> Grouped:
+@dataclass
+class FlopsOfMadds:
+    """flops, shown as 2*madds (archcalc.cost.convention.flops_from_madds)."""
+    kind = "flops"
+
+
+FLOPS_OF_MADDS = FlopsOfMadds()
+
+
+def grouped(expr, atoms, forms, names: dict | None = None) -> GroupedTotal:
     """expr with atoms renamed, terms grouped by their r part: sum_j R_j * (A_j), largest
-    spatial size first (`names`: symbols_for(atoms), when already made)."""
+    spatial size first (`names`: symbols_for(atoms), when already made; `forms`: the
+    Evaluator whose atoms these are)."""
     import sympy
     names = symbols_for(atoms) if names is None else names
     e = sympy.expand(sympy.sympify(expr), deep=False, power_base=False, power_exp=False, log=False)
     groups: dict = {}
     others = []
     for term in sympy.Add.make_args(e):
-        split = forms._split(term)
+        split = forms.split_term(term)
         if split is None:
             others.append(term.xreplace(names))
             continue
@@ -155,47 +153,7 @@ def grouped(expr, atoms, forms, names: dict | None = None) -> Grouped:
 
     parts = [(None if r == 1 else r.xreplace(names), sympy.Add(*groups[r]).xreplace(names))
              for r in sorted(groups, key=size)]
-    return Grouped(parts, others)
-
-
-class _MaxOf:
-    def __init__(self, items):
-        self.items = items
-
-    def show(self, latex: bool = False) -> str:
-        inner = (", " if not latex else r",\ ").join(i.show(latex) for i in self.items)
-        return (r"\max\left(" + inner + r"\right)") if latex else f"Max({inner})"
-
-    def __str__(self) -> str:
-        return self.show()
-
-
-class _Text:
-    def __init__(self, text):
-        self.text = text
-
-    def show(self, latex: bool = False) -> str:
-        if latex and self.text == "2*madds":
-            return r"2 \cdot \mathrm{madds}"
-        return self.text
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def _interval(a, a_closed, b, b_closed) -> str:
-    if a == b:
-        return f"{{{decimal_text_short(a)}}}"
-    return (("[" if a_closed else "(") + decimal_text_short(a) + ", " + decimal_text_short(b)
-            + ("]" if b_closed else ")"))
-
-
-def decimal_text_short(x: Fraction) -> str:
-    """0.75 as 0.75; 5/9 as 5/9 (exact either way)."""
-    text = decimal_text(x)
-    if "e" in text or len(text) > 8:
-        return f"{x.numerator}/{x.denominator}"
-    return text
+    return GroupedTotal(parts, others)
 
 
 @dataclass
@@ -204,9 +162,9 @@ class Formulas:
     convention: object
     dtype: str
     atoms: list
-    totals: dict            # metric -> grouped sympy expression
+    totals: dict            # metric -> GroupedTotal | MaxOfTotals | FLOPS_OF_MADDS
     omitted: dict           # metric -> (terms kept, terms in the Max)
-    stages: list            # [(stage, {metric: expr})]
+    stages: list            # [(stage, {metric: GroupedTotal})]
     lo: Fraction
     hi: Fraction
     guards: list = None     # [(text, [(a, a_closed, b, b_closed)] where it holds in [lo, hi])]
@@ -222,16 +180,17 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
     `advance()` is called after each of the STEPS steps (a progress display)."""
     import sympy
 
+    from ..cost import Evaluator, analyze, bound_spec, convention_named
+    from ..cost.plan import Extremum
+    from ..graph import compile_graph
     from .buildable import require_buildable_at_own_point
-    from .engine import CompiledForms, _Max
-    from ..api import closed_form, convention_named, load
     advance = advance or (lambda *a, **k: None)
     conv = convention_named(convention)
-    loaded = load(spec, sets, conv)
+    loaded = bound_spec(spec, sets, conv)
     require_buildable_at_own_point(loaded)
-    table = closed_form(loaded, convention=conv, dtype=dtype)
+    table = analyze(compile_graph(loaded, symbolic=True), conv, dtype)
     advance()
-    forms = CompiledForms(table, metrics)
+    forms = Evaluator.from_table(table, metrics)
     advance()
     lo, hi = width_range
     atoms = name_atoms(forms, lo, hi)
@@ -242,35 +201,28 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
         expr = forms.exprs[metric]
         plan = forms.plans[metric]
         if metric == "flops":
-            totals[metric] = _Text("2*madds") if "madds" in forms.metrics else \
+            totals[metric] = FLOPS_OF_MADDS if "madds" in forms.metrics else \
                 grouped(expr, atoms, forms, names)
             continue
-        if isinstance(plan, _Max) and isinstance(expr, (sympy.Max, sympy.Min)):
+        if isinstance(plan, Extremum) and isinstance(expr, (sympy.Max, sympy.Min)):
             args = list(dict.fromkeys(expr.args))
             keep = plan.survivors if plan.survivors is not None else range(len(args))
             kept = [grouped(args[i], atoms, forms, names) for i in keep]
-            totals[metric] = _MaxOf(kept) if len(kept) > 1 else kept[0]
+            totals[metric] = MaxOfTotals(kept) if len(kept) > 1 else kept[0]
             omitted[metric] = (len(kept), len(args))
             continue
         totals[metric] = grouped(expr, atoms, forms, names)
     stages = []
-    if per_stage:
-        acc: dict = {}
-        for row in table.rows:
-            key = ".".join(row.name.split(".")[:2])
-            d = acc.setdefault(key, {"params": 0, "madds": 0, "activation_bytes": 0})
-            d["params"] += row.params
-            d["madds"] += row.madds
-            d["activation_bytes"] += row.memory_bytes
-        for key, d in acc.items():
-            if key == "input":
-                continue
-            stages.append((key, {m: grouped(sympy.sympify(v), atoms, forms, names) for m, v in d.items()}))
+    if per_stage:          # one spec row each (CostTable.by_stage), repeats included
+        shown = {"params": "params", "madds": "madds", "memory_bytes": "activation_bytes"}
+        for key, d in table.by_stage(tuple(shown)).items():
+            stages.append((key, {shown[m]: grouped(sympy.sympify(v), atoms, forms, names)
+                                 for m, v in d.items()}))
     guards = []
     if forms.guards:
         from .steps import Breakpoints, TooManyBreakpoints, piecewise
         bp = Breakpoints(lo, hi)
-        for g, fires_at in zip(forms.guards, forms._guard_fns):
+        for g, fires_at in zip(forms.guards, forms.guard_tests):
             if g == sympy.false:
                 continue
             if g == sympy.true:
@@ -283,19 +235,13 @@ def formulas(spec, *, convention="paper", dtype="fp32", sets=None, per_stage: bo
             except TooManyBreakpoints:
                 guards.append((f"{sympy.sstr(lhs)} {op} {sympy.sstr(rhs)}", None))
                 continue
-            # the guard compiled to exact Python (engine), not sympy substitution per point
+            # the guard compiled to exact Python (cost/codegen.py), not sympy substitution
             fires = piecewise(lambda x, f=fires_at: bool(f(x)), lo, hi, pts)
             guards.append((f"{sympy.sstr(lhs)} {op} {sympy.sstr(rhs)}",
                            [(a, ac, b, bc) for v, a, ac, b, bc in fires if v]))
     advance()
     return Formulas(table.spec, table.convention, table.dtype, atoms, totals, omitted, stages, lo,
                     hi, guards)
-
-
-def render(f: Formulas, latex: bool = False, width: int | None = None) -> str:
-    """Plain text (wrapped to `width` columns when given) or LaTeX only (formula_text.py)."""
-    from .formula_text import render_formulas
-    return render_formulas(f, latex=latex, width=width)
 
 
 # -- idealised forms -------------------------------------------------------------------------
@@ -315,11 +261,10 @@ def idealised(spec, *, convention="paper", dtype="fp32", sets=None,
     import sympy
 
     from .. import symbolic
-    from ..api import convention_named, load
-    from ..cost import analyze
+    from ..cost import analyze, bound_spec, convention_named
     from ..graph import compile_graph
     conv = convention_named(convention)
-    s = load(spec, sets, conv)
+    s = bound_spec(spec, sets, conv)
     from .buildable import require_buildable_at_own_point
     require_buildable_at_own_point(s)
     s = replace(s, width=replace(s.width, rounding="none"))
@@ -343,9 +288,3 @@ def idealised(spec, *, convention="paper", dtype="fp32", sets=None,
             leading[m] = Fraction(int(lead.p), int(lead.q)) / Fraction(int(at_one.p), int(at_one.q)) \
                 if at_one.is_Rational and lead.is_Rational else None
     return Idealised(s, s.resolution, totals, leading)
-
-
-def render_idealised(ideal: Idealised, latex: bool = False, width: int | None = None) -> str:
-    """The idealised polynomials, plain or LaTeX (formula_text.py)."""
-    from .formula_text import render_idealised as _render
-    return _render(ideal, latex=latex, width=width)

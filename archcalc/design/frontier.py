@@ -8,7 +8,8 @@ Generic pieces (the dashboard reuses them):
 * `collect_points(...)`: published points of each spec (from `<spec dir>/published/<spec
   file name>`, and any --points files) with archcalc's exact costs added, or a sweep grid of
   each spec when both axes are costs.
-* `figure(points, x, y, front)`: an interactive plotly figure.
+
+The text of the front and its interactive plotly figure: archcalc.report.frontier.
 
 Directions: accuracy-like metrics (top1, top5, acc1, acc5, accuracy) are maximised, every
 other metric (costs, latencies) minimised, unless told otherwise.
@@ -20,15 +21,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import OptionError
-from .grid import decimal_text
+from ..numbers import decimal_text, exact_python
+from ..published import RESERVED, load_points, metric_names, published_for  # noqa: F401 (public names)
 
 MAXIMISED = ("top1", "top5", "acc1", "acc5", "accuracy")
-LABELS = {"madds": "MAdds", "params": "parameters", "flops": "FLOPs", "top1": "top-1 accuracy (%)",
-          "top5": "top-5 accuracy (%)", "peak_memory_bytes": "peak activation memory (bytes)",
-          "peak_memory_bytes_streamed": "peak activation memory, streamed (bytes)",
-          "activation_bytes": "activation memory, all tensors (bytes)",
-          "pixel1_ms": "latency on a Pixel 1 (ms)"}
-from ..published import RESERVED, load_points, metric_names, published_for  # noqa: F401 (public names)
 
 
 def direction(metric: str, maximise=(), minimise=()) -> str:
@@ -79,9 +75,9 @@ def collect_points(specs, x: str, y: str, *, points_files=(), convention="paper"
     SPECs it must name its spec (a point that carries both metrics itself needs none).
     Points that lack x or y and have nothing to compute it from are left out and listed in
     `left_out` ([(file, label, reason)]). `advance()` is called once per spec compiled."""
-    from .buildable import require_some_valid
-    from .engine import compile_forms
+    from ..cost import Evaluator
     from ..zoo import resolve
+    from .buildable import require_some_valid
     advance = advance or (lambda *a, **k: None)
     left_out = [] if left_out is None else left_out
     compiled: dict = {}
@@ -96,12 +92,11 @@ def collect_points(specs, x: str, y: str, *, points_files=(), convention="paper"
             merged = dict(sets or {}, **point_sets)
             skey = (key, tuple(sorted(merged.items())))
             if skey not in with_sets:
-                with_sets[skey] = compile_forms(resolve(str(spec_path)), convention=convention,
-                                                dtype=dtype, sets=merged)
+                with_sets[skey] = Evaluator(resolve(str(spec_path)), convention, dtype,
+                                            sets=merged)
             return with_sets[skey]
         if key not in compiled:
-            compiled[key] = compile_forms(resolve(str(spec_path)), convention=convention,
-                                          dtype=dtype, sets=sets)
+            compiled[key] = Evaluator(resolve(str(spec_path)), convention, dtype, sets=sets)
         return compiled[key]
 
     specs = [str(s) for s in specs]
@@ -151,7 +146,7 @@ def collect_points(specs, x: str, y: str, *, points_files=(), convention="paper"
         p.setdefault("group", _group(p, compiled, key_of))
         out.append(p)
     if widths is not None and resolutions is not None:
-        from .engine import _resolutions, _widths
+        from ..cost.axes import resolution_values, width_values
         for s in specs:
             forms = forms_for(s)
             if x not in forms.plans or y not in forms.plans:
@@ -159,8 +154,8 @@ def collect_points(specs, x: str, y: str, *, points_files=(), convention="paper"
             valid = forms.valid(widths, resolutions)
             require_some_valid(forms, widths, resolutions, valid, "frontier grid")
             grid = forms.grid(widths, resolutions, [x, y])
-            ws = _widths(widths)
-            rs = _resolutions(resolutions, forms.spec.resolution)
+            ws = width_values(widths)
+            rs = resolution_values(resolutions, forms.spec.resolution)
             for i, w in enumerate(ws):
                 for j, r in enumerate(rs):
                     if not valid[i, j]:
@@ -168,7 +163,7 @@ def collect_points(specs, x: str, y: str, *, points_files=(), convention="paper"
                     out.append({"spec": s, "group": f"{forms.spec.name} (grid)",
                                 "label": f"{forms.spec.name} {decimal_text(w)} {r}",
                                 "width": w, "resolution": r,
-                                x: _py(grid[x][i, j]), y: _py(grid[y][i, j]), "source": "archcalc"})
+                                x: exact_python(grid[x][i, j]), y: exact_python(grid[y][i, j]), "source": "archcalc"})
     if not out:
         known = list(dict.fromkeys(metric_names(raw) + [m for f in compiled.values()
                                                         for m in f.metrics]))
@@ -183,11 +178,6 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float, Fraction)) and not isinstance(v, bool)
 
 
-def _py(v):
-    from .engine import _python
-    return _python(v)
-
-
 def _group(p, compiled, key_of) -> str:
     """The legend group: '<spec name> (published)' for a spec's own published file, the
     points file's name (with the spec's name) for a --points file."""
@@ -200,89 +190,3 @@ def _group(p, compiled, key_of) -> str:
         return f"{name} (published)"
     stem = Path(p.get("file", "points")).stem
     return f"{stem} ({name})" if name else stem
-
-
-def figure(points, x: str, y: str, front, title: str = ""):
-    """An interactive plotly figure: one marker trace per group, the frontier as a line."""
-    import plotly.graph_objects as go
-    fig = go.Figure()
-    groups: dict = {}
-    for i, p in enumerate(points):
-        groups.setdefault(p.get("group", "points"), []).append(i)
-
-    def hover(p):
-        parts = [f"<b>{p.get('label', '')}</b>"]
-        if "width" in p:
-            parts.append(f"width {decimal_text(p['width'])}, resolution {p.get('resolution', '')}")
-        for k in (x, y):
-            parts.append(f"{k}: {_fmt(p[k])}")
-        if p.get("source"):
-            parts.append(f"source: {p['source']}")
-        return "<br>".join(parts)
-
-    on_front = set(front)
-    for name, idx in groups.items():
-        fig.add_trace(go.Scatter(
-            x=[float(points[i][x]) for i in idx], y=[float(points[i][y]) for i in idx],
-            mode="markers", name=name, text=[hover(points[i]) for i in idx],
-            hovertemplate="%{text}<extra></extra>",
-            marker=dict(size=[11 if i in on_front else 7 for i in idx],
-                        line=dict(width=[2 if i in on_front else 0 for i in idx], color="black"))))
-    ordered = sorted(front, key=lambda i: (points[i][x], points[i][y]))
-    fig.add_trace(go.Scatter(
-        x=[float(points[i][x]) for i in ordered], y=[float(points[i][y]) for i in ordered],
-        mode="lines", name="Pareto front", line=dict(shape="hv", color="black", dash="dot"),
-        hoverinfo="skip"))
-    fig.update_layout(title=title or f"{LABELS.get(y, y)} vs {LABELS.get(x, x)}",
-                      xaxis_title=LABELS.get(x, x), yaxis_title=LABELS.get(y, y),
-                      template="plotly_white", hovermode="closest")
-    return fig
-
-
-def _fmt(v) -> str:
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, Fraction):
-        return decimal_text(v)
-    return str(v)
-
-
-def render(points, x: str, y: str, front, sx: str, sy: str) -> str:
-    """The frontier as text: every point on it, best x first."""
-    lines = [f"Pareto front of {y} ({'higher' if sy == 'max' else 'lower'} is better) vs "
-             f"{x} ({'higher' if sx == 'max' else 'lower'} is better): {len(front)} of "
-             f"{len(points)} points", ""]
-    header = ["label", "group", "width", "res", x, y]
-    rows = []
-    for i in sorted(front, key=lambda i: (points[i][x], points[i][y])):
-        p = points[i]
-        rows.append([p.get("label", ""), p.get("group", ""),
-                     decimal_text(p["width"]) if "width" in p else "",
-                     str(p.get("resolution", "")),
-                     _cost(p[x]), _cost(p[y])])
-    from ..report.terminal import columns
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    over = 2 + sum(widths) + 2 * (len(widths) - 1) - columns()
-    if over > 0:        # abbreviate the label and group columns (full text: --out's hover)
-        for k, floor in ((0, 20), (1, 16), (0, 12)):
-            cut = min(over, max(0, widths[k] - floor))
-            widths[k] -= cut
-            over -= cut
-        rows = [[_clip(r[0], widths[0]), _clip(r[1], widths[1]), *r[2:]] for r in rows]
-        header = [_clip(header[0], widths[0]), _clip(header[1], widths[1]), *header[2:]]
-    for row in [header] + rows:
-        lines.append("  " + "  ".join(c.ljust(w) if k < 2 else c.rjust(w)
-                                      for k, (c, w) in enumerate(zip(row, widths))).rstrip())
-    return "\n".join(lines) + "\n"
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "~"
-
-
-def _cost(v) -> str:
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, Fraction):
-        return decimal_text(v)
-    return str(v)

@@ -36,7 +36,7 @@ class TooManyBreakpoints(OptionError):
     """A width interval holds more than MAX_BREAKPOINTS breakpoints of the channel counts."""
 
     def __init__(self, lo: Fraction, hi: Fraction, count: int | None = None):
-        from .grid import decimal_text
+        from ..numbers import decimal_text
         self.lo, self.hi = lo, hi
         found = f"{count:,}" if count is not None else f"more than {MAX_BREAKPOINTS:,}"
         super().__init__(
@@ -84,9 +84,8 @@ class Breakpoints:
     def value(self, e, a: Fraction):
         fn = self._fns.get(e)
         if fn is None:
-            from .engine import _Source
-            src = _Source()
-            fn = self._fns[e] = src.compile("alpha", src(e, lambda x: "alpha" if x == self.alpha else None))
+            from ..cost.codegen import exact_function
+            fn = self._fns[e] = exact_function(e, {self.alpha: "alpha"})
         return fn(a)
 
     def _cells(self, points) -> list:

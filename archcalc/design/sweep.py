@@ -10,19 +10,13 @@ import io
 import os
 import sys
 import time
-from fractions import Fraction
 
+from ..cost.axes import check_grid_size, resolution_values, width_values
 from ..errors import OptionError
-from .grid import check_grid_size, decimal_text
+from ..numbers import decimal_text
 
 FORMATS = ("csv", "json", "parquet")
 BLOCK_POINTS = 1 << 18
-
-
-def _text(v) -> str:
-    if isinstance(v, Fraction):
-        return str(v.numerator) if v.denominator == 1 else decimal_text(v)
-    return str(v)
 
 
 def _columns(forms, metrics) -> list[str]:
@@ -50,7 +44,7 @@ def _csv_block(width_texts, rs_text, block: dict, metrics, start: int, stop: int
     for m in metrics:
         arr = block[m]
         if arr.dtype == object:
-            cols.append(np.array([_text(v) for v in arr.ravel()], dtype=object).reshape(arr.shape))
+            cols.append(np.array([decimal_text(v) for v in arr.ravel()], dtype=object).reshape(arr.shape))
         else:
             cols.append(arr.astype(str))
     lines = []
@@ -84,14 +78,13 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     channels left at a tiny width or a vanishing spatial size at a tiny resolution). A grid
     where no point can be built raises the located SpecError `archcalc report` gives."""
     from .buildable import fail_nowhere_buildable, resolutions_never_valid
-    from .engine import _resolutions, _widths
     if fmt not in FORMATS:
         raise OptionError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     check_grid_size(widths, resolutions)
-    ws = _widths(widths)
-    rs = _resolutions(resolutions, forms.spec.resolution)
+    ws = width_values(widths)
+    rs = resolution_values(resolutions, forms.spec.resolution)
     check_grid_size(ws, rs)
-    metrics = forms._metrics(metrics)
+    metrics = forms.metrics_for(metrics)
     if ws and resolutions_never_valid(forms, rs):
         fail_nowhere_buildable(forms, ws[0], rs[0], "sweep grid")
     total = len(ws) * len(rs)
@@ -153,7 +146,7 @@ def _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid, m
     for m in metrics:
         arr = np.ascontiguousarray(block[m]).ravel()
         if arr.dtype == object:
-            data[m] = pa.array([_text(v) for v in arr])
+            data[m] = pa.array([decimal_text(v) for v in arr])
         else:
             data[m] = pa.array(arr)
     table = pa.table(data).filter(pa.array(np.asarray(valid).ravel()))
@@ -212,7 +205,7 @@ def sweep_file(forms, widths, resolutions, path: str, fmt: str | None = None, me
     if counts is not None:
         counts[:] = [n, skipped]
     dt = time.perf_counter() - t0
-    metrics = forms._metrics(metrics)
+    metrics = forms.metrics_for(metrics)
     note = f" ({skipped_note(skipped, n + skipped)})" if skipped else ""
     return (f"wrote {n:,} points x {len(metrics)} metrics of {forms.spec.name} to {path} "
             f"({fmt}) in {dt:.2f} s{note}\n")

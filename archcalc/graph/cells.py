@@ -14,17 +14,11 @@ from ..numbers import cut
 from ..ops import OpKind
 from ..spec import schema
 from ..spec.cells import bind_cell
-
-
-def repeats(row):
-    """(repeat index, stride) of each repeat of a row: MobileNetV2 Table 2, "the first layer
-    of each sequence has a stride s and all others use stride 1"."""
-    first = getattr(row, "s", 1)
-    return ((rep, first if rep == 0 else 1) for rep in range(row.n))
+from .rows import RowOutput, repeats
 
 
 def run_cell(c, row: schema.CellRow, x, path: str):
-    """Build one instance of `row`'s cell on input `x` with compiler `c`; its output Tensor."""
+    """Build one instance of `row`'s cell on input `x` with compiler `c`; its output RowOutput."""
     stack = [_instance(c, row, x, path)]
     value = None
     try:
@@ -47,7 +41,6 @@ def run_cell(c, row: schema.CellRow, x, path: str):
 def _instance(c, row: schema.CellRow, x, path: str):
     """A generator building one cell instance; yields (cell row, input, path) for each cell
     it contains and is sent back that instance's output."""
-    from .compile import Tensor
     cell, nodes = bind_cell(c.spec, row, c.bound_cells)
     scope: dict = {cell.inputs[0]: x}
     fallback = None
@@ -57,7 +50,7 @@ def _instance(c, row: schema.CellRow, x, path: str):
         earlier = hist[-1 - skip] if len(hist) > skip else None
         scope[cell.inputs[1]] = x if earlier is None else earlier
         fallback = x if earlier is None else None
-    saved_history, saved_rep = c.history, c.rep
+    saved_history = c.history
     c.cell_scope.append((scope, fallback))
     try:
         for node in nodes:
@@ -69,37 +62,36 @@ def _instance(c, row: schema.CellRow, x, path: str):
                 for j, r in enumerate(rows):
                     for rep, s in repeats(r):
                         p = f"{prefix}.{j}" + (f".{rep}" if r.n > 1 else "")
-                        c.rep = rep
                         if isinstance(r, schema.CellRow):
                             c.count(r)
                             c.prev_expansion = None
                             h = yield r, h, p
                         else:
-                            h = c.row(r, h, s, p)
+                            h = c.row(r, h, s, p, rep)
                         c.history.append(h)
                 outs.append(h)
             if node.combine == "seq":
                 scope[node.name] = outs[0]
                 continue
-            scope[node.name] = _combine(c, row, cell, node, outs, path, Tensor)
+            scope[node.name] = _combine(c, row, cell, node, outs, path)
     finally:
         c.cell_scope.pop()
-        c.history, c.rep = saved_history, saved_rep
+        c.history = saved_history
     return scope["output"]
 
 
-def _combine(c, row, cell, node, outs, path: str, tensor):
+def _combine(c, row, cell, node, outs, path: str) -> RowOutput:
     """A node's branches added (same output stride) or concatenated along channels."""
     if node.combine == "add":
-        if len({o.os for o in outs}) > 1:
+        if len({o.output_stride for o in outs}) > 1:
             raise SpecError(f"an add of branches with different strides in cell '{cut(cell.name)}'",
                             path=c.spec.path, line=node.line, key=node.key)
         acc = outs[0].node
         for k, o in enumerate(outs[1:], 1):
             acc = c.op(row, [acc, o.node], kind=OpKind.ADD, layer=f"{path}.{node.name}",
                        name=f"{path}.{node.name}.add" + (f"{k}" if len(outs) > 2 else ""))
-        return tensor(acc, outs[0].design_c, outs[0].os)
+        return RowOutput(acc, outs[0].design_c, outs[0].output_stride)
     acc = c.op(row, [o.node for o in outs], kind=OpKind.CONCAT, layer=f"{path}.{node.name}",
                name=f"{path}.{node.name}.concat")
     design = None if any(o.design_c is None for o in outs) else sum(o.design_c for o in outs)
-    return tensor(acc, design, outs[0].os)
+    return RowOutput(acc, design, outs[0].output_stride)

@@ -6,32 +6,23 @@ Fig. 6b (residual placement); MobileNetV1 Fig. 3 (depthwise separable layer).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from fractions import Fraction
+from dataclasses import replace
 
 from ..errors import OptionError, SpecError, closest
-from ..limits import MAX_CHANNELS, MAX_GRAPH_OPS
-from ..numbers import cut, quote
+from ..limits import MAX_GRAPH_OPS
+from ..numbers import quote
 from ..ops import Op, OpKind, rule_for
 from ..spec import schema
 from .archgraph import ArchGraph
-from .cells import repeats, run_cell
+from .cells import run_cell
+from .checks import first_violation
 from .point import parse_input_size, parse_resolution, parse_width
+from .rows import RowOutput, repeats
 from .width import (ConcreteDomain, SymbolicDomain, expanded_channels, scaled_channels,
                     squeeze_channels)
 
-__all__ = ["RowCompiler", "Tensor", "compile_graph", "parse_width", "parse_resolution",
+__all__ = ["RowCompiler", "RowOutput", "compile_graph", "parse_width", "parse_resolution",
            "parse_input_size"]
-
-
-@dataclass
-class Tensor:
-    """A value flowing between rows: its node, its design (unscaled) channel count and its
-    output stride, which decide structure (residuals, NASNet's fits) identically at every
-    point."""
-    node: str
-    design_c: int | None
-    os: int | None = 1
 
 
 class RowCompiler:
@@ -50,10 +41,8 @@ class RowCompiler:
                          schema.FcRow: self.fc, schema.ActivationRow: self.activation,
                          schema.IdentityRow: self.identity, schema.FitRow: self.fit,
                          schema.CellRow: self.cell}
-        self.names: dict[str, Tensor] = {}
-        self.history: list[Tensor] = []   # row outputs in order (cells read the last two)
-        self.section = ""
-        self.rep = 0                 # repeat index of the row being built
+        self.names: dict[str, RowOutput] = {}
+        self.history: list[RowOutput] = []   # row outputs in order (cells read the last two)
         # (named tensors, fallback input) of the cell instances being built (graph/cells.py)
         self.cell_scope: list[tuple] = [({}, None)]
         self.bound_cells: dict = {}  # (cell, arguments) -> bound nodes, reused by instances
@@ -62,7 +51,9 @@ class RowCompiler:
 
     # -- primitives ---------------------------------------------------------------------------
     def op(self, row: schema.Row | None, inputs: list[str], **fields) -> str:
-        op = Op(block=self.section, line=row.line if row else None, **fields)
+        """Add one op; its block is the section its name starts with (every op's name starts
+        with its row's path, `section.i...`, and section names are identifiers)."""
+        op = Op(block=fields["name"].partition(".")[0], line=row.line if row else None, **fields)
         in_shapes = [self.g.shape(n) for n in inputs]
         shape = rule_for(op).shape(op, in_shapes)
         if not self.domain.symbolic:
@@ -70,40 +61,16 @@ class RowCompiler:
         return self.g.add(op, shape, inputs)
 
     def _check(self, op: Op, row, in_shapes, shape) -> None:
-        """Validate at a concrete point: nothing vanishes, groups divide, residual shapes match."""
-        path, line = self.spec.path, row.line if row else None
-        name = cut(op.name)
-        if op.kind is OpKind.ADD and in_shapes[0] != in_shapes[1]:
-            raise SpecError(f"residual between mismatched shapes {list(in_shapes[0])} and "
-                            f"{list(in_shapes[1])} at {name}", path=path, line=line,
-                            key="residual")
-        if op.kind is OpKind.MUL and tuple(in_shapes[1]) != (in_shapes[0][0], 1, 1):
-            raise SpecError(f"a gate of shape {list(in_shapes[1])} cannot scale "
-                            f"{list(in_shapes[0])} at {name}", path=path, line=line, key="se")
-        if op.kind is OpKind.CONCAT and len({s[1:] for s in in_shapes}) > 1:
-            raise SpecError(f"concatenation of different spatial sizes "
-                            f"{' and '.join(str(list(s)) for s in in_shapes)} at {name}",
-                            path=path, line=line, key="s")
-        if op.groups != 1 and isinstance(op.groups, int):
-            c_in = in_shapes[0][0]
-            checks = [("input", c_in)] + ([("output", op.out_ch)] if op.out_ch is not None else [])
-            for what, c in checks:
-                if isinstance(c, int) and c % op.groups:
-                    raise SpecError(f"{what} channels {c} are not divisible by groups={op.groups} "
-                                    f"at {name}", path=path, line=row.line_of("groups"),
-                                    key="groups")
-        c, h, w = shape
-        if c <= 0:
-            raise SpecError(f"no channels left at {name}", path=path, line=row.line_of("c"), key="c")
-        if c > MAX_CHANNELS:
-            raise SpecError(f"{c:,} channels at {name} are above the limit {MAX_CHANNELS:,} "
-                            f"(MAX_CHANNELS)", path=path, line=row.line_of("c") if row else None,
-                            key="c")
-        if h < 1 or w < 1:
-            key = "k" if op.kernel > 1 and op.padding != "same" else "s"
-            raise SpecError(f"the spatial size vanishes at {name} (input {in_shapes[0][1]}x"
-                            f"{in_shapes[0][2]}, kernel {op.kernel}, stride {op.stride}, padding "
-                            f"{op.padding})", path=path, line=row.line_of(key), key=key)
+        """Validate at a concrete point (graph/checks.py: nothing vanishes, groups divide,
+        residual shapes match, ...): the first check that fails is a located SpecError."""
+        found = first_violation(op, in_shapes, shape)
+        if found is None:
+            return
+        if row is None:
+            line = None
+        else:
+            line = row.line if found.line_key is None else row.line_of(found.line_key)
+        raise SpecError(found.message, path=self.spec.path, line=line, key=found.key)
 
     def conv_layer(self, row, x: str, layer: str, kind: OpKind, out_ch, kernel: int, stride: int,
                    act: str, groups=1, norm: str = "bn", bias: bool = False, padding="same",
@@ -124,35 +91,40 @@ class RowCompiler:
                                row.divisor)
 
     # -- rows ---------------------------------------------------------------------------------
-    def conv(self, row: schema.ConvRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def conv(self, row: schema.ConvRow, x: RowOutput, stride: int, path: str,
+             rep: int) -> RowOutput:
         if row.k == 1:
             kind = OpKind.POINTWISE
         else:
             kind = OpKind.CONV if row.groups == 1 else OpKind.GROUPED_CONV
         node = self.conv_layer(row, x.node, path, kind, self.channels(row), row.k,
                                stride, row.act, row.groups, row.norm, row.bias, row.padding)
-        return Tensor(node, row.c)
+        return RowOutput(node, row.c)
 
-    def pwconv(self, row: schema.PointwiseRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def pwconv(self, row: schema.PointwiseRow, x: RowOutput, stride: int, path: str,
+               rep: int) -> RowOutput:
         node = self.conv_layer(row, x.node, path, OpKind.POINTWISE, self.channels(row),
                                1, stride, row.act, row.groups, row.norm, row.bias)
-        return Tensor(node, row.c)
+        return RowOutput(node, row.c)
 
-    def dwconv(self, row: schema.DepthwiseRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def dwconv(self, row: schema.DepthwiseRow, x: RowOutput, stride: int, path: str,
+               rep: int) -> RowOutput:
         c = self.g.shape(x.node)[0]
         node = self.conv_layer(row, x.node, path, OpKind.DEPTHWISE, c, row.k, stride, row.act,
                                c, row.norm, row.bias, row.padding)
-        return Tensor(node, x.design_c)
+        return RowOutput(node, x.design_c)
 
-    def sepconv(self, row: schema.SeparableRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def sepconv(self, row: schema.SeparableRow, x: RowOutput, stride: int, path: str,
+                rep: int) -> RowOutput:
         c = self.g.shape(x.node)[0]
         h = self.conv_layer(row, x.node, f"{path}.dw", OpKind.DEPTHWISE, c, row.k, stride,
                             row.act, c, row.norm, padding=row.padding)
         h = self.conv_layer(row, h, f"{path}.pw", OpKind.POINTWISE, self.channels(row),
                             1, 1, row.act, 1, row.norm)
-        return Tensor(h, row.c)
+        return RowOutput(h, row.c)
 
-    def bottleneck(self, row: schema.BottleneckRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def bottleneck(self, row: schema.BottleneckRow, x: RowOutput, stride: int, path: str,
+                   rep: int) -> RowOutput:
         """MobileNetV2 Table 1: 1x1 expand to t*c_in + ReLU6 (none when t = 1), k x k depthwise
         with the stride + ReLU6, linear 1x1 projection to c; residual when s = 1 and c_in = c."""
         c_in = self.g.shape(x.node)[0]
@@ -184,7 +156,7 @@ class RowCompiler:
                                                           design_equal):
             h = self.op(row, [x.node, h], kind=OpKind.ADD, name=f"{path}.add", layer=f"{path}.add",
                         stream_group=group)
-        return Tensor(h, row.c)
+        return RowOutput(h, row.c)
 
     def squeeze_excite(self, row: schema.BottleneckRow, x: str, of, path: str, group: str) -> str:
         """Squeeze-and-excitation (Hu et al. 2018; MobileNetV3 Sec. 5.3, Fig. 4): global average
@@ -201,8 +173,8 @@ class RowCompiler:
         return self.op(row, [x, h], kind=OpKind.MUL, name=f"{path}.se.scale",
                        layer=f"{path}.se.scale", stream_group=group)
 
-    def shuffle_v2_unit(self, row: schema.ShuffleV2UnitRow, x: Tensor, stride: int,
-                        path: str) -> Tensor:
+    def shuffle_v2_unit(self, row: schema.ShuffleV2UnitRow, x: RowOutput, stride: int,
+                        path: str, rep: int) -> RowOutput:
         """ShuffleNetV2 unit (Ma et al. 2018, Fig. 3c, 3d), as torchvision's InvertedResidual:
         each branch makes c / 2 channels; the stride-1 unit passes the first half of its input
         through and runs the second half; then a channel shuffle with 2 groups."""
@@ -236,7 +208,7 @@ class RowCompiler:
                     layer=f"{path}.concat", **common)
         h = self.op(row, [h], kind=OpKind.SHUFFLE, name=f"{path}.shuffle", layer=f"{path}.shuffle",
                     groups=2, **common)
-        return Tensor(h, row.c)
+        return RowOutput(h, row.c)
 
     def _half(self, c, row, key: str):
         """c / 2 for a channel split; an odd count at a point is a spec error."""
@@ -268,14 +240,14 @@ class RowCompiler:
             self.g.guards.append(sympy.Eq(c_in, c_out) if not design_equal else sympy.Ne(c_in, c_out))
         return design_equal
 
-    def shuffle_unit(self, row: schema.ShuffleUnitRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def shuffle_unit(self, row: schema.ShuffleUnitRow, x: RowOutput, stride: int, path: str,
+                     rep: int) -> RowOutput:
         """ShuffleNet unit (Zhang et al. 2017, Fig. 2b, 2c); bottleneck width = c / 4 of the
         unit's output (Sec. 3.3), as the authors' released code computes it (out // 4)."""
         c_in = self.g.shape(x.node)[0]
         c_out = self.channels(row)
         mid = c_out // 4 if isinstance(c_out, int) else self._floor_div(c_out, 4)
-        first_repeat = self.rep == 0
-        g1 = 1 if (first_repeat and not row.group_first_pw) else row.groups
+        g1 = 1 if (rep == 0 and not row.group_first_pw) else row.groups
         branch_out = c_out - c_in if stride != 1 else c_out
         kind1 = OpKind.POINTWISE
         h = self.conv_layer(row, x.node, f"{path}.pw1", kind1, mid, 1, 1, "relu", groups=g1,
@@ -302,13 +274,14 @@ class RowCompiler:
                         layer=f"{path}.concat", stream_group=path)
         h = self.op(row, [h], kind=OpKind.ACT, name=f"{path}.act", layer=f"{path}.concat"
                     if stride != 1 else f"{path}.add", act="relu", stream_group=path)
-        return Tensor(h, row.c)
+        return RowOutput(h, row.c)
 
     def _floor_div(self, c, d: int):
         import sympy
         return sympy.floor(c / d)
 
-    def predictor(self, row: schema.PredictorRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def predictor(self, row: schema.PredictorRow, x: RowOutput, stride: int, path: str,
+                  rep: int) -> RowOutput:
         """Box and class predictors of one SSD feature map (graph outputs); passes x through."""
         for name, per_anchor in (("box", row.box_size), ("cls", row.classes)):
             h = x.node
@@ -322,14 +295,15 @@ class RowCompiler:
                             norm="none", bias=True)
         return x
 
-    def activation(self, row: schema.ActivationRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def activation(self, row: schema.ActivationRow, x: RowOutput, stride: int, path: str,
+                   rep: int) -> RowOutput:
         node = self.op(row, [x.node], kind=OpKind.ACT, name=f"{path}.act", layer=path, act=row.act)
-        return Tensor(node, x.design_c)
+        return RowOutput(node, x.design_c)
 
-    def identity(self, row, x: Tensor, stride: int, path: str) -> Tensor:
+    def identity(self, row, x: RowOutput, stride: int, path: str, rep: int) -> RowOutput:
         return x
 
-    def fit(self, row: schema.FitRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def fit(self, row: schema.FitRow, x: RowOutput, stride: int, path: str, rep: int) -> RowOutput:
         """NASNet's adjustments (see schema.FitRow); decided on design channels and strides."""
         scope, fallback = self.cell_scope[-1]
         like = scope.get(row.like) if row.like else None
@@ -340,15 +314,16 @@ class RowCompiler:
             return x           # a missing previous input stands in as it is
         h = x.node
         c = self.channels_fixed(row.c)
-        if like is not None and like.os != x.os:
+        if like is not None and like.output_stride != x.output_stride:
             if row.relu:
                 h = self.op(row, [h], kind=OpKind.ACT, name=f"{path}.relu", layer=path, act="relu")
-            return Tensor(self.factorized_reduction(row, h, c, path), row.c, like.os)
+            return RowOutput(self.factorized_reduction(row, h, c, path), row.c, like.output_stride)
         if stride > 1 or x.design_c != row.c:
             if row.relu:
                 h = self.op(row, [h], kind=OpKind.ACT, name=f"{path}.relu", layer=path, act="relu")
             h = self.conv_layer(row, h, f"{path}.proj", OpKind.POINTWISE, c, 1, stride, "linear")
-            return Tensor(h, row.c, None if x.os is None else x.os * stride)
+            return RowOutput(h, row.c, None if x.output_stride is None
+                             else x.output_stride * stride)
         return x
 
     def channels_fixed(self, c: int):
@@ -375,40 +350,40 @@ class RowCompiler:
         h = self.op(row, [a, b], kind=OpKind.CONCAT, name=f"{path}.concat", layer=f"{path}.concat")
         return self.op(row, [h], kind=OpKind.BN, name=f"{path}.bn", layer=f"{path}.concat")
 
-    def cell(self, row: schema.CellRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def cell(self, row: schema.CellRow, x: RowOutput, stride: int, path: str,
+             rep: int) -> RowOutput:
         """A user-defined cell: its inputs are this row's input and, for a second input, the
         output of the row before (NASNet's h_{i-1}, h_{i-2}); a missing one falls back to x.
         Built without recursion (graph/cells.py)."""
         return run_cell(self, row, x, path)
 
-    def pool(self, row: schema.PoolRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def pool(self, row: schema.PoolRow, x: RowOutput, stride: int, path: str,
+             rep: int) -> RowOutput:
         node = self.op(row, [x.node], kind=OpKind.POOL, name=f"{path}.pool", layer=path,
                        pool=row.pool, kernel=row.k, stride=stride, padding=row.padding,
                        global_pool=row.global_)
-        return Tensor(node, x.design_c)
+        return RowOutput(node, x.design_c)
 
-    def fc(self, row: schema.FcRow, x: Tensor, stride: int, path: str) -> Tensor:
+    def fc(self, row: schema.FcRow, x: RowOutput, stride: int, path: str, rep: int) -> RowOutput:
         h = self.op(row, [x.node], kind=OpKind.FC, name=f"{path}.fc", layer=path,
                     out_ch=self.channels(row), bias=row.bias)
         if row.act != "linear":
             h = self.op(row, [h], kind=OpKind.ACT, name=f"{path}.act", layer=path, act=row.act)
-        return Tensor(h, row.c)
+        return RowOutput(h, row.c)
 
     def build(self) -> None:
         spec, g = self.spec, self.g
-        x = Tensor(g.add(Op(kind=OpKind.INPUT, name="input", layer="input", block="input",
-                            out_ch=spec.input_channels),
-                         (spec.input_channels, self.domain.h, self.domain.w), []),
-                   spec.input_channels)
+        x = RowOutput(g.add(Op(kind=OpKind.INPUT, name="input", layer="input", block="input",
+                               out_ch=spec.input_channels),
+                            (spec.input_channels, self.domain.h, self.domain.w), []),
+                      spec.input_channels)
         for section in spec.sections:
-            self.section = section.name
             for i, row in enumerate(section.rows):
                 if row.from_ is not None:
                     x = self.lookup(row)
                 for rep, stride in repeats(row):
-                    self.rep = rep
                     path = f"{section.name}.{i}" + (f".{rep}" if row.n > 1 else "")
-                    x = self.row(row, x, stride, path)
+                    x = self.row(row, x, stride, path, rep)
                     self.names[path] = x
                     self.history.append(x)
                 self.names[f"{section.name}.{i}"] = x      # a repeated row's path: its last repeat
@@ -427,18 +402,20 @@ class RowCompiler:
                             f"instances (limit MAX_GRAPH_OPS)", path=self.spec.path,
                             line=getattr(row, "line", None))
 
-    def row(self, row, x: Tensor, stride: int, path: str) -> Tensor:
-        """Build one repeat of a row; the output stride follows the row's stride."""
+    def row(self, row, x: RowOutput, stride: int, path: str, rep: int = 0) -> RowOutput:
+        """Build repeat `rep` of a row on `x` with `stride` (graph.rows.repeats gives both) at
+        `path` (`section.i[.rep]`: its first part names the ops' block); the output stride
+        follows the row's stride."""
         self.count(row)
         if not isinstance(row, schema.BottleneckRow):
             self.prev_expansion = None     # an expansion shortcut joins consecutive blocks only
-        out = self.handlers[type(row)](row, x, stride, path)
+        out = self.handlers[type(row)](row, x, stride, path, rep)
         if out is x or isinstance(row, (schema.CellRow, schema.FitRow)):
             return out          # passed through, or the handler set the output stride itself
-        out.os = None if x.os is None else x.os * stride
-        return out
+        return replace(out, output_stride=None if x.output_stride is None
+                       else x.output_stride * stride)
 
-    def lookup(self, row) -> Tensor:
+    def lookup(self, row) -> RowOutput:
         """The tensor a row's `from` names: an earlier row's name, a row path (its output)
         or a layer path inside a block (e.g. bottlenecks.5.0.expand: that layer's output)."""
         ref = row.from_
@@ -446,7 +423,7 @@ class RowCompiler:
             return self.names[ref]
         node = self.g.last_of_layer.get(ref)
         if node is not None:
-            return Tensor(node, None, None)
+            return RowOutput(node, None, None)
         known = list(self.names) + sorted({self.g.op(n).layer for n in self.g.names})
         raise SpecError(f"no earlier row or layer named {quote(ref)}", path=self.spec.path,
                         line=row.line_of("from"), key="from", hint=closest(ref, known))

@@ -1,4 +1,5 @@
-"""Render a comparison: metrics per spec with ratios to the first, and the memory table."""
+"""Render a comparison (archcalc.compare.compare_specs's entries): metrics per spec with
+ratios to the first, and the memory table (MobileNetV2 Table 3's layout)."""
 from __future__ import annotations
 
 import csv
@@ -7,10 +8,8 @@ import json
 
 from fractions import Fraction
 
-from ..cost.analyze import _plain
-from ..design.grid import decimal_text
+from ..numbers import approx, decimal_text, plain
 from .provenance import csv_comments, spec_shown
-from .render import approx
 from .units import human_bytes, human_count
 
 METRICS = (("params", "params", human_count), ("madds", "MAdds", human_count),
@@ -37,8 +36,9 @@ def rows(entries) -> list[dict]:
     return out
 
 
-def _ratio(value, first) -> str:
-    """x0.53: the ratio to the first entry, exact until formatted (counts can be huge ints)."""
+def ratio_text(value, first) -> str:
+    """x0.53: the ratio to the first entry, exact until formatted (counts can be huge ints);
+    "" where there is none (no value, or a first value of 0 or None)."""
     if value is None or first in (None, 0):
         return ""
     if isinstance(value, float) or isinstance(first, float):
@@ -84,7 +84,8 @@ def render_text(entries, with_memory: bool, markdown: bool = False) -> str:
     body = []
     for row in rows(entries):
         first = row["values"][0]
-        cells = [row["fmt"](v) + ("" if i == 0 or not _ratio(v, first) else f" ({_ratio(v, first)})")
+        cells = [row["fmt"](v) + ("" if i == 0 or not ratio_text(v, first)
+                                  else f" ({ratio_text(v, first)})")
                  for i, v in enumerate(row["values"])]
         body.append([row["name"], *cells])
     from .terminal import columns, wrap
@@ -148,9 +149,9 @@ def to_dict(entries, with_memory: bool) -> dict:
     out = {**_meta(entries), "entries": []}
     for e in entries:
         item = {"label": e.label, "spec": e.table.spec.path, "spec_name": e.table.spec.name,
-                "spec_shown": spec_shown(e.table.spec), "width": _plain(e.table.width),
+                "spec_shown": spec_shown(e.table.spec), "width": plain(e.table.width),
                 "resolution": e.table.resolution,
-                "params": {p.name: _plain(p.value) for p in e.table.spec.params},
+                "params": {p.name: plain(p.value) for p in e.table.spec.params},
                 "totals": {k: e.table.totals[k] for k, _, _ in METRICS},
                 "published": dict(e.published) if e.published else None}
         if with_memory:
@@ -161,7 +162,8 @@ def to_dict(entries, with_memory: bool) -> dict:
     return out
 
 
-def render(entries, fmt: str, with_memory: bool) -> str:
+def render_comparison(entries, fmt: str, with_memory: bool) -> str:
+    """The comparison as text: table (default), markdown, csv (# comment lines first) or json."""
     if fmt == "json":
         return json.dumps(to_dict(entries, with_memory), indent=2) + "\n"
     if fmt == "csv":
@@ -184,3 +186,6 @@ def render(entries, fmt: str, with_memory: bool) -> str:
             writer.writerow(["memory_max_bytes", *["" if m is None else m[1] for m in maxima]])
         return buf.getvalue()
     return render_text(entries, with_memory, markdown=fmt == "markdown")
+
+
+render = render_comparison      # the name before issue 11 (the dashboard's branch); see compare.py

@@ -48,13 +48,16 @@ def write_stdout(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:       # `archcalc report ... | head`
-        _silence_stdout()
+        silence_stdout()
     except OSError as err:
-        _silence_stdout()
+        silence_stdout()
         raise OptionError(f"cannot write to standard output: {describe(err)}") from None
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
+    """Point standard output at /dev/null (after a closed pipe or a failed write), so that
+    the interpreter's flush at exit prints nothing more; a no-op where stdout has no file
+    descriptor (captured by a test)."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -19,8 +19,8 @@ def spec_shown(spec) -> str:
 
 
 def params_text(spec) -> str:
-    from .render import _num
-    return ", ".join(f"{p.name}={_num(p.value)}" for p in getattr(spec, "params", ()) or ())
+    from ..numbers import number_text
+    return ", ".join(f"{p.name}={number_text(p.value)}" for p in getattr(spec, "params", ()) or ())
 
 
 def provenance(spec, convention, dtype: str, **point) -> dict:

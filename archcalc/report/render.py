@@ -7,21 +7,10 @@ import io
 import json
 from fractions import Fraction
 
+from ..numbers import approx, count_text, number_text
 from .units import human_bytes, human_count
 
 FORMATS = ("table", "csv", "json", "markdown")
-
-
-def approx(x, spec: str = "g") -> str:
-    """format(x, spec) of an exact number, without float overflow: a count with 400 digits
-    (or a Fraction of such) is formatted through Decimal instead of float."""
-    try:
-        return format(float(x), spec)
-    except OverflowError:
-        from decimal import Context, Decimal
-        q = Fraction(x)
-        value = Context(prec=28).divide(Decimal(q.numerator), Decimal(q.denominator))
-        return format(value, spec.replace("g", "e") if spec.endswith("g") else spec)
 
 
 def _shape(shape) -> str:
@@ -31,11 +20,11 @@ def _shape(shape) -> str:
 def _header(table) -> list[tuple[str, str]]:
     from .provenance import spec_shown
     spec = table.spec
-    point = f"width {_num(table.width)}, resolution {table.resolution}"
+    point = f"width {number_text(table.width)}, resolution {table.resolution}"
     lines = [("spec", f"{spec.name} ({spec_shown(spec)})" + (f", {spec.source}" if spec.source else "")),
              ("point", point)]
     if spec.params:
-        lines.append(("params", ", ".join(f"{p.name}={_num(p.value)}" for p in spec.params)))
+        lines.append(("params", ", ".join(f"{p.name}={number_text(p.value)}" for p in spec.params)))
     w = spec.width
     if w.rounding == "none":
         rule = "none: idealised, continuous channels c * alpha (exact fractions)"
@@ -49,34 +38,21 @@ def _header(table) -> list[tuple[str, str]]:
     return lines
 
 
-def _num(x) -> str:
-    if isinstance(x, Fraction):
-        return str(x.numerator) if x.denominator == 1 else approx(x, "g")
-    return str(x)
-
-
-def exact(x) -> str:
-    """12,345 for integers; a fraction (rounding: none, the idealised model) with its value."""
-    if isinstance(x, Fraction) and x.denominator != 1:
-        return f"{approx(x, ',.1f')} (= {x.numerator}/{x.denominator}, idealised)"
-    return f"{int(x):,}"
-
-
 def _total_lines(table) -> list[tuple[str, str, str]]:
     t = table.totals
-    rows = [("params", human_count(t["params"]), exact(t["params"])),
+    rows = [("params", human_count(t["params"]), count_text(t["params"])),
             ("BN params", human_count(t["bn_params"]),
-             f"{exact(t['bn_params'])} ({'included in' if table.convention.bn_params else 'not in'} params)"),
-            ("MAdds", human_count(t["madds"]), exact(t["madds"])),
-            ("FLOPs", human_count(t["flops"]), f"{exact(t['flops'])} (2 x MAdds)")]
+             f"{count_text(t['bn_params'])} ({'included in' if table.convention.bn_params else 'not in'} params)"),
+            ("MAdds", human_count(t["madds"]), count_text(t["madds"])),
+            ("FLOPs", human_count(t["flops"]), f"{count_text(t['flops'])} (2 x MAdds)")]
     if table.convention.elementwise:
-        rows.append(("element-wise ops", human_count(t["elementwise_ops"]), exact(t["elementwise_ops"])))
+        rows.append(("element-wise ops", human_count(t["elementwise_ops"]), count_text(t["elementwise_ops"])))
     rows += [("activations", human_bytes(t["activation_bytes"]),
-              f"{exact(t['activation_bytes'])} bytes, all tensors"),
+              f"{count_text(t['activation_bytes'])} bytes, all tensors"),
              ("peak memory", human_bytes(t["peak_memory_bytes"]),
-              f"{exact(t['peak_memory_bytes'])} bytes, naive schedule"),
+              f"{count_text(t['peak_memory_bytes'])} bytes, naive schedule"),
              ("peak streamed", human_bytes(t["peak_memory_bytes_streamed"]),
-              f"{exact(t['peak_memory_bytes_streamed'])} bytes, MobileNetV2 Sec. 5.1")]
+              f"{count_text(t['peak_memory_bytes_streamed'])} bytes, MobileNetV2 Sec. 5.1")]
     return rows
 
 
@@ -185,7 +161,7 @@ def render_markdown(table, all_ops: bool = False) -> str:
 def table_provenance(table) -> dict:
     """What a report measured (report/provenance.py): spec, point, convention, dtype, version."""
     from .provenance import provenance
-    return provenance(table.spec, table.convention, table.dtype, width=_num(table.width),
+    return provenance(table.spec, table.convention, table.dtype, width=number_text(table.width),
                       resolution=table.resolution)
 
 

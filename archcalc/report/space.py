@@ -3,12 +3,35 @@ costed and fit the budgets, and the Pareto front as a table (pure rendering: a S
 in, text out; the JSON form is archcalc.spaces.run.summary_json)."""
 from __future__ import annotations
 
-from ..numbers import count_text
+from fractions import Fraction
+
+from ..numbers import count_text, decimal_text
 from .terminal import wrap
 from .units import human_bytes, human_count
 
 MAX_FRONT_ROWS = 40             # front rows shown (all of them are in _front.parquet)
 LABEL = 10
+
+
+def value_text(v) -> str:
+    """A choice value as `--set` takes it: 0.25, 6, true, relu."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, Fraction)):
+        return decimal_text(v)
+    return str(v)
+
+
+def shown_path(path: str) -> str:
+    """How a space's spec path is shown: `zoo:spaces/NAME` for one that ships with archcalc."""
+    from pathlib import Path
+    from types import SimpleNamespace
+    from ..zoo import zoo_dir
+    from .provenance import spec_shown
+    p = Path(path)
+    if p.is_absolute() and p.parent == zoo_dir() / "spaces":
+        return f"zoo:spaces/{p.stem}"
+    return spec_shown(SimpleNamespace(path=path))
 
 
 def _line(label: str, text: str, width: int) -> str:
@@ -22,14 +45,12 @@ def _value(metric: str, v) -> str:
 def _choices(space) -> str:
     parts = []
     for c in space.choices:
-        from ..spaces.declare import value_text
         parts.append(f"{c.name}={'|'.join(value_text(v) for v in c.values)}")
     return f"{len(space.choices)}: " + ", ".join(parts) if parts else "none"
 
 
 def render(res, width: int = 80) -> str:
     """The summary of a space run (archcalc.spaces.run.SpaceResult)."""
-    from ..spaces.declare import shown_path
     space = res.space
     lines = [_line("space", f"{space.base.name} ({shown_path(space.path)})", width),
              _line("choices", _choices(space), width)]
@@ -78,7 +99,6 @@ def render(res, width: int = 80) -> str:
 
 
 def _front_table(res, width: int) -> list:
-    from ..spaces.declare import value_text
     space = res.space
     metrics = list(res.pareto)
     heads = ["index"] + metrics + ["choices (others: the defaults)"]

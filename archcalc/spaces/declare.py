@@ -16,7 +16,8 @@ from typing import Any, Mapping
 
 from ..errors import OptionError, SpecError
 from ..limits import MAX_SPACE_GRID_POINTS, MAX_SPACE_SIZE
-from ..numbers import decimal_text, quote
+from ..numbers import quote
+from ..report.space import shown_path, value_text  # noqa: F401  (re-exported)
 
 PARSE_CACHE = 1024          # specs kept per space (one per choice value, while declaring)
 
@@ -33,15 +34,6 @@ class Choice:
     @property
     def radix(self) -> int:
         return len(self.values)
-
-
-def value_text(v) -> str:
-    """A choice value as `--set` takes it: 0.25, 6, true, relu."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, Fraction)):
-        return decimal_text(v)
-    return str(v)
 
 
 @dataclass
@@ -167,18 +159,6 @@ def _spaces_zoo(path: str) -> str:
         return path
     candidate = zoo_dir() / "spaces" / f"{name}.yaml"
     return str(candidate) if candidate.is_file() else path
-
-
-def shown_path(path: str) -> str:
-    """How a space's spec path is shown: `zoo:spaces/NAME` for one that ships with archcalc."""
-    from pathlib import Path
-    from ..report.provenance import spec_shown
-    from ..zoo import zoo_dir
-    p = Path(path)
-    if p.is_absolute() and p.parent == zoo_dir() / "spaces":
-        return f"zoo:spaces/{p.stem}"
-    from types import SimpleNamespace
-    return spec_shown(SimpleNamespace(path=path))
 
 
 def _choices_line(space: Space, c: Choice) -> int | None:

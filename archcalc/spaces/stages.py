@@ -220,14 +220,14 @@ def compile_stage(space, rows, state, domain):
     from ..cost import analyze
     from ..graph import ArchGraph, RowCompiler
     from ..graph.cells import repeats
-    from ..graph.compile import Tensor
+    from ..graph.rows import RowOutput
     from ..ops import Op, OpKind
     shape, design_c = state
     g = ArchGraph(spec=space.base, width=domain.alpha, resolution=domain.r, symbolic=False)
     compiler = RowCompiler(space.base, g, domain)
     node = g.add(Op(kind=OpKind.INPUT, name="input", layer="input", block="input",
                     out_ch=shape[0]), shape, [])
-    x = Tensor(node, design_c)
+    x = RowOutput(node, design_c)
     for sec, i, row in rows:
         compiler.section = sec
         for rep, stride in repeats(row):

@@ -2,7 +2,14 @@
 nn.Module whose module names equal the graph's node names, verify archcalc's counts against
 PyTorch's own, and time it. `import archcalc` never imports this package, and importing
 this package does not import torch until one of its tools is used (the CLI registers the
-bench command through archcalc.cli.pytorch on every run)."""
+bench command through archcalc.cli.pytorch on every run).
+
+Modules: build.py (the nn.Module), convention.py (what torch counts as a parameter), parity.py
+(verify), memory_check.py and option_checks.py (refusals before torch is imported), and the
+bench: timing.py (statistics, nothing archcalc-specific), micro.py (machine peak, bandwidth,
+overhead), calibrate.py (seeded weights, calibrated BN), layer_profile.py (torch.profiler per
+node), roofline.py (archcalc's counts -> predicted times), machine.py and bench.py (the
+steps of one run). Text rendering is archcalc.report.bench."""
 from __future__ import annotations
 
 import importlib

@@ -160,7 +160,8 @@ def _attach(root: nn.Module, path: str, module: nn.Module) -> None:
 
 class GraphNet(nn.Module):
     """The op-graph as a module: submodules at the graph's node paths, and a forward that runs
-    a precomputed program, (module, input slots, output slot, slots to free) per node.
+    a precomputed `program`, (module, input slots, output slot, slots to free) per non-input
+    node in graph order, over `n_slots` tensor slots (slot 0 is the input).
 
     Tensors are dropped when a hand-written model's locals would go out of scope: after their
     last reader, but a block's input only when the block (its stream group, else its layer)
@@ -169,9 +170,9 @@ class GraphNet(nn.Module):
 
     def __init__(self, graph, progress: Callable[[], None] | None = None):
         super().__init__()
-        self._program: list = []
+        self.program: list = []
         self._outputs: tuple = ()
-        self._n_slots = 0
+        self.n_slots = 0
         self._build(graph, progress)
 
     def _build(self, graph, progress: Callable[[], None] | None = None) -> None:
@@ -214,14 +215,14 @@ class GraphNet(nn.Module):
             program.append((module, inputs, slot[name], free))
             if progress is not None:
                 progress()
-        self._program = program
+        self.program = program
         self._outputs = tuple(slot[n] for n in outputs)
-        self._n_slots = len(graph.names)
+        self.n_slots = len(graph.names)
 
     def forward(self, x):
-        env = [None] * self._n_slots
+        env = [None] * self.n_slots
         env[0] = x
-        for module, inputs, out, free in self._program:
+        for module, inputs, out, free in self.program:
             env[out] = module(*[env[i] for i in inputs])
             for i in free:
                 env[i] = None

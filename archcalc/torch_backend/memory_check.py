@@ -22,15 +22,13 @@ import contextlib
 import os
 from dataclasses import dataclass
 
-from ..cost import Convention, analyze
+from ..cost import DTYPE_BYTES, analyze
 from ..errors import ArchcalcError, OptionError, one_line
 from ..limits import MEMORY_FRACTION
 from ..ops import OpKind
-
-_ALL_PARAMS = Convention("torch", bn_params=True, bias=True)
-CPU_CALIBRATION_BATCH = 4        # bench.calibrate_bn's batch (fp32, on the CPU)
-_ROOFLINE_BYTES = {"cpu": 2 * 2**27 + 3 * 1024**2 * 4,          # copy src+dst, matmul a, b, out
-                   "cuda": 2 * 2**30 + 3 * 8192**2 * 4}
+from .calibrate import CALIBRATION_BATCH
+from .convention import ALL_PARAMS
+from .micro import roofline_bytes
 
 
 def size_text(n: int) -> str:
@@ -52,8 +50,8 @@ class Need:
 
 def _sizes(graph, dtype: str) -> tuple[int, int]:
     """(weights bytes, peak activation bytes for one image) at `dtype`."""
-    table = analyze(graph, _ALL_PARAMS, dtype)
-    itemsize = {"fp32": 4, "fp16": 2, "bf16": 2}[dtype]
+    table = analyze(graph, ALL_PARAMS, dtype)
+    itemsize = DTYPE_BYTES[dtype]
     weights = (table.totals["params"] + table.totals["bn_params"]) * itemsize
     return weights, int(table.totals["peak_memory_bytes"])
 
@@ -77,13 +75,13 @@ def bench_needs(graph, batch: int, dtype: str, device: str, roofline: bool) -> l
     `device` in `dtype` and run at `batch`; the roofline's buffers come on top."""
     weights32, peak32 = _sizes(graph, "fp32")
     weights, peak = _sizes(graph, dtype)
-    extra = _ROOFLINE_BYTES[device] if roofline else 0
+    extra = roofline_bytes(device) if roofline else 0
     what = "for the roofline micro-benchmarks"
     if device == "cpu":
-        calibrate = _need("cpu", weights32, peak32, CPU_CALIBRATION_BATCH)
+        calibrate = _need("cpu", weights32, peak32, CALIBRATION_BATCH)
         run = _need("cpu", weights32 + (weights if dtype != "fp32" else 0), peak, batch, extra, what)
         return [max(calibrate, run, key=lambda n: n.bytes)]
-    return [_need("cpu", weights32, peak32, CPU_CALIBRATION_BATCH),
+    return [_need("cpu", weights32, peak32, CALIBRATION_BATCH),
             _need("cuda", weights, peak, batch, extra, what)]
 
 
@@ -179,11 +177,11 @@ def locate(graph) -> tuple[str, BaseException] | None:
         raise
     except Exception as err:   # noqa: BLE001 - reported, located by build_module
         return ("", err)
-    env = [None] * model._n_slots                                       # noqa: SLF001
+    env = [None] * model.n_slots
     env[0] = torch.zeros(1, *graph.shape("input"))
     names = [n for n in graph.names if graph.op(n).kind is not OpKind.INPUT]
     with torch.no_grad():
-        for name, (module, inputs, out, _free) in zip(names, model._program):   # noqa: SLF001
+        for name, (module, inputs, out, _free) in zip(names, model.program):
             try:
                 env[out] = module(*[env[i] for i in inputs])
             except Exception as err:   # noqa: BLE001

@@ -12,12 +12,11 @@ from typing import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..cost import Convention, analyze
+from ..cost import analyze
 from .build import build_module
+from .convention import ALL_PARAMS
 
-# Everything PyTorch counts as a parameter: weights, biases and BN gamma/beta.
-_ALL_PARAMS = Convention("verify", bn_params=True, bias=True)
-CONVENTION = _ALL_PARAMS       # what verify compares under (its describe() is printed)
+CONVENTION = ALL_PARAMS        # what verify compares under (its describe() is printed)
 TORCH_SIDE = ("params = sum(p.numel() for p in model.parameters()): weights, biases and BN "
               "gamma/beta (BN running statistics are buffers, not parameters); "
               "MAdds = FlopCounterMode's total / 2 (2 FLOPs per multiply-add)")
@@ -52,7 +51,7 @@ def verify(graph, seed: int = 0, progress: Callable[[], None] | None = None) -> 
     """Build `graph` in PyTorch and compare params, MAdds and every node's output shape.
     `progress` is called once per module built and once per module run (2 x the non-input
     nodes in all)."""
-    table = analyze(graph, _ALL_PARAMS)
+    table = analyze(graph, ALL_PARAMS)
     step = progress or (lambda: None)
     model = build_module(graph, progress=step)
     torch.manual_seed(seed)

@@ -1,4 +1,5 @@
-"""LaTeX output of the closed forms (`archcalc formula --latex`): valid LaTeX only.
+"""LaTeX output of the closed forms and derivations (`archcalc formula --latex`, `archcalc
+derive --latex`): valid LaTeX only.
 
 sympy's own printer writes an unknown function `make_divisible(16*alpha, 8, 8)` as
 `\\operatorname{make}_{divisible}{...}` (the underscore read as a subscript). The printer here
@@ -64,8 +65,8 @@ def number(x) -> str:
     q = Fraction(x)
     if q.denominator == 1:
         return str(q.numerator)
-    from .formula import decimal_text_short
-    text = decimal_text_short(q)
+    from ..numbers import short_text
+    text = short_text(q)
     if "/" in text:
         sign = "-" if q < 0 else ""
         return rf"{sign}\frac{{{abs(q.numerator)}}}{{{q.denominator}}}"

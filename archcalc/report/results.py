@@ -1,5 +1,6 @@
-"""Export of results-database rows (archcalc.results.ResultsDB.rows()): a text table, CSV
-(flat columns, payload left out) or JSON (everything). Re-exported by archcalc.results."""
+"""Results-database rows (archcalc.results.ResultsDB.rows()) as text (pure: rows in, text
+out): a table, CSV (flat columns, payload left out) or JSON (everything, with the schema
+version the caller names: archcalc.results.SCHEMA_VERSION)."""
 from __future__ import annotations
 
 import csv
@@ -7,10 +8,11 @@ import io
 import json
 from typing import Any, Iterable, Mapping
 
-from .errors import ArchcalcError
+from ..errors import ArchcalcError
 
 
-def _canonical(obj) -> str:
+def _json_cell(obj) -> str:
+    """A JSON object in one CSV cell: sorted keys, no spaces."""
     return json.dumps(obj or {}, sort_keys=True, separators=(",", ":"))
 
 
@@ -21,19 +23,20 @@ _FLAT = ("id", "created", "spec_name", "width", "resolution", "sets", "batch", "
          "cpu", "cores", "gpu", "torch", "spec_path", "spec_hash", "key")
 
 
-def export(rows: Iterable[Mapping[str, Any]], fmt: str = "table", *, source: str = "") -> str:
-    """Results as a text table, CSV (flat columns, payload left out) or JSON (everything)."""
-    from .results import SCHEMA_VERSION
+def export(rows: Iterable[Mapping[str, Any]], fmt: str = "table", *, schema_version: int,
+           source: str = "") -> str:
+    """Results as a text table, CSV (flat columns, payload left out) or JSON (everything;
+    `schema_version` is the results schema it was read under)."""
     rows = list(rows)
     if fmt == "json":
-        return json.dumps({"database": source, "schema_version": SCHEMA_VERSION,
+        return json.dumps({"database": source, "schema_version": schema_version,
                            "results": rows}, indent=2, sort_keys=False) + "\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(_FLAT)
         for r in rows:
-            writer.writerow([_canonical(r[k]) if isinstance(r.get(k), dict) else r.get(k)
+            writer.writerow([_json_cell(r[k]) if isinstance(r.get(k), dict) else r.get(k)
                              for k in _FLAT])
         return out.getvalue()
     if fmt == "table":
@@ -41,7 +44,8 @@ def export(rows: Iterable[Mapping[str, Any]], fmt: str = "table", *, source: str
     raise ArchcalcError(f"unknown results format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
 
 
-def _ms(seconds) -> str:
+def ms_text(seconds) -> str:
+    """Seconds as milliseconds: three significant digits below 100 ms, whole ms above."""
     return "" if seconds is None else f"{seconds * 1e3:.3g}" if seconds < 1e-1 else f"{seconds * 1e3:.0f}"
 
 
@@ -75,10 +79,10 @@ def _table(rows: list, source: str) -> str:
         machines[r["machine"]] = r
         grid.add_row(str(r["id"]), r["created"].replace("T", " ")[:16], escape(spec),
                      str(r["width"]), str(r["resolution"]), str(r["batch"]), " ".join(run),
-                     _ms(r["median_s"]), f"{iqr:.1f}" + ("" if r["stable"] else "*"),
+                     ms_text(r["median_s"]), f"{iqr:.1f}" + ("" if r["stable"] else "*"),
                      str(r["samples"]),
                      f"{r['gflops']:.1f}" if r.get("gflops") is not None else "",
-                     f"{peak:.0f}" if peak is not None else "", _ms(r.get("predicted_s")),
+                     f"{peak:.0f}" if peak is not None else "", ms_text(r.get("predicted_s")),
                      r["machine"][:8])
     console.print(grid)
     console.print()

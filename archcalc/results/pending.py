@@ -7,9 +7,9 @@ when that folder cannot be written, in the system's temporary folder):
 
     {"archcalc_unsaved_result": 1, "database": "...", "reason": "...", "record": {...}}
 
-where `record` is exactly what `ResultsDB.add` takes (`BenchResult.record()`). Importing a
-file stores its record unless the database already holds it (same key, time and median),
-then removes the file.
+where `record` is exactly what `ResultsDB.add` takes (records.py's `record_from_bench`).
+Importing a file stores its record unless the database already holds it (same key, time and
+median), then removes the file.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import ArchcalcError, one_line
-from .limits import MAX_PENDING_BYTES
+from ..errors import ArchcalcError, one_line
+from ..limits import MAX_PENDING_BYTES
 
 FORMAT_KEY = "archcalc_unsaved_result"
 

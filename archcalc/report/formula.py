@@ -1,15 +1,52 @@
 """Text of `archcalc formula`: plain (wrapped to the terminal when a width is given) or
-LaTeX only (archcalc.design.latex: prose as `%` comments, every formula a `\\[ ... \\]`).
+LaTeX only (archcalc.report.latex: prose as `%` comments, every formula a `\\[ ... \\]`).
+
+Renders the dataclasses of archcalc.design.formula (Formulas, Idealised); each total there is
+a grouped sum (kind "sum"), a maximum of such sums ("max") or flops as 2*madds ("flops").
+Pure: data in, text out.
 """
 from __future__ import annotations
 
-from .grid import decimal_text
+from ..numbers import decimal_text, short_text
+
+
+def show(form, latex: bool = False) -> str:
+    """One total's closed form as text: sum_j R_j*(A_j) + ..., Max(...), or 2*madds."""
+    if form.kind == "max":
+        inner = (", " if not latex else r",\ ").join(show(i, latex) for i in form.items)
+        return (r"\max\left(" + inner + r"\right)") if latex else f"Max({inner})"
+    if form.kind == "flops":
+        return r"2 \cdot \mathrm{madds}" if latex else "2*madds"
+    import sympy
+
+    from .latex import latex as to_latex
+    pr = to_latex if latex else sympy.sstr
+    texts = []
+    for r, a in form.parts:
+        if r is None:
+            texts.append(pr(a))
+        elif a == 1:
+            texts.append(pr(r))
+        elif a.is_Add:
+            texts.append(pr(r) + (r" \left(" + pr(a) + r"\right)" if latex else "*(" + pr(a) + ")"))
+        else:
+            texts.append(pr(r * a))
+    texts += [pr(o) for o in form.others]
+    return " + ".join(texts) if texts else "0"
+
+
+def interval_text(a, a_closed, b, b_closed) -> str:
+    """An interval of widths: {0.5}, [0.35, 0.5) (exact: 5/9 where a decimal will not do)."""
+    if a == b:
+        return f"{{{short_text(a)}}}"
+    return (("[" if a_closed else "(") + short_text(a) + ", " + short_text(b)
+            + ("]" if b_closed else ")"))
 
 
 def _plain_wrap(width):
     if not width:
         return lambda text, indent=0: text
-    from ..report.terminal import wrap
+    from .terminal import wrap
     return lambda text, indent=0: "\n".join(wrap(line, width, indent) for line in text.split("\n"))
 
 
@@ -19,8 +56,7 @@ def render_formulas(f, latex: bool = False, width: int | None = None) -> str:
         return _render_latex(f)
     import sympy
 
-    from ..report.provenance import spec_shown
-    from .formula import _interval
+    from .provenance import spec_shown
     wrap = _plain_wrap(width)
     spec = f.spec
     lines = [wrap(f"{spec.name} ({spec_shown(spec)}): closed forms in alpha (width multiplier) "
@@ -37,12 +73,12 @@ def render_formulas(f, latex: bool = False, width: int | None = None) -> str:
             lines.append(wrap(f"  {a.name.ljust(w)} = {sympy.sstr(a.shown)}", w + 5))
             if a.pieces and len(a.pieces) <= 6:
                 lines.append(wrap(f"{pad[:-2]}= " + ", ".join(
-                    f"{v} on {_interval(x, xc, y, yc)}" for v, x, xc, y, yc in a.pieces), w + 7))
+                    f"{v} on {interval_text(x, xc, y, yc)}" for v, x, xc, y, yc in a.pieces), w + 7))
             elif a.pieces:
                 first, last = a.pieces[0], a.pieces[-1]
                 lines.append(wrap(f"{pad[:-2]}= {len(a.pieces)} values: {first[0]} on "
-                                  f"{_interval(*first[1:])}, ..., {last[0]} on "
-                                  f"{_interval(*last[1:])}", w + 7))
+                                  f"{interval_text(*first[1:])}, ..., {last[0]} on "
+                                  f"{interval_text(*last[1:])}", w + 7))
             elif a.too_many:
                 lines.append(wrap(f"{pad[:-2]}= (too many steps to list: more than "
                                   f"MAX_BREAKPOINTS; narrow --width)", w + 7))
@@ -55,7 +91,7 @@ def render_formulas(f, latex: bool = False, width: int | None = None) -> str:
         lines.append("")
     lines.append("totals:")
     for metric, expr in f.totals.items():
-        lines.append(wrap(f"  {metric} = {expr.show(False)}", 6))
+        lines.append(wrap(f"  {metric} = {show(expr, False)}", 6))
         if metric in f.omitted and f.omitted[metric][0] != f.omitted[metric][1]:
             kept, total = f.omitted[metric]
             lines.append(wrap(f"      ({total - kept} of the {total} live sets are left out: "
@@ -66,13 +102,13 @@ def render_formulas(f, latex: bool = False, width: int | None = None) -> str:
                            "actual widths, so the structure differs there; sweep, fit and "
                            "frontier compile those widths with the structure they have):")]
         for text, spans in f.guards:
-            lines.append(wrap(f"  {text}: {_where(f, spans, _interval)}", 6))
+            lines.append(wrap(f"  {text}: {_where(f, spans, interval_text)}", 6))
     if f.stages:
         lines += ["", "per stage (one spec row, repeats included):"]
         for key, d in f.stages:
             lines.append(f"  {key}:")
             for metric, expr in d.items():
-                lines.append(wrap(f"    {metric} = {expr.show(False)}", 8))
+                lines.append(wrap(f"    {metric} = {show(expr, False)}", 8))
     return "\n".join(lines) + "\n"
 
 
@@ -87,8 +123,8 @@ def _where(f, spans, interval) -> str:
 def _render_latex(f) -> str:
     import sympy
 
-    from ..report.provenance import spec_shown
     from . import latex as tex
+    from .provenance import spec_shown
     spec = f.spec
     out = [tex.comment(f"{spec.name} ({spec_shown(spec)}): closed forms in alpha (width "
                        f"multiplier) and r (input resolution r x r)\nconvention: "
@@ -119,7 +155,7 @@ def _render_latex(f) -> str:
             out.append(tex.display(f"{symbol[a.name]} = {tex.latex(a.shown)}"))
     out.append(tex.comment("totals"))
     for metric, expr in f.totals.items():
-        out.append(tex.display(f"{tex.name(metric)} = {expr.show(True)}"))
+        out.append(tex.display(f"{tex.name(metric)} = {show(expr, True)}"))
         if metric in f.omitted and f.omitted[metric][0] != f.omitted[metric][1]:
             kept, total = f.omitted[metric]
             out.append(tex.comment(f"({total - kept} of the {total} live sets are left out: each "
@@ -128,19 +164,14 @@ def _render_latex(f) -> str:
         out.append(tex.comment("the closed forms do not hold where (residual adds are decided on "
                                "the actual widths):"))
         for text, spans in f.guards:
-            out.append(tex.comment(f"  {text}: {_where(f, spans, _plain_interval)}"))
+            out.append(tex.comment(f"  {text}: {_where(f, spans, interval_text)}"))
     if f.stages:
         out.append(tex.comment("per stage (one spec row, repeats included)"))
         for key, d in f.stages:
             out.append(tex.comment(key))
             for metric, expr in d.items():
-                out.append(tex.display(f"{tex.name(metric)} = {expr.show(True)}"))
+                out.append(tex.display(f"{tex.name(metric)} = {show(expr, True)}"))
     return "\n".join(out) + "\n"
-
-
-def _plain_interval(a, ac, b, bc) -> str:
-    from .formula import _interval
-    return _interval(a, ac, b, bc)
 
 
 def render_idealised(ideal, latex: bool = False, width: int | None = None) -> str:

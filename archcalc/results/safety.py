@@ -1,4 +1,4 @@
-"""Reading and creating a results database defensively (used by archcalc.results).
+"""Reading and creating a results database defensively (used by db.py).
 
 * `remove_stale_temporaries`: a process killed while creating the database leaves its
   temporary file (`.results.sqlite.<pid>.<ns>.tmp`, with `-wal` / `-shm`) beside it; the next
@@ -19,8 +19,8 @@ import re
 from pathlib import Path
 from urllib.parse import quote as url_quote
 
-from .errors import one_line
-from .limits import MAX_SHOWN_PROBLEM_CHARS
+from ..errors import one_line
+from ..limits import MAX_SHOWN_PROBLEM_CHARS
 
 
 def temporary_name(path: Path, pid: int, stamp: int) -> Path:

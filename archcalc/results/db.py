@@ -1,66 +1,27 @@
-"""The results database: every `archcalc bench` run, in one local SQLite file (stdlib sqlite3).
-
-A row is one timing of one spec at one point on one machine, keyed by
-
-* the machine fingerprint: a hash of CPU model, core count, GPU and torch version
-  (`machine_info`, `fingerprint`);
-* the spec's content hash (sha256 of the file's bytes, so an edited spec is a new key) and
-  its name and path;
-* the point: width, resolution and the `--set` overrides;
-* batch, dtype, device, threads and the options (channels-last, torch.compile).
+"""The results database: one local SQLite file (stdlib sqlite3) of bench records
+(records.py), and its safety (safety.py; see the package docstring).
 
 Rows are never replaced: running the same key again adds a row (a history), and `key`
 groups them. The file lives under the user's cache directory unless `--db PATH` says
-otherwise (`default_path`).
-
-Safety, because a results file collects hours of measurements:
-
-* WAL journal, `synchronous=FULL` and a busy timeout: concurrent writers queue instead of
-  failing, and a writer killed mid-transaction loses only its own uncommitted row; a new
-  file is built under a temporary name and hard-linked into place, so concurrent creators
-  never see half a schema; the temporaries of a creator killed meanwhile are removed by
-  the next writer (results_safety.py);
-* an existing file is checked before anything is written: not SQLite (a corrupt header),
-  an SQLite file of another application (foreign tables, another `application_id`), a
-  malformed database (`PRAGMA quick_check`) or a newer schema each give a one-line
-  ArchcalcError, and the file is left exactly as it was;
-* the schema version is kept in `PRAGMA user_version` and in the `meta` table;
-* a reader in a folder it cannot write opens the file read-only (SQLite URI `mode=ro` or
-  `immutable=1`); a row with a malformed field is skipped and listed in `ResultsDB.skipped`;
-  every error is one line (results_safety.py). A result that cannot be stored is kept
-  beside the database as JSON (results_pending.py).
-
-This module never imports torch: `archcalc results` runs without it.
+otherwise (`default_path`). This module never imports torch.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-import platform
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import results_safety as safety
-from .errors import ArchcalcError, one_line
+from ..errors import ArchcalcError, one_line
+from . import safety
+from .records import COLUMNS, now, row_values
 
 APPLICATION_ID = 0x41524331          # "ARC1" in the SQLite header: marks the file as ours
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 60.0
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-
-# Columns of `results` after the id, in order; the first group is the key.
-KEY_COLUMNS = ("machine", "spec_hash", "width", "resolution", "sets", "batch", "device", "dtype",
-               "threads", "options")
-COLUMNS = (
-    "key", "created", "machine", "spec_name", "spec_path", "spec_hash", "width", "resolution",
-    "sets", "batch", "device", "dtype", "threads", "options", "median_s", "q1_s", "q3_s",
-    "iqr_s", "samples", "stable", "params", "madds", "gflops", "peak_gflops", "bandwidth_gbs",
-    "predicted_s", "payload",
-)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (
@@ -109,47 +70,6 @@ CREATE INDEX IF NOT EXISTS results_by_key ON results(key);
 CREATE INDEX IF NOT EXISTS results_by_spec ON results(spec_name, created);
 """
 
-_TABLES = {"meta", "machines", "results"}
-
-
-# -- machine --------------------------------------------------------------------------------
-def cpu_model() -> str:
-    """The CPU's model name (Linux /proc/cpuinfo, else platform)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def machine_info(gpu: str = "none", torch_version: str = "none") -> dict:
-    """What identifies a machine for timing: CPU model, logical cores, GPU and torch version.
-    The caller (bench, which has torch) supplies the GPU name and the torch version."""
-    return {"cpu": cpu_model(), "cores": os.cpu_count() or 0, "gpu": gpu, "torch": torch_version}
-
-
-def fingerprint(machine: Mapping[str, Any]) -> str:
-    """A short stable hash of `machine_info`'s four fields."""
-    fields = {k: machine[k] for k in ("cpu", "cores", "gpu", "torch")}
-    return _hash(fields)[:16]
-
-
-def spec_hash(path: str | os.PathLike) -> str:
-    """sha256 of the spec file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _hash(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def _canonical(obj) -> str:
-    return json.dumps(obj or {}, sort_keys=True, separators=(",", ":"))
-
-
 # -- location -------------------------------------------------------------------------------
 def default_path() -> Path:
     """$ARCHCALC_RESULTS_DB, else $XDG_CACHE_HOME/archcalc/results.sqlite, else
@@ -175,7 +95,7 @@ class ResultsDB:
         self._conn: sqlite3.Connection | None = None
         self._create_mode = create
         self.skipped: list[tuple[Any, str]] = []     # (row id, problem) of malformed rows
-        self.note: str | None = None                 # a reader's warning (results_safety)
+        self.note: str | None = None                 # a reader's warning (safety.py)
         if create:
             safety.remove_stale_temporaries(self.path)
         if not self.path.exists():
@@ -322,7 +242,7 @@ class ResultsDB:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('application', 'archcalc-results')")
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
                              (str(SCHEMA_VERSION),))
-                conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (now(),))
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
@@ -356,10 +276,10 @@ class ResultsDB:
 
     # -- writing ----------------------------------------------------------------------------
     def add(self, record: Mapping[str, Any]) -> int:
-        """Store one bench result (see `record_from_bench` for the fields); returns its id."""
+        """Store one bench record (records.py; `record_from_bench` makes one); returns its id."""
         if self._conn is None:
             raise ArchcalcError(f"{self.path}: opened read-only (create=False)")
-        row = _row(record)
+        row = row_values(record)
         machine = record["machine_info"]
         conn = self._conn
         try:
@@ -382,7 +302,7 @@ class ResultsDB:
 
     def find(self, record: Mapping[str, Any]) -> int | None:
         """The id of a stored row with `record`'s key, time and median (the same run), if any."""
-        row = _row(record)
+        row = row_values(record)
         if self._conn is None:
             return None
         try:
@@ -431,46 +351,3 @@ class ResultsDB:
         if self._conn is None:
             return 0
         return self._conn.execute("PRAGMA user_version").fetchone()[0]
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _row(record: Mapping[str, Any]) -> dict:
-    """The column values of one record; missing required fields are a programming error."""
-    machine = record["machine_info"]
-    fp = fingerprint(machine)
-    sets = _canonical(record.get("sets"))
-    options = _canonical(record.get("options"))
-    key_fields = {"machine": fp, "spec_hash": record["spec_hash"], "width": str(record["width"]),
-                  "resolution": int(record["resolution"]), "sets": sets,
-                  "batch": int(record["batch"]), "device": record["device"],
-                  "dtype": record["dtype"], "threads": int(record["threads"]), "options": options}
-    row = dict(key_fields)
-    row.update(
-        key=_hash(key_fields)[:16],
-        created=record.get("created") or _now(),
-        spec_name=record["spec_name"], spec_path=str(record["spec_path"]),
-        median_s=float(record["median_s"]), q1_s=float(record["q1_s"]), q3_s=float(record["q3_s"]),
-        iqr_s=float(record["q3_s"]) - float(record["q1_s"]), samples=int(record["samples"]),
-        stable=int(bool(record["stable"])),
-        params=_opt_int(record.get("params")), madds=_opt_int(record.get("madds")),
-        gflops=_opt_float(record.get("gflops")), peak_gflops=_opt_float(record.get("peak_gflops")),
-        bandwidth_gbs=_opt_float(record.get("bandwidth_gbs")),
-        predicted_s=_opt_float(record.get("predicted_s")),
-        payload=json.dumps(record.get("payload", {}), sort_keys=True),
-    )
-    return row
-
-
-def _opt_int(x):
-    return None if x is None else int(x)
-
-
-def _opt_float(x):
-    return None if x is None else float(x)
-
-
-# Export (table, CSV, JSON) lives in results_export.py; re-exported here.
-from .results_export import EXPORT_FORMATS, export  # noqa: E402,F401

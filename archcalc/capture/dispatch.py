@@ -1,0 +1,139 @@
+"""The fast capture path: one eager forward pass on the meta device under a TorchDispatchMode.
+
+This is the mechanism of torch.utils.flop_counter.FlopCounterMode (which sees every ATen op
+below autograd), with two differences: no arithmetic runs at all (parameters, buffers and
+inputs are meta tensors: shapes only), and each op's operands are named. Tensors are
+identified by object identity: a parameter is known by the meta tensor put in its place by
+``torch.func.functional_call``; an op's result by the node that made it; a view of a
+parameter (``aten.t`` of a Linear weight) stays a parameter read. The nn.Module an op runs
+in comes from global forward pre/post hooks (a stack of module paths), as torch's own
+ModuleTracker does. See capture/torch.py for when to use it instead of torch.export.
+"""
+from __future__ import annotations
+
+from contextlib import ExitStack
+from itertools import count
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from .records import CaptureError, CapturedGraph, CapturedNode
+from .torch import bind, is_view, plain, stored_tensors, tensor_info, type_name
+
+
+class _Recorder(TorchDispatchMode):
+    def __init__(self, names: dict, stack: list):
+        super().__init__()
+        self.names = names          # id(tensor) -> TensorInfo of that tensor
+        self.stack = stack          # [(module path, class)] of the modules running now
+        self.keep: list = []        # every tensor seen stays alive, so ids are not reused
+        self.nodes: list = []
+        self.used: dict = {}
+        self.consts = count()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        self._record(func, args, kwargs, out)
+        return out
+
+    def _info(self, t, role):
+        from dataclasses import replace
+        info = self.names.get(id(t))
+        if info is None:     # a tensor made outside any recorded op (e.g. torch.tensor(...))
+            info = tensor_info(t, f"constant_{next(self.consts)}", "constant")
+            self.names[id(t)] = info
+            self.keep.append(t)
+        return replace(info, role=role)
+
+    def _record(self, func, args, kwargs, out):
+        base = func._opname if hasattr(func, "_opname") else str(func)
+        k = self.used.get(base, 0)
+        self.used[base] = k + 1
+        name = base if k == 0 else f"{base}_{k}"
+        inputs, params = [], []
+        for arg, value in bind(func, args, kwargs):
+            tensors = list(value) if isinstance(value, (list, tuple)) else [value]
+            if tensors and all(isinstance(v, torch.Tensor) for v in tensors):
+                inputs.extend(self._info(t, arg) for t in tensors)
+            else:
+                params.append((arg, plain(value)))
+        view_of = inputs[0] if inputs and is_view(func) and \
+            inputs[0].kind in ("parameter", "buffer", "constant") else None
+        results = [r for r in tree_leaves(out) if isinstance(r, torch.Tensor)]
+        outputs = []
+        for i, r in enumerate(results):
+            kind, param = (view_of.kind, view_of.param) if view_of else ("activation", "")
+            info = tensor_info(r, name if len(results) == 1 else f"{name}:{i}", kind, param)
+            outputs.append(info)
+            self.names[id(r)] = info       # an in-place op's result: now this node's tensor
+            self.keep.append(r)
+        inner = [s for s in self.stack if s[0] != ""]
+        module, module_type = inner[-1] if inner else ("", self.stack[0][1] if self.stack else "")
+        self.nodes.append(CapturedNode(name=name, op=str(func), inputs=tuple(inputs),
+                                       outputs=tuple(outputs), args=tuple(params), module=module,
+                                       module_type=module_type, module_stack=tuple(inner)))
+
+
+def capture_dispatch(module, inputs, device: str | None = "meta") -> CapturedGraph:
+    """Capture `module(*inputs)` at the post-autograd ATen level: on the meta device (shapes
+    only; the module's tensors are swapped for meta copies), or with device=None on the
+    module's own tensors and the given inputs (real arithmetic, which for a small model can
+    cost less than the meta kernels' Python; measure before relying on it)."""
+    params, buffers, canonical = stored_tensors(module)
+    state, names = {}, {}
+    meta_of: dict[int, torch.Tensor] = {}
+    for kind, named in (("parameter", module.named_parameters(remove_duplicate=False)),
+                        ("buffer", module.named_buffers(remove_duplicate=False))):
+        for path, t in named:
+            if id(t) not in meta_of:
+                meta = torch.empty_like(t, device="meta") if device == "meta" else t
+                meta_of[id(t)] = meta
+                stored = canonical[id(t)]
+                names[id(meta)] = tensor_info(meta, stored, kind, param=stored)
+            state[path] = meta_of[id(t)]
+    meta_inputs = []
+    graph_inputs = []
+    for i, x in enumerate(inputs):
+        m = torch.empty_like(x, device="meta") if device == "meta" else x
+        info = tensor_info(m, f"input_{i}" if len(inputs) > 1 else "input", "input")
+        names[id(m)] = info
+        meta_inputs.append(m)
+        graph_inputs.append(info)
+
+    paths = {id(m): (path, type_name(m)) for path, m in module.named_modules()}
+    stack: list = []
+
+    def pre(mod, args):
+        if id(mod) in paths:
+            stack.append(paths[id(mod)])
+
+    def post(mod, args, out):
+        if id(mod) in paths and stack and stack[-1] == paths[id(mod)]:
+            stack.pop()
+
+    recorder = _Recorder(names, stack)
+    from torch.nn.modules import module as module_mod
+    with ExitStack() as ctx:
+        ctx.callback(module_mod.register_module_forward_pre_hook(pre).remove)
+        ctx.callback(module_mod.register_module_forward_hook(post).remove)
+        fastpath = torch.backends.mha.get_fastpath_enabled()
+        torch.backends.mha.set_fastpath_enabled(False)
+        ctx.callback(torch.backends.mha.set_fastpath_enabled, fastpath)
+        ctx.enter_context(torch.no_grad())
+        try:
+            with recorder:
+                out = torch.func.functional_call(module, state, tuple(meta_inputs), strict=False) \
+                    if device == "meta" else module(*meta_inputs)
+        except Exception as err:   # a meta-less kernel, data-dependent control flow, ...
+            lines = str(err).strip().splitlines()
+            raise CaptureError(f"the dispatch capture of {type(module).__name__} failed: "
+                               f"{type(err).__name__}: {lines[0] if lines else ''} "
+                               "(try method='export')") from None
+    outputs = tuple(names[id(t)] for t in tree_leaves(out)
+                    if isinstance(t, torch.Tensor) and id(t) in names)
+    return CapturedGraph(source="torch.dispatch", model=type_name(module),
+                         inputs=tuple(graph_inputs), outputs=outputs, nodes=tuple(recorder.nodes),
+                         params=params, buffers=buffers)
+

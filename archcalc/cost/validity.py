@@ -1,0 +1,68 @@
+"""Where a spec can be built, over many widths and resolutions at once.
+
+A concrete compile refuses a point with a SpecError (no channels left, a spatial size below
+1, groups that do not divide channels, mismatched shapes at an add, a gate or a concat, more
+than MAX_CHANNELS channels). Those checks are defined once, in archcalc.graph.checks; here
+their symbolic conditions are read off a symbolic graph and compiled (archcalc.cost.codegen)
+into one exact test of alpha (the channel conditions) and one of r (the spatial conditions),
+each distinct expression computed once per value, so that a grid is valid where both hold:
+`valid = outer(alpha_ok(widths), r_ok(resolutions))`.
+"""
+from __future__ import annotations
+
+from .codegen import ExactSource
+
+
+class Validity:
+    """The build checks of a symbolic graph as exact tests of alpha and of r."""
+
+    def __init__(self, graph, guards, source: ExactSource, alpha, r):
+        from ..graph.checks import conditions
+        from ..ops import OpKind
+        guarded = frozenset(frozenset(g.args) for g in guards)
+        found: dict = {}
+        for name in graph.names:
+            op = graph.op(name)
+            if op.kind is OpKind.INPUT:
+                continue
+            ins = [graph.shape(u) for u in graph.inputs(name)]
+            for cond in conditions(op, ins, graph.shape(name), guarded):
+                found.setdefault(cond, None)
+        self.alpha_test = _side_test([c for c in found if c.axis == "channels"], alpha,
+                                     "alpha", source)
+        self.r_test = _side_test([c for c in found if c.axis == "spatial"], r, "r", source)
+
+    def alpha_ok(self, widths):
+        import numpy as np
+        return np.array([self.alpha_test(w) for w in widths], dtype=bool)
+
+    def r_ok(self, rs):
+        import numpy as np
+        return np.array([self.r_test(x) for x in rs], dtype=bool)
+
+
+def _side_test(conds, symbol, var: str, source: ExactSource):
+    """One function of `var`: every condition on that variable alone (others are mixed, never
+    produced by the compiler, and not checked) joined by `and`, each expression computed once
+    (`(_v0 := ...)` where first met, `_v0` after)."""
+    import sympy
+
+    from ..graph.checks import RELATIONS
+    leaf = {symbol: var}.get
+    seen: dict = {}
+    parts = []
+    for cond in conds:
+        exprs = [sympy.sympify(e) for e in cond.exprs]
+        if not all(e.free_symbols <= {symbol} for e in exprs):
+            continue
+        args = []
+        for e in exprs:
+            if e in seen:
+                args.append(seen[e])
+            else:
+                seen[e] = f"_v{len(seen)}"
+                args.append(f"({seen[e]} := {source(e, leaf)})")
+        args += [repr(int(c)) for c in cond.consts]
+        parts.append(f"_{cond.relation}({', '.join(args)})")
+    names = {f"_{relation}": fn for relation, fn in RELATIONS.items()}
+    return source.compile(var, " and ".join(parts) or "True", names)

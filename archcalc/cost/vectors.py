@@ -1,0 +1,221 @@
+"""Exact vectorised evaluation of plans (archcalc.cost.plan) over a grid or paired points.
+
+`AtomValues` evaluates every atom exactly (Python ints and Fractions, through
+archcalc.rounding) once per distinct alpha and once per distinct r of a request. Composite
+atoms A_j and R_j become `ExactVector`s: int64 where every value is a whole number within
+int64, else numpy object arrays of Python ints/Fractions. A `SeparableSum` is then
+`sum_j A_j[:, None] * R_j[None, :]` (a grid) or `sum_j A_j[ia] * R_j[ir]` (paired points),
+in int64 only after proving an upper bound on every intermediate below 2^63 (else in exact
+Python ints: slower, never wrong).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Sequence
+
+from ..numbers import exact_python
+from .plan import (ONE, Constant, Extremum, PointFunction, Power, Product, SeparableSum,
+                   Sum)
+
+INT64_MAX = 2**63 - 1
+
+
+@dataclass
+class ExactVector:
+    """An exact vector: int64 when every value is an int within int64, else object."""
+    values: Any
+    bound: int | None      # max |v| when int64-eligible, None for object (Fractions or huge)
+
+
+def exact_vector(arr) -> ExactVector:
+    import numpy as np
+    out = []
+    integral = True
+    for v in arr:
+        if isinstance(v, Fraction):
+            if v.denominator == 1:
+                v = v.numerator
+            else:
+                integral = False
+        out.append(v)
+    if integral:
+        bound = max((abs(v) for v in out), default=0)
+        if bound <= INT64_MAX:
+            return ExactVector(np.array(out, dtype=np.int64), bound)
+    obj = np.empty(len(out), dtype=object)
+    obj[:] = out
+    return ExactVector(obj, None)
+
+
+def fits_int64(value) -> bool:
+    return isinstance(value, int) and abs(value) <= INT64_MAX
+
+
+class AtomValues:
+    """Exact atom values for one request: per distinct alpha and per distinct r (`planner`:
+    the archcalc.cost.plan.Planner whose atoms these are)."""
+
+    def __init__(self, planner, alphas: Sequence[Fraction], rs: Sequence[int]):
+        import numpy as np
+        self.n_a, self.n_r = len(alphas), len(rs)
+        self.a_base = [np.array([fn(a) for a in alphas] or [0], dtype=object)[:self.n_a]
+                       for fn in planner.alpha_side.base_fns]
+        self.r_base = [np.array([fn(r) for r in rs] or [0], dtype=object)[:self.n_r]
+                       for fn in planner.r_side.base_fns]
+        za = np.zeros(self.n_a, dtype=object)
+        zr = np.zeros(self.n_r, dtype=object)
+        self.alpha_vectors = [exact_vector(fn(self.a_base, za))
+                              for fn in planner.alpha_side.comp_fns]
+        self.r_vectors = [exact_vector(fn(self.r_base, zr)) for fn in planner.r_side.comp_fns]
+        self.alphas, self.rs = alphas, rs
+
+    def nonnegative(self, alpha_idx, r_idx) -> bool:
+        return (all(v >= 0 for i in alpha_idx for v in self.a_base[i])
+                and all(v >= 0 for i in r_idx for v in self.r_base[i]))
+
+
+class PlanContext:
+    """Evaluates plan nodes on one AtomValues; subclasses lay the atoms out (grid or pairs)."""
+
+    def __init__(self, values: AtomValues):
+        import numpy as np
+        self.np = np
+        self.v = values
+        self._cache: dict = {}
+
+    def eval(self, node):
+        np = self.np
+        if isinstance(node, Constant):
+            return self.constant(node.value)
+        if isinstance(node, SeparableSum):
+            return self._separable(node)
+        if isinstance(node, Extremum):
+            children = node.children
+            if node.survivors is not None and self.v.nonnegative(node.guard_alpha, node.guard_r):
+                children = [children[i] for i in node.survivors]
+            results = [self.eval(c) for c in children]
+            obj = any(r.dtype == object for r in results)
+            fn = np.maximum if node.is_max else np.minimum
+            acc = results[0].astype(object) if obj else results[0]
+            acc = np.array(np.broadcast_to(acc, np.broadcast_shapes(*(r.shape for r in results))))
+            for res in results[1:]:
+                fn(acc, res.astype(object) if obj else res, out=acc)
+            return acc
+        if isinstance(node, (Sum, Product, Power)):
+            kids = [self.eval(c) for c in (node.children if not isinstance(node, Power)
+                                           else [node.child])]
+            # generic combination in exact Python ints (object dtype): rare, never overflows
+            kids = [k.astype(object) for k in kids]
+            if isinstance(node, Sum):
+                out = kids[0]
+                for k in kids[1:]:
+                    out = out + k
+            elif isinstance(node, Product):
+                out = kids[0]
+                for k in kids[1:]:
+                    out = out * k
+            else:
+                out = kids[0] ** node.n
+            return out
+        if isinstance(node, PointFunction):
+            return self.point(node.fn)
+        raise AssertionError(node)
+
+    def _separable(self, node: SeparableSum):
+        np = self.np
+        alpha_vectors, r_vectors = self.v.alpha_vectors, self.v.r_vectors
+        bound, obj = 0, False
+        for ai, rj in node.terms:
+            a, r = alpha_vectors[ai], r_vectors[rj]
+            if a.bound is None or r.bound is None:
+                obj = True
+                break
+            bound += a.bound * r.bound
+        if bound > INT64_MAX:
+            obj = True
+        acc, owned = None, False
+        for ai, rj in node.terms:
+            a = self.alpha_atom(ai, obj)
+            r = self.r_atom(rj, obj)
+            if rj == ONE:
+                term, fresh = a, False
+            elif ai == ONE:
+                term, fresh = r, False
+            else:
+                term, fresh = a * r, True
+            if acc is None:
+                acc, owned = term, fresh
+            elif owned and acc.shape == np.broadcast_shapes(acc.shape, term.shape):
+                acc += term          # in place: acc was made here, never a cached atom vector
+            else:
+                acc, owned = acc + term, True
+        return acc
+
+    def _cached(self, key, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+
+class GridContext(PlanContext):
+    """Alpha atoms as columns (rows start:stop), r atoms as a row: results broadcast to a grid."""
+
+    def __init__(self, values: AtomValues, start: int, stop: int):
+        super().__init__(values)
+        self.start, self.stop = start, stop
+
+    def alpha_atom(self, i, obj):
+        def make():
+            v = self.v.alpha_vectors[i].values[self.start:self.stop]
+            return (v.astype(object) if obj else v)[:, None]
+        return self._cached(("a", i, obj), make)
+
+    def r_atom(self, j, obj):
+        def make():
+            v = self.v.r_vectors[j].values
+            return (v.astype(object) if obj else v)[None, :]
+        return self._cached(("r", j, obj), make)
+
+    def constant(self, value):
+        np = self.np
+        return np.full((1, 1), value, dtype=np.int64 if fits_int64(value) else object)
+
+    def point(self, fn):
+        np = self.np
+        out = np.empty((self.stop - self.start, self.v.n_r), dtype=object)
+        for i, a in enumerate(self.v.alphas[self.start:self.stop]):
+            for j, r in enumerate(self.v.rs):
+                out[i, j] = exact_python(fn(a, r))
+        return out
+
+
+class PairContext(PlanContext):
+    """Paired points: atoms gathered by the points' indices into the distinct values."""
+
+    def __init__(self, values: AtomValues, ia, ir):
+        super().__init__(values)
+        self.ia, self.ir = ia, ir
+
+    def alpha_atom(self, i, obj):
+        def make():
+            v = self.v.alpha_vectors[i].values
+            return (v.astype(object) if obj else v)[self.ia]
+        return self._cached(("a", i, obj), make)
+
+    def r_atom(self, j, obj):
+        def make():
+            v = self.v.r_vectors[j].values
+            return (v.astype(object) if obj else v)[self.ir]
+        return self._cached(("r", j, obj), make)
+
+    def constant(self, value):
+        np = self.np
+        return np.full((1,), value, dtype=np.int64 if fits_int64(value) else object)
+
+    def point(self, fn):
+        np = self.np
+        out = np.empty(len(self.ia), dtype=object)
+        for k, (i, j) in enumerate(zip(self.ia, self.ir)):
+            out[k] = exact_python(fn(self.v.alphas[i], self.v.rs[j]))
+        return out
