@@ -89,6 +89,9 @@ DASHBOARD_CACHE_CHECKS = 512            # outcomes of sandbox checks
 DASHBOARD_MAX_USER_SPECS = 32           # pasted specs kept in memory
 DASHBOARD_MAX_FORM_CHARS = 30_000       # closed-form text shown
 
+# -- the Python API --------------------------------------------------------------------------
+EVALUATE_CACHE_SPECS = 16         # specs archcalc.evaluate keeps compiled (least recently used out)
+
 # -- search spaces (spaces/: `archcalc space`) --------------------------------------------------
 MAX_SPACE_SIZE = 10**18           # architectures of a space (choices x grid): indices are int64
 MAX_SPACE_GRID_POINTS = 1_000     # --widths x --resolutions points (each costs its own stage tables)

@@ -22,8 +22,11 @@ def make_divisible(v: Number, divisor: int = 8, min_value: int | None = None) ->
     From TF-slim's mobilenet.py `_make_divisible` (also torchvision models/_utils.py).
     """
     min_value = divisor if min_value is None else min_value
-    new = max(min_value, math.floor(Fraction(v) / divisor + Fraction(1, 2)) * divisor)
-    if new < Fraction(9, 10) * v:
+    if not isinstance(v, (int, Fraction)):
+        v = Fraction(v)
+    p, q = v.numerator, v.denominator      # in integers: floor(v/d + 1/2) = (2p + dq) // 2dq
+    new = max(min_value, (2 * p + divisor * q) // (2 * divisor * q) * divisor)
+    if 10 * new * q < 9 * p:               # new < 9/10 v
         new += divisor
     return new
 

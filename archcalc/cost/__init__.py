@@ -11,7 +11,14 @@ build checks of archcalc.graph.checks as conditions on alpha and r).
 """
 from .analyze import CostTable, LayerCost, analyze, totals
 from .convention import CONVENTIONS, DTYPE_BYTES, Convention, convention_named, flops_from_madds
-from .evaluator import Evaluator, bound_spec
 
 __all__ = ["CostTable", "LayerCost", "analyze", "totals", "CONVENTIONS", "DTYPE_BYTES",
            "Convention", "convention_named", "flops_from_madds", "Evaluator", "bound_spec"]
+
+
+def __getattr__(name: str):
+    """`Evaluator` and `bound_spec` on first use (a cold `archcalc report` never needs them)."""
+    if name in ("Evaluator", "bound_spec"):
+        from . import evaluator
+        return getattr(evaluator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -68,9 +68,9 @@ class CostTable:
         if program.guard_fires(a):
             from ..graph.compile import compile_graph
             return analyze(compile_graph(self.spec, a, res), self.convention, self.dtype)
-        rows = program.rows(a, res)
+        rows, columns = program.rows(a, res, columns=True)
         return replace(self, width=a, resolution=res, symbolic=False, rows=rows,
-                       totals=totals(rows, symbolic=False))
+                       totals=column_totals(columns), guards=())   # as a compile there
 
     def row_program(self):
         """This symbolic table's rows compiled for exact evaluation at points
@@ -211,16 +211,21 @@ def totals(rows, symbolic: bool | None = None) -> dict:
     if symbolic is None:
         symbolic = any(not isinstance(v, (int, Fraction)) for r in rows
                        for v in (r.live_bytes, r.live_bytes_streamed))
-    madds = _sum([r.madds for r in rows], symbolic)
+    return column_totals({m: [getattr(r, m) for r in rows] for m in METRICS}, symbolic)
+
+
+def column_totals(columns: dict, symbolic: bool = False) -> dict:
+    """`totals` of the rows' columns ({row metric (METRICS): its values, in row order})."""
+    madds = _sum(columns["madds"], symbolic)
     return {
-        "params": _sum([r.params for r in rows], symbolic),
-        "bn_params": _sum([r.bn_params for r in rows], symbolic),
+        "params": _sum(columns["params"], symbolic),
+        "bn_params": _sum(columns["bn_params"], symbolic),
         "madds": madds,
         "flops": flops_from_madds(madds),
-        "elementwise_ops": _sum([r.elementwise_ops for r in rows], symbolic),
-        "activation_bytes": _sum([r.memory_bytes for r in rows], symbolic),
-        "peak_memory_bytes": _max([r.live_bytes for r in rows], symbolic),
-        "peak_memory_bytes_streamed": _max([r.live_bytes_streamed for r in rows], symbolic),
+        "elementwise_ops": _sum(columns["elementwise_ops"], symbolic),
+        "activation_bytes": _sum(columns["memory_bytes"], symbolic),
+        "peak_memory_bytes": _max(columns["live_bytes"], symbolic),
+        "peak_memory_bytes_streamed": _max(columns["live_bytes_streamed"], symbolic),
     }
 
 

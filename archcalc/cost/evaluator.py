@@ -327,7 +327,7 @@ class Evaluator:
                                self.spec.resolution)
         guarded = any(test(w) for test in self.guard_tests)
         if guarded or (self.validity is not None and not (
-                self.validity.alpha_ok([w])[0] and self.validity.r_ok([res])[0])):
+                self.validity.alpha_test(w) and self.validity.r_test(res))):
             from ..graph import compile_graph
             from .analyze import analyze
             return analyze(compile_graph(self.spec, w, res), self.convention, self.dtype)

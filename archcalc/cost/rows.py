@@ -18,6 +18,7 @@ from .codegen import ExactSource, guard_test
 # a LayerCost's exact fields, in the order the compiled function returns them per row
 ROW_FIELDS = ("params", "bn_params", "madds", "elementwise_ops", "memory_bytes", "live_bytes",
               "live_bytes_streamed")
+LAYER_FIELDS = ("name", "layer", "block", "op", "label", "output_shape") + ROW_FIELDS
 
 
 class RowProgram:
@@ -55,19 +56,24 @@ class RowProgram:
             "alpha, r", "[" + ", ".join(source(e, point) for e in atoms) + "]")
         self._guards = [guard_test(g, alpha, source) for g in table.guards]
         self._stride = len(ROW_FIELDS) + 3
+        self._heads = [(row.name, row.layer, row.block, row.op, row.label) for row in table.rows]
 
     def guard_fires(self, width) -> bool:
         """Whether a structural guard fires at this width (the closed forms do not hold)."""
         return any(g(width) for g in self._guards)
 
-    def rows(self, width, resolution) -> tuple:
-        """Every row at (width, resolution): exact ints (Fractions where not whole)."""
+    def rows(self, width, resolution, columns: bool = False):
+        """Every row at (width, resolution): exact ints (Fractions where not whole); with
+        `columns`, (rows, {ROW_FIELDS name: its values in row order}) for the totals."""
         vals = self._rows(width, resolution, self._atoms(width, resolution))
         vals = [v if type(v) is int else exact_python(v) for v in vals]
         k = self._stride
-        out = []
-        for i, row in enumerate(self.table.rows):
-            v = vals[i * k:(i + 1) * k]
-            out.append(LayerCost(row.name, row.layer, row.block, row.op, row.label,
-                                 tuple(v[7:]), *v[:7]))
+        new, fields, out = object.__new__, LAYER_FIELDS, []
+        for j, head in zip(range(0, len(vals), k), self._heads):
+            row = new(LayerCost)             # LayerCost(*fields) without its frozen __init__'s
+            row.__dict__.update(zip(fields, (*head, tuple(vals[j + 7:j + k]),  # per-field
+                                             *vals[j:j + 7])))               # setattr calls
+            out.append(row)
+        if columns:
+            return tuple(out), {m: vals[i::k] for i, m in enumerate(ROW_FIELDS)}
         return tuple(out)

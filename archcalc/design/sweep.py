@@ -36,25 +36,42 @@ def _progress(total: int, enabled):
     return progress
 
 
-def _csv_block(width_texts, rs_text, block: dict, metrics, start: int, stop: int, valid) -> str:
+def _columns_of(width_texts, rs, block: dict, metrics, start: int, stop: int, valid) -> list:
+    """The block's columns, flattened width-major and filtered to the buildable points: the
+    width (as an index into width_texts[start:stop]), the resolution and each metric, as numpy
+    arrays (int64; exact decimal text where a metric holds Fractions or values past int64)."""
     import numpy as np
-    n_r = len(rs_text)
-    every = bool(valid.all())
-    cols = []
+    n_r = len(rs)
+    keep = np.asarray(valid).ravel()
+    cols = [np.repeat(np.arange(stop - start), n_r), np.tile(np.asarray(rs, dtype=np.int64),
+                                                            stop - start)]
     for m in metrics:
-        arr = block[m]
+        arr = np.ascontiguousarray(block[m]).ravel()
         if arr.dtype == object:
-            cols.append(np.array([decimal_text(v) for v in arr.ravel()], dtype=object).reshape(arr.shape))
-        else:
-            cols.append(arr.astype(str))
-    lines = []
-    for i in range(stop - start):
-        w = width_texts[start + i]
-        rows = [cols_k[i] for cols_k in cols]
-        ok = valid[i]
-        lines.extend(",".join((w, rs_text[j], *(c[j] for c in rows))) for j in range(n_r)
-                     if every or ok[j])
-    return "\n".join(lines) + "\n" if lines else ""
+            arr = np.array([decimal_text(v) for v in arr])
+        cols.append(arr)
+    return cols if keep.all() else [c[keep] for c in cols]
+
+
+def _csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, valid) -> str:
+    """The block's CSV rows (no header), built column-wise: pyarrow's CSV writer where it is
+    installed, else one join per row over columns converted to text by numpy."""
+    import numpy as np
+    cols = _columns_of(width_texts, rs, block, metrics, start, stop, valid)
+    if not len(cols[0]):
+        return ""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        texts = [np.asarray(width_texts[start:stop])[cols[0]]] + [c.astype(str) for c in cols[1:]]
+        return "\n".join(map(",".join, zip(*(c.tolist() for c in texts)))) + "\n"
+    arrays = [pa.array(width_texts[start:stop]).take(pa.array(cols[0]))] + \
+        [pa.array(c) for c in cols[1:]]
+    table = pa.table(arrays, names=[str(k) for k in range(len(arrays))])
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    return sink.getvalue().to_pybytes().decode("ascii")
 
 
 def grid_provenance(forms, ws, rs) -> dict:
@@ -89,7 +106,6 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
         fail_nowhere_buildable(forms, ws[0], rs[0], "sweep grid")
     total = len(ws) * len(rs)
     width_texts = [decimal_text(w) for w in ws]
-    rs_text = [str(r) for r in rs]
     meta = grid_provenance(forms, ws, rs)
     bar = _progress(total, progress)
     done = written = 0
@@ -106,11 +122,11 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
         for start, stop, block in forms.iter_grid(ws, rs, metrics, max_points=block_points):
             valid = forms.valid(ws[start:stop], rs)
             if fmt == "csv":
-                stream.write(_csv_block(width_texts, rs_text, block, metrics, start, stop, valid))
-            elif fmt == "json":
-                text = _csv_block(width_texts, rs_text, block, metrics, start, stop, valid)
+                stream.write(_csv_block(width_texts, rs, block, metrics, start, stop, valid))
+            elif fmt == "json":          # each CSV line as a JSON array of numbers
+                text = _csv_block(width_texts, rs, block, metrics, start, stop, valid)
                 if text:
-                    rows = ",".join(f"[{line}]" for line in text.splitlines())
+                    rows = "[" + text[:-1].replace("\n", "],[") + "]"
                     stream.write(("," if written else "") + rows)
             else:
                 writer = _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid,
