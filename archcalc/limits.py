@@ -88,6 +88,9 @@ DASHBOARD_CACHE_FORMULA_TEXT = 48       # closed-form text shown in the designer
 DASHBOARD_CACHE_CHECKS = 512            # outcomes of sandbox checks
 DASHBOARD_MAX_USER_SPECS = 32           # pasted specs kept in memory
 DASHBOARD_MAX_FORM_CHARS = 30_000       # closed-form text shown
+DASHBOARD_MAX_SPACE_BYTES = 2_000_000   # an uploaded space Parquet file (decoded; fits a request)
+DASHBOARD_MAX_SPACE_ROWS = 100_000      # its rows (from the footer, before any column is read)
+DASHBOARD_MAX_SPACE_POINTS = 5_000      # architectures drawn off the front (evenly spaced)
 
 # -- the Python API --------------------------------------------------------------------------
 EVALUATE_CACHE_SPECS = 16         # specs archcalc.evaluate keeps compiled (least recently used out)

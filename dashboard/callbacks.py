@@ -27,6 +27,15 @@ def register(app, ws) -> None:
         return guard(lambda: frontier.frontier_view(ws, x, scale, show, convention),
                      (empty_figure("the frontier could not be drawn"), None, None))
 
+    @app.callback(Output("frontier-space-graph", "figure"),
+                  Output("frontier-space-summary", "children"),
+                  Input("frontier-space-upload", "contents"), Input("frontier-convention", "value"))
+    def _space_front(contents, convention):
+        return guard(lambda: frontier.space_front_view(
+            ws, contents if isinstance(contents, str) else None,
+            inputs.choice(convention, CONVENTIONS, "paper")),
+            (empty_figure("the space could not be drawn"), None))
+
     @app.callback(Output("tabs", "value"), Output("designer-spec", "value"),
                   Output("designer-width", "value"), Output("designer-resolution", "value"),
                   Output("designer-convention", "value"), Output("designer-request", "data"),

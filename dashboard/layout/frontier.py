@@ -7,6 +7,7 @@ from dash import dcc, html
 from ..bounded import Busy
 from ..figures import empty_figure
 from ..views import frontier as view
+from ..views import space_front
 from .components import GRAPH_CONFIG, card, conventions, dropdown, field
 
 
@@ -34,6 +35,19 @@ def frontier_view(ws, x="madds", scale="log", show=("family", "overall"),
         summary.append(html.Div("; ".join(notes), className="note-warn"))
     rows = view.front_table(points, x)
     return fig, summary, front_rows_table(rows, short)
+
+
+def space_front_view(ws, contents, convention="paper"):
+    """Outputs of the space card: figure, summary (or the one-line reason a file is refused)."""
+    try:
+        zoo, _ = view.frontier_points(ws, convention or "paper", with_measured=False)
+    except Busy as err:
+        return (empty_figure("the server is busy: try again in a few seconds", 320),
+                html.Div(str(err), className="banner banner-error"))
+    fig, summary, error = space_front.space_view(contents, zoo, convention or "paper")
+    if error:
+        return fig, html.Div(f"error: {error}", className="banner banner-error")
+    return fig, summary
 
 
 def front_rows_table(rows, short):
@@ -81,4 +95,16 @@ def frontier_layout(ws):
                                                "Figure 5, recomputed)"),
         card([html.Div(id="frontier-table")], title="The overall Pareto front",
              subtitle="No other checkpoint is both cheaper on this axis and more accurate."),
+        card([
+            dcc.Upload(id="frontier-space-upload", max_size=space_front.DASHBOARD_MAX_SPACE_BYTES,
+                       accept=".parquet",
+                       children=html.Div(["Drop a space's _front.parquet here or ",
+                                          html.Span("browse", className="accent")]),
+                       className="upload"),
+            html.Div(id="frontier-space-summary", className="summary"),
+            dcc.Graph(id="frontier-space-graph", config=GRAPH_CONFIG),
+        ], title="A search space against the zoo",
+           subtitle="The output of `archcalc space SPEC --all --out DIR` (its _front.parquet, "
+                    "or one partition file): its architectures and (MAdds, params) front "
+                    "beside every published checkpoint, MAdds against params"),
     ], className="view")
