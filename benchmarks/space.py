@@ -107,15 +107,21 @@ def main() -> int:
                 folder = tmp / f"w{workers}-r{r}"
                 res = run_space(space, Options(all=True, budgets=budgets, workers=workers,
                                                out=str(folder)))
+                share = res.cpu_seconds / (res.seconds * workers)
                 print(f"2. --all --workers {workers}: {res.evaluated:,} in {res.seconds:.1f} s "
                       f"(cluster start {res.start_seconds:.1f} s), {res.in_budget:,} in budget, "
-                      f"{res.partitions} partitions; load average {os.getloadavg()[0]:.2f}",
-                      flush=True)
+                      f"{res.partitions} partitions; the partitions' CPU {res.cpu_seconds:.1f} s "
+                      f"= {share:.0%} of {workers} core{'s' if workers > 1 else ''} over the "
+                      f"run; load average {os.getloadavg()[0]:.2f}", flush=True)
                 if workers not in best or res.seconds < best[workers][0].seconds:
                     best[workers] = (res, folder)
         load_after = os.getloadavg()[0]
         one, two = best[1][0], best[2][0]
         out["speedup"] = one.seconds / two.seconds
+        # what the workers got: CPU seconds per wall second (2 = two whole cores)
+        out["cores_used_1"] = one.cpu_seconds / one.seconds
+        out["cores_used_2"] = two.cpu_seconds / two.seconds
+        out["cpu_rate_2"] = two.evaluated / two.cpu_seconds
         rows1 = pd.read_parquet(best[1][1]).sort_values("index").reset_index(drop=True)
         rows2 = pd.read_parquet(best[2][1]).sort_values("index").reset_index(drop=True)
         same = (one.in_budget, one.front) == (two.in_budget, two.front) and rows1.equals(rows2)
@@ -126,7 +132,9 @@ def main() -> int:
         bad += _check(space, pick[:0], mx.front[:5] + mx.front[-5:], SPEC)
         print(f"2. speed-up of 2 workers over 1: {out['speedup']:.2f}x ({one.seconds:.1f} s -> "
               f"{two.seconds:.1f} s; load average {load_before:.2f} before, {load_after:.2f} "
-              f"after, on {os.cpu_count()} logical cores)")
+              f"after, on {os.cpu_count()} logical cores); the workers computed on "
+              f"{out['cores_used_1']:.2f} and {out['cores_used_2']:.2f} cores on average "
+              f"(CPU s / wall s), {out['cpu_rate_2']:.3g} architectures per CPU second on 2")
         print(f"3. the whole space: {two.evaluated:,} architectures in {two.seconds:.1f} s on 2 "
               f"workers ({two.evaluated / two.seconds:.3g} per second), "
               f"{two.start_seconds:.1f} s to start the cluster")

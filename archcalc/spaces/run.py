@@ -73,6 +73,7 @@ class SpaceResult:
     setup_seconds: float = 0.0   # the decomposition and its stage tables
     start_seconds: float = 0.0   # starting or reaching the cluster
     seconds: float = 0.0         # costing the architectures (all partitions)
+    cpu_seconds: float = 0.0     # the partitions' CPU time, summed over every worker
 
 
 def _check_options(space: Space, o: Options) -> None:
@@ -162,6 +163,7 @@ def run_space(space: Space, options: Options | None = None) -> SpaceResult:
         _remove([j.file for j in jobs])           # a failed run leaves no partial dataset
         raise
     for r in results:
+        res.cpu_seconds += r.cpu_seconds
         res.evaluated += r.evaluated
         res.valid += r.valid
         res.in_budget += r.in_budget

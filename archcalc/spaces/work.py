@@ -64,13 +64,14 @@ class PartResult:
     points: np.ndarray | None = None    # the partial front over Shared.extended
     ids: np.ndarray | None = None       # global indices attaining them
     seconds: float = 0.0
+    cpu_seconds: float = 0.0            # the CPU time of the thread that ran it
     error: str | None = None
 
 
 def run_job(shared: Shared, job: Job) -> PartResult:
     """Run one partition; an archcalc error comes back as text (one line)."""
     from .. import __version__
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     out = PartResult(job.part)
     writer = None
     try:
@@ -100,6 +101,7 @@ def run_job(shared: Shared, job: Job) -> PartResult:
         if writer is not None:
             writer.abort()
     out.seconds = time.perf_counter() - t0
+    out.cpu_seconds = time.thread_time() - c0
     return out
 
 
