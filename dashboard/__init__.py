@@ -6,8 +6,7 @@ Layout of the package (each module says what it holds in its docstring):
 * state and work: `workspace` (`Workspace`, the one object that owns state: catalog, caches
   keyed by spec + `--set` values + convention, pasted specs, worker pools, results
   database), `catalog` (the spec files of --specs, the only files a browser can name),
-  `evaluator` (the lambdified per-layer evaluator of the slider's path), `sandbox` (untrusted
-  work in a child process with CPU, memory and wall-time limits), `bounded` (worker pools
+  `sandbox` (untrusted work in a child process with CPU, memory and wall-time limits), `bounded` (worker pools
   with bounded queues, LRU caches), `trust` (what the server may compile itself);
 * what the views show, as plain data (no Dash; unit-tested without a browser): `views`
   (`designer`, `formulas`, `frontier`, `compare`, `editor`), with `controls` (slider
@@ -31,7 +30,7 @@ The dashboard sits above archcalc and uses only its public API, no private name:
   memory_rows, render);
 * `archcalc.design.engine` (compile_forms, CompiledForms), `archcalc.design.frontier`
   (pareto_front), `archcalc.design.formula` (the closed-form text), `archcalc.rounding` and
-  `archcalc.symbolic` (the lambdified evaluator), `archcalc.results` (ResultsDB,
+  `archcalc.cost.Evaluator` (the slider's path), `archcalc.results` (ResultsDB,
   default_path), `archcalc.zoo` (zoo_dir).
 
 Importing this package imports nothing heavy; Dash is imported only by `app`, `callbacks`

@@ -10,9 +10,9 @@ shared: a second request for a job already queued or running waits for that job'
 instead of starting it again. Every cache is an `LRU` with a size (and, for cost tables, a
 total weight) from archcalc/limits.py.
 
-The Workspace holds two pools (dashboard/data.py):
+The Workspace holds two pools (dashboard/workspace.py):
 
-* `work`: heavy work inside the server on trusted input (lambdifying a zoo spec, the
+* `work`: heavy work inside the server on trusted input (compiling a zoo spec's closed forms, the
   frontier's closed forms, costing a point that is not memoised);
 * `children`: one sandbox child process per job (dashboard/sandbox.py), so the pool's size
   is the cap on concurrent children; each child has its own CPU-time and memory limits.

@@ -1,6 +1,6 @@
 """Which configurations the dashboard server compiles itself, and which go to the sandbox.
 
-The server compiles, costs and lambdifies only what it can bound in advance: the spec files of
+The server compiles and costs only what it can bound in advance: the spec files of
 --specs (the catalog, chosen by whoever started the server) with
 
 * their default parameters,
@@ -10,8 +10,8 @@ The server compiles, costs and lambdifies only what it can bound in advance: the
 
 Anything else a browser sends, a pasted or uploaded spec or a new value of a free parameter
 (`num_classes=7`), is untrusted: its size is first checked in a sandbox child
-(dashboard/sandbox.py) with a CPU, memory and op-count limit, it is never lambdified, and
-its closed forms, like every spec's, are computed in the sandbox.
+(dashboard/sandbox.py) with a CPU, memory and op-count limit, the server never compiles its
+closed forms, and its formula text, like every spec's, is computed in the sandbox.
 """
 from __future__ import annotations
 

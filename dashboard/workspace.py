@@ -184,7 +184,7 @@ class Workspace:
 
     def table(self, source: str, width, resolution, convention="paper", dtype="fp32", sets=None):
         """The exact CostTable at one point (memoised). A zoo configuration is read off its
-        lambdified evaluator when that is ready (the slider's path: no pool, no child);
+        evaluator (archcalc.cost.Evaluator) when that is ready (the slider's path: no pool, no child);
         every other point is costed with archcalc.evaluate on the `work` pool, an untrusted
         configuration only after the sandbox has checked its size."""
         key = (self.spec_key(source, sets, convention), str(width), str(resolution), dtype)
@@ -218,7 +218,7 @@ class Workspace:
 
     def layer_evaluator(self, source: str, sets=None, convention="paper", dtype="fp32",
                         wait: bool = True):
-        """The lambdified per-layer evaluator of a zoo configuration (None for any other),
+        """The per-layer evaluator (archcalc.cost.Evaluator) of a zoo configuration (None for any other),
         built once on the `work` pool. With wait=False the build is queued (skipped when the
         pool is full) and None returned until it is ready (the caller costs the point
         meanwhile), so choosing a spec never blocks a slider."""
@@ -239,7 +239,7 @@ class Workspace:
                 made = Evaluator(self.spec(source, sets, convention), convention, dtype,
                                  metrics=("madds",))
             except Exception as err:  # noqa: BLE001  (fall back to archcalc.evaluate)
-                log(f"no lambdified evaluator for {source}: {type(err).__name__}: {err}")
+                log(f"no evaluator for {source}: {type(err).__name__}: {err}")
                 made = False
             with self._lock:
                 self.evaluator_cache[key] = made

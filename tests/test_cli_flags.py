@@ -166,3 +166,21 @@ def test_resolution_grid_values():
     from archcalc.graph.point import parse_resolution_grid
     assert parse_resolution_grid("96:320:16", 224) == list(range(96, 321, 16))   # 15 values
     assert parse_resolution_grid("0.5x,224,112", 224) == [112, 224]
+
+
+def test_own_commands_map_to_the_groups_that_register_them():
+    """archcalc.cli.main.OWN_COMMANDS (the fast path of a cold start) names every command of
+    archcalc's own groups, each with the group whose add_commands registers it."""
+    import argparse
+    import importlib
+
+    cli_main = importlib.import_module("archcalc.cli.main")
+    registered = {}
+    for group, module in cli_main.OWN.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).add_commands(sub)
+        registered.update(dict.fromkeys(sub.choices, group))
+    assert cli_main.OWN_COMMANDS == registered
+    parser = build_parser("report")
+    assert "report" in parser.format_help() and "dashboard" not in parser.format_help()
+    assert "dashboard" in build_parser().format_help()       # plug-ins when not an own command

@@ -495,7 +495,7 @@ def test_readme_python_snippet_holds(monkeypatch):
 # -- §3: renderers never float() an unbounded count -------------------------------------------
 
 def test_renderers_format_huge_counts_without_float():
-    from archcalc.report.compare import _kilo, _ratio
+    from archcalc.report.compare import _kilo, ratio_text as _ratio
     from archcalc.numbers import approx
     huge = 10 ** 400
     assert approx(huge, ".1f").startswith("1")

@@ -18,12 +18,23 @@ GROUP = "archcalc.commands"
 # archcalc's own groups, in the order `archcalc --help` lists them
 OWN = {"report": "archcalc.cli.report", "design": "archcalc.cli.design",
        "pytorch": "archcalc.cli.pytorch", "space": "archcalc.cli.space"}
+# the commands of each own group: `archcalc report ...` builds only the report group's parser,
+# without scanning the installed packages' metadata for plug-ins (about 20 ms of a cold
+# start); tests/test_cli_flags.py checks this against what the groups register
+OWN_COMMANDS = {"report": "report", "compare": "report", "zoo": "report",
+                "formula": "design", "derive": "design", "explain": "design", "sweep": "design",
+                "fit": "design", "frontier": "design",
+                "verify": "pytorch", "bench": "pytorch", "results": "pytorch",
+                "space": "space"}
 
 
-def command_groups() -> list:
+def command_groups(command: str | None = None) -> list:
     """The `add_commands` functions of every registered command group: archcalc's own
-    first (in OWN's order), then other packages' by name."""
+    first (in OWN's order), then other packages' by name. With `command`, one of archcalc's
+    own, only the group that defines it."""
     import importlib
+    if command in OWN_COMMANDS:
+        return [importlib.import_module(OWN[OWN_COMMANDS[command]]).add_commands]
     from importlib.metadata import entry_points
     found = {ep.name: ep for ep in entry_points(group=GROUP)}
     ordered = [found.pop(name) for name in OWN if name in found] + \
@@ -40,14 +51,7 @@ def command_groups() -> list:
     return groups
 
 
-def own_groups() -> list:
-    """archcalc's own `add_commands` functions, imported directly (no entry-point lookup)."""
-    import importlib
-    return [importlib.import_module(module).add_commands for module in OWN.values()]
-
-
-def build_parser(groups: list | None = None) -> argparse.ArgumentParser:
-    """The parser of every registered command (of `groups` only, when given)."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archcalc",
         description="Exact params, multiply-adds and activation memory of efficient CNNs "
@@ -55,21 +59,9 @@ def build_parser(groups: list | None = None) -> argparse.ArgumentParser:
     from .. import __version__
     parser.add_argument("--version", action="version", version=f"archcalc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add_commands in (command_groups() if groups is None else groups):
+    for add_commands in command_groups(command):
         add_commands(sub)
     return parser
-
-
-def _parser_for(argv: list) -> argparse.ArgumentParser:
-    """The parser for `argv`: archcalc's own groups alone when the command is one of theirs
-    (reading the installed packages' entry points costs a cold start ~15 ms), else all."""
-    command = next((a for a in argv if not a.startswith("-")), None)
-    if command is not None and argv[0] == command:
-        own = build_parser(own_groups())
-        sub = next(a for a in own._actions if isinstance(a, argparse._SubParsersAction))
-        if command in sub.choices:
-            return own
-    return build_parser()
 
 
 class VerifyFailed(Exception):
@@ -78,7 +70,7 @@ class VerifyFailed(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = _parser_for(argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if args.command is None:            # bare `archcalc`: the commands, and a usage error
         parser.print_help(sys.stderr)
