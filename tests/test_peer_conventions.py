@@ -1,0 +1,227 @@
+"""The peer conventions (archcalc.cost.peers) against the real tools.
+
+`archcalc report SPEC --convention TOOL` must give exactly the total each tool reports for the
+same network, and the parameter count where the tool reports one. The networks are the
+hand-written PyTorch twins of the zoo specs (tests/reference_models.py: torchvision's
+MobileNetV2; tests/reference_torchvision.py: MobileNetV3, EfficientNet-B0, ShuffleNetV2), at
+several widths and resolutions; the tools are the pip packages of the [test] extra:
+
+* fvcore `FlopCountAnalysis(model, x).total()` (one MAdd per "flop"), `parameter_count`;
+* ptflops `get_model_complexity_info` (default pytorch backend): MACs and params;
+* thop 0.1.1.post2209072238 `profile`: MACs and params;
+* torchinfo `summary(...)`: `total_mult_adds`, `total_params`;
+* torchprofile `profile_macs`.
+
+Each tool runs once per network (a module-level cache) on a fresh twin. A tool that cannot be
+imported skips its tests with the reason.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import logging
+import warnings
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import archcalc  # noqa: E402
+import reference_models as rm          # noqa: E402  (tests/ is on sys.path via conftest)
+import reference_torchvision as rtv    # noqa: E402
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+# id -> (spec, width, resolution, --set, twin builder)
+MODELS = {
+    "mobilenet_v2-1.0-224": ("mobilenet_v2.yaml", "1", 224, {}, lambda: rm.mobilenet_v2(1.0)),
+    "mobilenet_v2-0.5-160": ("mobilenet_v2.yaml", "0.5", 160, {}, lambda: rm.mobilenet_v2(0.5)),
+    "mobilenet_v2-0.75-128": ("mobilenet_v2.yaml", "0.75", 128, {},
+                              lambda: rm.mobilenet_v2(0.75)),
+    "mobilenet_v2-1.4-96": ("mobilenet_v2.yaml", "1.4", 96, {}, lambda: rm.mobilenet_v2(1.4)),
+    "mobilenet_v3_large-224": ("mobilenet_v3_large.yaml", "1", 224, {},
+                               lambda: rtv.mobilenet_v3_large()),
+    "mobilenet_v3_small-160": ("mobilenet_v3_small.yaml", "1", 160, {},
+                               lambda: rtv.mobilenet_v3_small()),
+    "efficientnet_b0-128": ("efficientnet_b0.yaml", "1", 128, {}, lambda: rtv.efficientnet_b0()),
+    "shufflenet_v2_x0_5-224": ("shufflenet_v2.yaml", "1", 224, {"size": "x0_5"},
+                               lambda: rtv.shufflenet_v2("x0_5")),
+    "shufflenet_v2_x1_0-160": ("shufflenet_v2.yaml", "1", 160, {"size": "x1_0"},
+                               lambda: rtv.shufflenet_v2("x1_0")),
+    "shufflenet_v2_x1_5-128": ("shufflenet_v2.yaml", "1", 128, {"size": "x1_5"},
+                               lambda: rtv.shufflenet_v2("x1_5")),
+    "shufflenet_v2_x2_0-96": ("shufflenet_v2.yaml", "1", 96, {"size": "x2_0"},
+                              lambda: rtv.shufflenet_v2("x2_0")),
+}
+PACKAGES = {"fvcore": "fvcore.nn", "ptflops": "ptflops", "thop": "thop",
+            "torchinfo": "torchinfo", "torchprofile": "torchprofile"}
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The tools' warnings, log lines and prints, silenced."""
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _package(tool):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")    # fvcore, thop: deprecation warnings on import
+            return importlib.import_module(PACKAGES[tool])
+    except Exception as err:   # ImportError, or thop's distutils import on Python >= 3.12
+        pytest.skip(f"{tool} cannot be imported ({type(err).__name__}: {err}); "
+                    f"pip install -e '.[test]' installs it")
+
+
+def _fvcore(model, x):
+    fv = _package("fvcore")
+    analysis = fv.FlopCountAnalysis(model, x)
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    analysis.tracer_warnings("none")
+    total, by_module = analysis.total(), analysis.by_module()
+    return total, fv.parameter_count(model)[""], lambda name, module: by_module[name]
+
+
+def _ptflops(model, x):
+    pt = _package("ptflops")
+    macs, params = pt.get_model_complexity_info(model, tuple(x.shape[1:]), as_strings=False,
+                                                print_per_layer_stat=False, verbose=False)
+    return macs, params, None
+
+
+def _thop(model, x):
+    th = _package("thop")
+    macs, params, layers = th.profile(model, inputs=(x,), verbose=False, ret_layer_info=True)
+
+    def per_module(name, module):   # ret_layer_info: {child: (ops, params, {grandchild: ...})}
+        node = (None, None, layers)
+        for part in name.split("."):
+            node = node[2][part]
+        return int(node[0])
+    return int(macs), int(params), per_module
+
+
+def _torchinfo(model, x):
+    ti = _package("torchinfo")
+    stats = ti.summary(model, input_size=tuple(x.shape), verbose=0, device="cpu")
+    macs = {id(layer.module): layer.macs for layer in stats.summary_list}
+    return stats.total_mult_adds, stats.total_params, lambda name, module: macs[id(module)]
+
+
+def _torchprofile(model, x):
+    tp = _package("torchprofile")
+    return tp.profile_macs(model, x), None, None
+
+
+RUNNERS = {"fvcore": _fvcore, "ptflops": _ptflops, "thop": _thop, "torchinfo": _torchinfo,
+           "torchprofile": _torchprofile}
+_measured: dict = {}
+
+
+def measured(model_id: str, tool: str):
+    """(total, params or None, per-module count (name, module) -> int, or None, the twin) of
+    `tool` on a fresh twin."""
+    key = (model_id, tool)
+    if key not in _measured:
+        _package(tool)
+        spec, width, resolution, sets, build = MODELS[model_id]
+        model = build().eval()
+        x = torch.zeros(1, 3, resolution, resolution)
+        with _quiet(), torch.no_grad():
+            _measured[key] = (*RUNNERS[tool](model, x), model)
+    return _measured[key]
+
+
+_tables: dict = {}
+
+
+def archcalc_table(model_id: str, convention: str):
+    key = (model_id, convention)
+    if key not in _tables:
+        spec, width, resolution, sets, _ = MODELS[model_id]
+        _tables[key] = archcalc.evaluate(SPECS / spec, width, resolution, sets=sets,
+                                         convention=convention)
+    return _tables[key]
+
+
+@pytest.mark.parametrize("tool", list(RUNNERS))
+@pytest.mark.parametrize("model_id", list(MODELS))
+def test_total_equals_the_tool(model_id, tool):
+    total, params, _, _ = measured(model_id, tool)
+    table = archcalc_table(model_id, tool)
+    assert table.totals["madds"] == total
+    if params is not None:
+        assert table.totals["params"] == params
+
+
+# ---- per module: the tools that report one (fvcore by_module, thop ret_layer_info, torchinfo
+# summary rows) against archcalc's row for the same op, paired in execution order by type
+
+def _kind_of_module(module):
+    nn = torch.nn
+    if isinstance(module, nn.Conv2d):
+        return "conv"
+    if isinstance(module, nn.BatchNorm2d):
+        return "bn"
+    if isinstance(module, nn.Linear):
+        return "fc"
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.MaxPool2d, nn.AvgPool2d)):
+        return "pool"
+    if isinstance(module, (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU, nn.Sigmoid, nn.Hardsigmoid)):
+        return "act"
+    return None
+
+
+def _leaf_calls(model, resolution):
+    """[(name, module, kind)] of the twin's leaf modules in the order the forward calls them."""
+    names = {id(m): n for n, m in model.named_modules()}
+    calls = []
+    hooks = [m.register_forward_hook(lambda mod, i, o: calls.append(mod))
+             for m in model.modules() if _kind_of_module(m)]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, resolution, resolution))
+    for h in hooks:
+        h.remove()
+    return [(names[id(m)], m, _kind_of_module(m)) for m in calls]
+
+
+def _archcalc_rows(model_id, convention):
+    """[(row, kind)] of archcalc's ops that the twin writes as modules, in graph order."""
+    from archcalc.graph import compile_graph
+    spec, width, resolution, sets, _ = MODELS[model_id]
+    graph = compile_graph(archcalc.load(SPECS / spec, sets, convention), width, resolution)
+    table = archcalc_table(model_id, convention)
+    kinds = {"conv": "conv", "grouped_conv": "conv", "depthwise": "conv", "pointwise": "conv",
+             "bn": "bn", "fc": "fc", "pool": "pool", "act": "act"}
+    out = []
+    for row, name in zip(table.rows, graph.names):
+        assert row.name == name
+        op = graph.op(name)
+        if row.op in kinds and op.written_as == "module":
+            out.append((row, kinds[row.op]))
+    return out
+
+
+PER_MODULE = ["mobilenet_v2-1.0-224", "mobilenet_v3_large-224", "efficientnet_b0-128",
+              "shufflenet_v2_x1_0-160"]
+
+
+@pytest.mark.parametrize("tool", ["fvcore", "thop", "torchinfo"])
+@pytest.mark.parametrize("model_id", PER_MODULE)
+def test_per_module_counts_equal_the_tool(model_id, tool):
+    _, _, per_module, model = measured(model_id, tool)
+    calls = _leaf_calls(model, MODELS[model_id][2])
+    rows = _archcalc_rows(model_id, tool)
+    assert [k for _, _, k in calls] == [k for _, k in rows]      # the same ops, in order
+    assert len(rows) > 100
+    for (name, module, _), (row, _) in zip(calls, rows):
+        assert (name, per_module(name, module)) == (name, row.madds), row.name
