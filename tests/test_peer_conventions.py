@@ -225,3 +225,106 @@ def test_per_module_counts_equal_the_tool(model_id, tool):
     assert len(rows) > 100
     for (name, module, _), (row, _) in zip(calls, rows):
         assert (name, per_module(name, module)) == (name, row.madds), row.name
+
+
+# ---- every rule on one small network written in this file: a conv with a bias and no BN,
+# standalone activations of every kind, windowed avg and max pools, a global average pool
+# written three ways, a linear classifier without bias
+
+TINY_SPEC = """\
+name: PeerOps
+input: {{channels: 3, resolution: 32}}
+layers:
+  body:
+    - {{op: conv, c: 8, k: 3, norm: none, act: relu}}
+    - relu6
+    - {{op: avgpool, k: 2}}
+    - {{op: conv, c: 16, k: 3, act: swish}}
+    - {{op: maxpool, k: 3, s: 2, padding: 1}}
+    - hswish
+    - sigmoid
+    - hsigmoid
+    - {{op: avgpool, global: true, written_as: {form}}}
+  classifier:
+    - {{op: fc, c: 10, bias: false}}
+"""
+
+
+class TinyTwin(torch.nn.Module):
+    def __init__(self, form):
+        super().__init__()
+        nn = torch.nn
+        self.form = form
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1, bias=True), nn.ReLU(inplace=True),
+            nn.ReLU6(inplace=True), nn.AvgPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.SiLU(inplace=True),
+            nn.MaxPool2d(3, 2, 1), nn.Hardswish(), nn.Sigmoid(), nn.Hardsigmoid())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, 10, bias=False)
+
+    def forward(self, x):
+        x = self.body(x)
+        if self.form == "module":
+            x = self.pool(x)
+        elif self.form == "functional":
+            x = torch.nn.functional.adaptive_avg_pool2d(x, 1)
+        else:
+            x = x.mean([2, 3])
+        return self.fc(torch.flatten(x, 1))
+
+
+@pytest.mark.parametrize("tool", list(RUNNERS))
+@pytest.mark.parametrize("form", ["module", "functional", "mean"])
+def test_every_rule_on_a_small_network(tmp_path, form, tool):
+    _package(tool)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_SPEC.format(form=form))
+    table = archcalc.evaluate(path, convention=tool)
+    model = TinyTwin(form).eval()
+    with _quiet(), torch.no_grad():
+        total, params, _ = RUNNERS[tool](model, torch.zeros(1, 3, 32, 32))
+    # by hand: conv1 3*8*9 = 216 weights + 8 bias; BN 2 * 16; conv2 8*16*9 = 1152; fc 160
+    assert sum(p.numel() for p in model.parameters()) == 216 + 8 + 1152 + 32 + 160
+    assert (table.totals["madds"], table.totals["params"]) == (total, params or 1568)
+
+
+# ---- the CLI, and what the presets print
+
+@pytest.mark.parametrize("tool", list(RUNNERS))
+def test_cli_report_prints_the_tools_total_and_what_it_counts(capsys, tool):
+    import json
+
+    from archcalc import cli
+    total, params, _, _ = measured("mobilenet_v2-1.0-224", tool)
+    assert cli.main(["report", str(SPECS / "mobilenet_v2.yaml"), "--convention", tool,
+                     "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert err == ""
+    assert doc["convention"] == tool
+    assert doc["totals"]["madds"] == total
+    assert doc["totals"]["flops"] == 2 * total
+    assert sum(layer["madds"] for layer in doc["layers"]) == total
+    description = doc["convention_description"]
+    assert description.startswith(f"{tool} (MAdds as {tool} ")
+    assert "BN" in description and "BN params counted" in description
+
+
+def test_every_op_kind_has_a_rule_in_every_peer_table():
+    """A new op kind in archcalc.ops needs one line per peer table (cost/peers.py)."""
+    from archcalc.cost import peers
+    from archcalc.ops import RULES
+    missing = [(tool, kind.value) for tool, table in peers.TABLES.items() for kind in RULES
+               if kind not in table]
+    assert missing == []
+
+
+def test_an_op_kind_a_table_lacks_is_an_error(monkeypatch):
+    from archcalc.cost import peers
+    from archcalc.errors import OptionError
+    from archcalc.ops import OpKind
+    monkeypatch.setitem(peers.TABLES, "thop", {k: v for k, v in peers.TABLES["thop"].items()
+                                               if k is not OpKind.BN})
+    with pytest.raises(OptionError, match="convention 'thop' has no rule for op kind 'bn'"):
+        archcalc.evaluate(SPECS / "mobilenet_v2.yaml", convention="thop")
