@@ -223,3 +223,20 @@ def describe(tool: str) -> str:
         if text and text not in texts:
             texts.append(text)
     return "; ".join(texts) + f"; {ZERO_TEXT[tool]} 0"
+
+
+def breakdown(graph, convention) -> dict:
+    """{part: MAdds} of a graph at a point under `convention` (a Convention), summed over its
+    ops in PARTS order (parts a rule names outside PARTS after them); the values add up to the
+    convention's MAdds total."""
+    from ..ops import rule_for
+    out: dict = {}
+    for name in graph.names:
+        op = graph.op(name)
+        inputs = [graph.shape(u) for u in graph.inputs(name)]
+        out_shape = graph.shape(name)
+        cost = rule_for(op).cost(op, inputs, out_shape)
+        for part, value in parts(convention.madds_rules, op, inputs, out_shape, cost).items():
+            out[part] = out.get(part, 0) + value
+    order = {p: i for i, p in enumerate(PARTS)}
+    return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(PARTS))))
