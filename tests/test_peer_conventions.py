@@ -328,3 +328,20 @@ def test_an_op_kind_a_table_lacks_is_an_error(monkeypatch):
                                                if k is not OpKind.BN})
     with pytest.raises(OptionError, match="convention 'thop' has no rule for op kind 'bn'"):
         archcalc.evaluate(SPECS / "mobilenet_v2.yaml", convention="thop")
+
+
+@pytest.mark.parametrize("tool", ["ptflops", "thop", "torchprofile"])
+@pytest.mark.parametrize("spec, sets", [("mobilenet_v2.yaml", {}),
+                                        ("shufflenet_v2.yaml", {"size": "x0_5"})])
+def test_closed_forms_under_a_peer_convention_equal_each_point(spec, sets, tool):
+    """sweep / fit / frontier evaluate the closed forms (archcalc.cost.Evaluator): under a peer
+    convention they equal a compile at each point."""
+    from archcalc.cost import Evaluator
+    ev = Evaluator(SPECS / spec, tool, sets=sets, metrics=("madds", "params"))
+    widths, resolutions = ["0.5", "1", "1.3"], [96, 160, 224]
+    grid = ev.totals(widths, resolutions)
+    for i, w in enumerate(widths):
+        for j, r in enumerate(resolutions):
+            t = archcalc.evaluate(SPECS / spec, w, r, sets=sets, convention=tool).totals
+            assert (int(grid["madds"][i][j]), int(grid["params"][i][j])) == \
+                (t["madds"], t["params"]), (w, r)
