@@ -345,3 +345,21 @@ def test_closed_forms_under_a_peer_convention_equal_each_point(spec, sets, tool)
             t = archcalc.evaluate(SPECS / spec, w, r, sets=sets, convention=tool).totals
             assert (int(grid["madds"][i][j]), int(grid["params"][i][j])) == \
                 (t["madds"], t["params"]), (w, r)
+
+
+@pytest.mark.parametrize("row, message", [
+    ("{op: maxpool, k: 2, written_as: mean}", "written_as: mean is a global average pool"),
+    ("{op: avgpool, k: 2, written_as: mean}", "written_as: mean is a global average pool"),
+    ("{op: avgpool, global: true, written_as: lambda}",
+     "expected one of module, functional, mean, got 'lambda'"),
+])
+def test_bad_written_as_is_a_located_error(tmp_path, capsys, row, message):
+    from archcalc import cli
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: Bad\ninput: {channels: 3, resolution: 32}\nlayers:\n  body:\n"
+                    f"    - {{op: conv, c: 8, k: 3}}\n    - {row}\n")
+    assert cli.main(["report", str(path), "-c", "thop"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"archcalc: error: {path}:6: layers.body[1].written_as: ")
+    assert message in err
