@@ -320,6 +320,14 @@ def test_every_op_kind_has_a_rule_in_every_peer_table():
     assert missing == []
 
 
+def test_every_activation_has_a_ptflops_factor():
+    from archcalc.cost import peers
+    from archcalc.spec.schema import ACTIVATIONS
+    acts = [a for a in ACTIVATIONS if a != "linear"]      # linear: no op at all
+    assert all(a in peers.PTFLOPS_ACT_MODULE for a in acts)
+    assert all(a in peers.PTFLOPS_ACT_FUNCTIONAL for a in acts)
+
+
 def test_an_op_kind_a_table_lacks_is_an_error(monkeypatch):
     from archcalc.cost import peers
     from archcalc.errors import OptionError

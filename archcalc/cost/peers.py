@@ -23,7 +23,7 @@ Tools that hook modules count an op by how the PyTorch code writes it: `Op.writt
 `module` (nn.AdaptiveAvgPool2d, nn.ReLU, ...; the default), `functional` (F.adaptive_avg_pool2d)
 or `mean` (x.mean([2, 3]), for a global average pool); adds and SE products are operators
 (`a + b`, `s * x`), as in torchvision. A new op kind needs one entry in every table here
-(`KIND_TABLE_CHECK` in the tests lists each missing one); an op kind a table lacks is an error,
+(tests/test_peer_conventions.py lists any missing one); an op kind a table lacks is an error,
 never a silent zero.
 """
 from __future__ import annotations
@@ -90,15 +90,19 @@ def _bn_params(op, inputs, out, cost) -> dict:
 
 # ---- activations: ptflops hooks nn.ReLU / nn.ReLU6 and patches F.relu / F.silu ------------------
 # (module hook, patched functional) counts per element, by activation, when written as a module
-_PTFLOPS_ACT_MODULE = {"relu": 2, "relu6": 1, "swish": 1, "hswish": 0, "sigmoid": 0,
-                       "hsigmoid": 0}
-_PTFLOPS_ACT_FUNCTIONAL = {"relu": 1, "relu6": 1, "swish": 1, "hswish": 0, "sigmoid": 0,
-                           "hsigmoid": 0}
+# (nn.GELU: hook + F.gelu; not an archcalc activation yet, listed for the imported graphs)
+PTFLOPS_ACT_MODULE = {"relu": 2, "relu6": 1, "swish": 1, "hswish": 0, "sigmoid": 0,
+                       "hsigmoid": 0, "gelu": 2}
+PTFLOPS_ACT_FUNCTIONAL = {"relu": 1, "relu6": 1, "swish": 1, "hswish": 0, "sigmoid": 0,
+                           "hsigmoid": 0, "gelu": 1}
 
 
 def _ptflops_act(op, inputs, out, cost) -> dict:
-    table = _PTFLOPS_ACT_MODULE if op.written_as == "module" else _PTFLOPS_ACT_FUNCTIONAL
-    return {"activation": table.get(op.act, 0) * numel(out)}
+    table = PTFLOPS_ACT_MODULE if op.written_as == "module" else PTFLOPS_ACT_FUNCTIONAL
+    if op.act not in table:
+        raise OptionError(f"convention 'ptflops' has no rule for activation {op.act!r} (node "
+                          f"{op.name}); archcalc.cost.peers lists the ones it knows")
+    return {"activation": table[op.act] * numel(out)}
 
 
 # ---- pooling -------------------------------------------------------------------------------------
