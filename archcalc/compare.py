@@ -1,5 +1,8 @@
 """Several specs side by side (the MobileNetV2 paper's Tables 3 and 4 comparisons):
 `compare_specs` costs each target into an `Entry`; archcalc.report.compare renders them.
+One spec under several conventions (`archcalc compare SPEC --conventions paper,fvcore,thop`):
+`compare_conventions` costs it under each, with its MAdds by part (conv, BN, pooling, ...:
+archcalc.cost.peers.breakdown); archcalc.report.conventions renders that.
 
 A target is `SPEC` or `SPEC@WIDTH[,RESOLUTION]` (e.g. specs/mobilenet_v2.yaml@1.4,224).
 """
@@ -89,6 +92,41 @@ def compare_specs(targets: list[str], sets: Mapping[str, str] | None = None, con
         declared = sorted({p.name for e in entries for p in e.table.spec.params})
         raise OptionError(f"--set {name}: none of the compared specs declares this parameter "
                           f"({files}; they declare: {', '.join(declared) or 'nothing'})")
+    return entries
+
+
+@dataclass(frozen=True)
+class ConventionEntry:
+    label: str                  # the spec's label, as compare_specs labels it
+    table: Any                  # CostTable under this convention
+    parts: dict                 # MAdds by part (conv, linear, BN, activation, pooling, ...)
+
+
+def parse_conventions(text: str) -> list:
+    """"paper,fvcore,thop" -> [Convention, ...]: at least two, each known, none twice."""
+    names = [n.strip() for n in text.split(",")]
+    if len(names) < 2 or not all(names):
+        raise OptionError(f"--conventions expects two or more names separated by commas, "
+                          f"e.g. paper,torchvision,fvcore, got {text!r}")
+    if len(set(names)) < len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise OptionError(f"--conventions names {twice!r} twice")
+    return [convention_named(n) for n in names]
+
+
+def compare_conventions(target_text: str, conventions: list, sets: Mapping[str, str] | None = None,
+                        dtype: str = "fp32") -> list[ConventionEntry]:
+    """One target (SPEC[@WIDTH[,RESOLUTION]]) costed under each convention (each binds its own
+    num_classes unless --set does), with its MAdds by part: the first is the reference the
+    renderer subtracts."""
+    from .cost.peers import breakdown
+    target = Target.parse(target_text)
+    entries = []
+    for conv in conventions:
+        spec = load(target.path, dict(sets or {}), conv)
+        graph = compile_graph(spec, target.width, target.resolution)
+        entry = cost_entry(target, spec, conv, dtype, sets)
+        entries.append(ConventionEntry(entry.label, entry.table, breakdown(graph, conv)))
     return entries
 
 

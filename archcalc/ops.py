@@ -59,6 +59,8 @@ class Op:
     pool: str | None = None   # POOL: avg | max
     global_pool: bool = False
     stream_group: str | None = None  # inverted-residual block whose inner tensors stream (Sec. 5.1)
+    written_as: str = "module"  # how PyTorch code writes it (module | functional | mean): peer
+                                # tools count by module type (archcalc.cost.peers)
 
     @property
     def label(self) -> str:

@@ -27,6 +27,8 @@ def convention_label(name: str) -> str:
     1000 classes)'."""
     conv = cost.CONVENTIONS[name]
     parts = ["BN counted" if conv.bn_params else "BN not counted"]
+    if conv.madds_rules:
+        parts.insert(0, f"MAdds as {conv.madds_rules} counts")
     if conv.num_classes:
         parts.append(f"{conv.num_classes} classes")
     return f"{conv.name} ({', '.join(parts)})"

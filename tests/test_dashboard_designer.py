@@ -51,11 +51,13 @@ def test_readable_numbers():
 
 def test_conventions_and_dtypes_are_archcalcs():
     """The menus list archcalc's one definition of each, labelled from its fields."""
-    assert controls.CONVENTIONS == tuple(archcalc.CONVENTIONS) == ("paper", "torchvision", "tf-slim")
+    assert controls.CONVENTIONS == tuple(archcalc.CONVENTIONS) == (
+        "paper", "torchvision", "tf-slim", "fvcore", "ptflops", "thop", "torchinfo", "torchprofile")
     assert controls.DTYPES == tuple(archcalc.DTYPE_BYTES) == ("fp32", "fp16", "bf16", "int8")
     assert controls.convention_label("paper") == "paper (BN not counted)"
     assert controls.convention_label("torchvision") == "torchvision (BN counted, 1000 classes)"
     assert controls.convention_label("tf-slim") == "tf-slim (BN not counted, 1001 classes)"
+    assert controls.convention_label("thop") == "thop (MAdds as thop counts, BN counted, 1000 classes)"
 
 
 # -- catalog: the browser can name only files of --specs -------------------------------------------
@@ -104,7 +106,8 @@ def test_junk_from_the_browser_is_refused_and_caches_stay_bounded():
     # new parameter values are checked in the sandbox and never lambdified in the server
     assert len(w.evaluator_cache) == 0 and len(w.table_cache) <= limits.DASHBOARD_CACHE_TABLES
     # the zoo's own configurations are; the evaluators' cache keeps its bound
-    for convention, dtype in [(c, d) for c in controls.CONVENTIONS for d in ("fp32", "fp16")]:
+    for convention, dtype in [(c, d) for c in ("paper", "torchvision", "tf-slim")
+                              for d in ("fp32", "fp16")]:
         p = designer.designer_payload(w, "file:mobilenet_v1.yaml", 0.5, 160, convention, dtype)
         assert p["madds_exact"] == reference(SPECS / "mobilenet_v1.yaml", "0.5", 160,
                                              convention=convention, dtype=dtype).totals["madds"]

@@ -35,6 +35,9 @@ def add_commands(sub) -> None:
                      help="table (default), csv (# comment lines first), json or markdown")
     cmp.add_argument("--memory-by-resolution", action="store_true",
                      help="the MobileNetV2 paper's Table 3 layout (use --dtype fp16 as the paper does)")
+    cmp.add_argument("--conventions", metavar="A,B,...",
+                     help="one SPEC under each of these conventions (e.g. paper,torchvision,fvcore,"
+                          "ptflops,thop), MAdds by part and each difference from the first")
     cmp.set_defaults(run=cmd_compare)
 
     zoo = sub.add_parser("zoo", help="list the specs that ship with archcalc, with their sources",
@@ -73,7 +76,23 @@ def cmd_zoo(args) -> str:
 
 
 def cmd_compare(args) -> str:
+    if args.conventions is not None:
+        return _compare_conventions(args)
     from ..compare import compare_specs
     from ..report.compare import render_comparison
     entries = compare_specs(args.specs, _sets(args.sets), _convention(args), args.dtype)
     return render_comparison(entries, args.format, args.memory_by_resolution)
+
+
+def _compare_conventions(args) -> str:
+    from ..compare import compare_conventions, parse_conventions
+    from ..errors import OptionError
+    from ..report.conventions import render_conventions
+    if len(args.specs) != 1 or args.memory_by_resolution:
+        raise OptionError("--conventions compares one SPEC under several conventions: give one "
+                          "SPEC and no --memory-by-resolution")
+    conventions = [c.with_options(bn_params=args.bn_params, bias=args.bias,
+                                  elementwise=args.elementwise)
+                   for c in parse_conventions(args.conventions)]
+    return render_conventions(compare_conventions(args.specs[0], conventions, _sets(args.sets),
+                                                  args.dtype), args.format)

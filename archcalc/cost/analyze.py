@@ -239,13 +239,15 @@ def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") 
     for name in graph.names:
         op = graph.op(name)
         out = graph.shape(name)
-        cost = rule_for(op).cost(op, [graph.shape(u) for u in graph.inputs(name)], out)
+        inputs = [graph.shape(u) for u in graph.inputs(name)]
+        cost = rule_for(op).cost(op, inputs, out)
         params = cost.weights + (cost.bias if convention.bias else 0) + \
             (cost.bn_params if convention.bn_params else 0)
         materialised, live, live_streamed = memory[name]
         rows.append(LayerCost(name=name, layer=op.layer, block=op.block, op=op.kind.value,
                               label=op.label, output_shape=tuple(out), params=params,
-                              bn_params=cost.bn_params, madds=cost.madds,
+                              bn_params=cost.bn_params,
+                              madds=convention.madds(op, inputs, out, cost),
                               elementwise_ops=cost.elementwise, memory_bytes=materialised,
                               live_bytes=live, live_bytes_streamed=live_streamed))
     return CostTable(spec=graph.spec, width=graph.width, resolution=graph.resolution,

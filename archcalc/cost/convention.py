@@ -1,9 +1,11 @@
 """Counting conventions: what a count includes, as one explicit, printed object.
 
-MAdds are always the multiply-accumulates of convolutions and fully-connected layers (the
-papers' convention: MobileNetV1 Sec. 3, MobileNetV2 Table 4, ShuffleNet Table 1). What
-varies between published figures is whether BN's gamma/beta and biases count as parameters,
-whether element-wise ops are reported, and the number of classes; those are the fields here.
+MAdds are the multiply-accumulates of convolutions and fully-connected layers (the papers'
+convention: MobileNetV1 Sec. 3, MobileNetV2 Table 4, ShuffleNet Table 1). What varies between
+published figures is whether BN's gamma/beta and biases count as parameters, whether
+element-wise ops are reported, and the number of classes; those are the fields here. The peer
+presets (fvcore, ptflops, thop, torchinfo, torchprofile) also count MAdds as that tool does,
+op kind by op kind (`madds_rules`: a rule table of archcalc.cost.peers).
 """
 from __future__ import annotations
 
@@ -25,9 +27,15 @@ class Convention:
     elementwise: bool = False   # report element-wise ops (BN, activations, adds, pooling)
     num_classes: int | None = None   # sets the spec's `num_classes` parameter (None: spec default)
     reproduces: str = ""
+    madds_rules: str | None = None   # a peer tool's rule table (cost/peers.py); None: conv + fc
 
     def describe(self) -> str:
-        parts = ["MAdds = conv + fc multiply-accumulates", "FLOPs = 2 x MAdds",
+        if self.madds_rules:
+            from .peers import describe
+            madds = describe(self.madds_rules)
+        else:
+            madds = "MAdds = conv + fc multiply-accumulates"
+        parts = [madds, "FLOPs = 2 x MAdds",
                  "BN params " + ("counted" if self.bn_params else "excluded"),
                  "biases " + ("counted" if self.bias else "excluded"),
                  "element-wise ops " + ("reported" if self.elementwise else "not counted"),
@@ -45,6 +53,13 @@ class Convention:
         suffix = ",".join(f"{'+' if v else '-'}{k}" for k, v in changes.items())
         return replace(self, name=f"{self.name}[{suffix}]", reproduces="", **changes)
 
+    def madds(self, op, inputs, out, cost):
+        """The MAdds this convention counts for one op (`cost`: its rule's Cost)."""
+        if self.madds_rules is None:
+            return cost.madds
+        from .peers import madds
+        return madds(self.madds_rules, op, inputs, out, cost)
+
     def param_defaults(self) -> dict:
         """Spec parameters this convention sets (when the spec declares them)."""
         return {"num_classes": self.num_classes} if self.num_classes else {}
@@ -57,6 +72,14 @@ CONVENTIONS = {
     "tf-slim": Convention("tf-slim", num_classes=1001,
                           reproduces="TF-slim / Keras mobilenet_v2: 3.47M params"),
 }
+# Peer tools: every parameter counted (as each tool reports it), 1000 classes, MAdds by the
+# tool's rules (archcalc.cost.peers); "reproduces" is the tool's call.
+_PEER_MOBILENET_V2 = {"fvcore": "314,193,216", "ptflops": "320,300,008", "thop": "327,486,720",
+                      "torchinfo": "300,809,384", "torchprofile": "307,453,664"}
+for _tool, _total in _PEER_MOBILENET_V2.items():
+    CONVENTIONS[_tool] = Convention(
+        _tool, bn_params=True, num_classes=1000, madds_rules=_tool,
+        reproduces=f"{_tool}'s total; torchvision mobilenet_v2 at 224: {_total} MAdds")
 
 
 def convention_named(name: "str | Convention") -> Convention:

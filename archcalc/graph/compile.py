@@ -361,7 +361,7 @@ class RowCompiler:
              rep: int) -> RowOutput:
         node = self.op(row, [x.node], kind=OpKind.POOL, name=f"{path}.pool", layer=path,
                        pool=row.pool, kernel=row.k, stride=stride, padding=row.padding,
-                       global_pool=row.global_)
+                       global_pool=row.global_, written_as=row.written_as)
         return RowOutput(node, x.design_c)
 
     def fc(self, row: schema.FcRow, x: RowOutput, stride: int, path: str, rep: int) -> RowOutput:

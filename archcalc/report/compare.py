@@ -92,7 +92,7 @@ def render_text(entries, with_memory: bool, markdown: bool = False) -> str:
     width = columns()
     lines = [wrap(f"convention: {conv.describe()}", width, 4) if not markdown else
              f"convention: {conv.describe()}", f"memory: {entries[0].table.dtype} activations", ""]
-    lines += _grid(header, body, markdown)
+    lines += grid(header, body, markdown)
     sources = _sources(entries)
     if sources:
         lines.append("")      # (markdown: else GitHub renders the next line as a table row)
@@ -106,11 +106,11 @@ def render_text(entries, with_memory: bool, markdown: bool = False) -> str:
         lines += ["", note if markdown else wrap(note, width), ""]
         mem_body = [[size, *[_mem_cell(c) for c in cells]] for size, cells in table]
         mem_body.append(["max", *[("" if m is None else _kilo(m[1])) for m in maxima]])
-        lines += _grid(["size", *[e.label for e in entries]], mem_body, markdown)
+        lines += grid(["size", *[e.label for e in entries]], mem_body, markdown)
     return "\n".join(lines) + "\n"
 
 
-def _grid(header, body, markdown: bool, width: int | None = None) -> list[str]:
+def grid(header, body, markdown: bool, width: int | None = None) -> list[str]:
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
         out += ["| " + " | ".join(r) + " |" for r in body]

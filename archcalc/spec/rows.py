@@ -132,6 +132,10 @@ def build_row(tpl: RowTemplate, scope: Mapping, path, cells: Mapping) -> schema.
         lines[key] = ln
     if op in ("avgpool", "maxpool"):
         clean["pool"] = op[:3]
+        if clean.get("written_as") == "mean" and (op != "avgpool" or not clean.get("global_")):
+            raise SpecError("written_as: mean is a global average pool (x.mean([2, 3])); "
+                            "use it with {op: avgpool, global: true}", path=path,
+                            line=lines["written_as"], key=f"{where}.written_as")
         if not clean.get("global_"):
             if "k" not in clean:
                 raise SpecError("a windowed pool needs 'k' (or global: true)", path=path,

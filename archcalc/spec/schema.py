@@ -18,6 +18,7 @@ NORMS = ("bn", "none")
 SCALES = ("all", "up", "none")       # width multiplier: alpha, max(1, alpha), never
 RESIDUALS = ("bottleneck", "expansion", "none")   # MobileNetV2 Fig. 6b placements
 POOLS = ("avg", "max")
+WRITTEN_AS = ("module", "functional", "mean")   # a pool in PyTorch: nn.*Pool2d | F.*pool2d | x.mean
 
 
 class InputSize(tuple):
@@ -179,6 +180,7 @@ class PoolRow(Row):
     s: int = 0
     padding: Any = "valid"
     global_: bool = False
+    written_as: str = "module"       # PyTorch form, for the peer conventions (cost/peers.py)
 
 
 @dataclass(frozen=True)

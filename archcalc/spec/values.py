@@ -168,6 +168,7 @@ KEY_CHECKS: dict[str, Callable] = {
     "se_of": one_of(schema.SE_OF), "se_rounding": one_of(schema.SE_ROUNDING),
     "se_act": one_of(schema.ACTIVATIONS), "se_gate": one_of(schema.ACTIVATIONS),
     "like": identifier, "relu": boolean, "from": reference, "name": identifier,
+    "written_as": one_of(schema.WRITTEN_AS),
 }
 
 
