@@ -57,8 +57,15 @@ class round_half_even(sympy.Function):  # noqa: N801
         return None
 
 
-def spatial_out(size, kernel: int, stride: int, padding):
+def spatial_out(size, kernel: int, stride: int, padding, dilation: int = 1,
+                ceil_mode: bool = False):
     """Symbolic twin of archcalc.rounding.spatial_out."""
+    if ceil_mode and padding != "same":
+        pad = 0 if padding == "valid" else padding
+        span = dilation * (kernel - 1) + 1
+        out = sympy.ceiling((size + 2 * pad - span) / sympy.Integer(stride)) + 1
+        return out - sympy.Piecewise((1, (out - 1) * stride >= size + pad), (0, True))
+    kernel = dilation * (kernel - 1) + 1
     if padding == "same":
         if stride == 1:
             return size

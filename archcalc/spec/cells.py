@@ -38,7 +38,7 @@ class NodeTemplate:
 class CellNode:
     """One node of a bound cell: branches (each an input name and rows) combined by `combine`."""
     name: str
-    combine: str            # "seq" (one branch) | "add" | "concat"
+    combine: str            # "seq" (one branch) | "add" | "concat" | "mul" (x times a gate)
     branches: tuple         # ((from_name, (rows...)), ...)
     line: int
     key: str = ""
@@ -120,9 +120,12 @@ def _decode_nodes(head, body: Located, names, defaults, path, cells) -> tuple:
         if not isinstance(name, str) or not name.isidentifier():
             raise SpecError("a node name must be an identifier", path=path, line=line, key=key)
         ctx = (head, known, names, defaults, path, cells, line)
-        if isinstance(raw, Located) and any(k in raw for k in ("add", "concat")):
-            combine = "add" if "add" in raw else "concat"
+        if isinstance(raw, Located) and any(k in raw for k in ("add", "concat", "mul")):
+            combine = next(k for k in ("add", "concat", "mul") if k in raw)
             branches = raw[combine]
+            if combine == "mul" and isinstance(branches, LocatedList) and len(branches) != 2:
+                raise SpecError("'mul' takes two branches: a tensor and its C x 1 x 1 gate",
+                                path=path, line=raw.key_lines[combine], key=f"{key}.mul")
             if len(raw) != 1 or not isinstance(branches, LocatedList) or len(branches) < 2:
                 raise SpecError(f"'{combine}' takes a list of two or more branches", path=path,
                                 line=line, key=key)

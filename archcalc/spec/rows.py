@@ -142,6 +142,9 @@ def build_row(tpl: RowTemplate, scope: Mapping, path, cells: Mapping) -> schema.
                 raise SpecError(f"padding {pad} is more than half the kernel ({clean['k']} // 2 = "
                                 f"{clean['k'] // 2}); PyTorch's pooling refuses it", path=path,
                                 line=lines["padding"], key=f"{where}.padding")
+    if op == "upsample" and sum(k in clean for k in ("factor", "size", "to")) != 1:
+        raise SpecError("an upsample needs exactly one of 'factor', 'size' and 'to'", path=path,
+                        line=tpl.line, key=where)
     row_type = schema.ROW_TYPES[op]
     if row_type is schema.ActivationRow:
         clean["act"] = op

@@ -168,6 +168,11 @@ KEY_CHECKS: dict[str, Callable] = {
     "se_of": one_of(schema.SE_OF), "se_rounding": one_of(schema.SE_ROUNDING),
     "se_act": one_of(schema.ACTIVATIONS), "se_gate": one_of(schema.ACTIVATIONS),
     "like": identifier, "relu": boolean, "from": reference, "name": identifier,
+    "dilation": _int_in(1, MAX_KERNEL, "positive integer", "MAX_KERNEL"), "ceil_mode": boolean,
+    "mode": one_of(schema.RESAMPLING), "factor": _int_in(1, MAX_STRIDE, "positive integer",
+                                                        "MAX_STRIDE"),
+    "size": input_size, "to": reference,
+    "block": _int_in(1, MAX_STRIDE, "positive integer", "MAX_STRIDE"),
 }
 
 
