@@ -346,3 +346,19 @@ class L2NormRule:
     @staticmethod
     def cost(op, inputs, out):
         return Cost(weights=out[0], elementwise=3 * numel(out))
+
+
+def tf_atrous_madds(op: Op, cost: Cost, out: Shape):
+    """MAdds of a conv with rate r = op.dilation > 1 as TensorFlow computes it (MobileNetV2
+    Table 7's counts): tf.nn.convolution runs it as space_to_batch -> VALID conv ->
+    batch_to_space on an input padded at the end to a multiple of r
+    (required_space_to_batch_paddings), so the conv computes r*ceil(H/r) x r*ceil(W/r) output
+    positions, each costing weights MAdds. Other ops: their own MAdds."""
+    r = op.dilation
+    if op.kind not in CONV_KINDS or r == 1:
+        return cost.madds
+    _, h, w = out
+    if isinstance(h, int) and isinstance(w, int):
+        return cost.weights * (r * -(-h // r)) * (r * -(-w // r))
+    import sympy
+    return cost.weights * r * sympy.ceiling(h / r) * r * sympy.ceiling(w / r)

@@ -203,7 +203,8 @@ def _depths(uses: dict, heads: dict, path) -> dict:
 
 def _bind_nodes(cell: schema.CellDef, scope: Mapping, path, cells: Mapping) -> tuple:
     return tuple(CellNode(n.name, n.combine,
-                          tuple((source, tuple(build_row(t, scope, path, cells) for t in rows))
+                          tuple((source, tuple(r for r in (build_row(t, scope, path, cells)
+                                                           for t in rows) if r.when))
                                 for source, rows in n.branches), n.line, n.key)
                  for n in cell.nodes)
 

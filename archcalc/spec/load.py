@@ -75,9 +75,10 @@ def _sections(layers: Located, defaults, names, scope, path, cells) -> tuple:
         if not isinstance(raw, LocatedList) or not raw:
             raise SpecError("expected a non-empty list of rows", path=path, line=line,
                             key=f"layers.{name}")
-        rows = tuple(build_row(decode_row(item, raw.item_lines[i], f"layers.{name}[{i}]",
-                                          defaults, names, path, cells), scope, path, cells)
-                     for i, item in enumerate(raw))
+        rows = tuple(row for row in (
+            build_row(decode_row(item, raw.item_lines[i], f"layers.{name}[{i}]", defaults, names,
+                                 path, cells), scope, path, cells)
+            for i, item in enumerate(raw)) if row.when)
         sections.append(schema.Section(name=name, line=line, rows=rows))
     return tuple(sections)
 

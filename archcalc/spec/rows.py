@@ -21,7 +21,7 @@ REQUIRED = {"conv": ("c",), "pwconv": ("c",), "sepconv": ("c",), "bottleneck": (
             "fc": ("c",), "shuffle_unit": ("c",), "shuffle_v2_unit": ("c",),
             "predictor": ("anchors", "classes"), "fit": ("c",)}
 NO_DEFAULTS = ("fc",)   # the classifier stays linear unless its own row says otherwise
-CELL_ROW_KEYS = ("n", "from", "name")
+CELL_ROW_KEYS = ("n", "from", "name", "when")
 FIELD_NAMES = {"global": "global_", "from": "from_"}
 
 
@@ -33,7 +33,7 @@ def row_keys(row_type: type) -> list[str]:
 
 
 DEFAULT_KEYS = sorted({k for t in schema.ROW_TYPES.values() for k in row_keys(t)}
-                      - {"c", "n", "t", "from", "name"})
+                      - {"c", "n", "t", "from", "name", "when"})
 
 
 @dataclass(frozen=True)

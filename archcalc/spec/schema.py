@@ -95,6 +95,7 @@ class Row:
     n: int = 1
     from_: str | None = None   # input: an earlier layer path or row name (default: the previous row)
     name: str | None = None    # a name later rows can take their input `from`
+    when: bool = True          # false: the row is left out (a $parameter or lookup decides)
 
     def line_of(self, key: str) -> int:
         return dict(self.key_lines).get(key, self.line)

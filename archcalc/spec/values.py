@@ -172,7 +172,7 @@ KEY_CHECKS: dict[str, Callable] = {
     "mode": one_of(schema.RESAMPLING), "factor": _int_in(1, MAX_STRIDE, "positive integer",
                                                         "MAX_STRIDE"),
     "size": input_size, "to": reference,
-    "block": _int_in(1, MAX_STRIDE, "positive integer", "MAX_STRIDE"),
+    "block": _int_in(1, MAX_STRIDE, "positive integer", "MAX_STRIDE"), "when": boolean,
 }
 
 
