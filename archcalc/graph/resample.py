@@ -33,17 +33,17 @@ def layer_stride(c, row, x: RowOutput, stride: int, path: str) -> tuple[int, int
     return stride, 1, x.rate, True
 
 
-def target(c, row, ref: str) -> str:
-    """The node `ref` names: inside a cell an input or node of the cell, else an earlier row
-    name, row path or layer path (as `from`)."""
+def target(c, row, ref: str) -> RowOutput:
+    """The tensor `ref` names: inside a cell an input or node of the cell, else an earlier row
+    name, row path or layer path (as `from`; a layer path's output stride is unknown)."""
     scope, _ = c.cell_scope[-1]
     if ref in scope:
-        return scope[ref].node
+        return scope[ref]
     if ref in c.names:
-        return c.names[ref].node
+        return c.names[ref]
     node = c.g.last_of_layer.get(ref)
     if node is not None:
-        return node
+        return RowOutput(node, None, 1 if c.g.op(node).kind is OpKind.INPUT else None)
     known = list(scope) + list(c.names) + sorted({c.g.op(n).layer for n in c.g.names})
     raise SpecError(f"no earlier row, layer or cell node named {quote(ref)}", path=c.spec.path,
                     line=row.line_of("to"), key="to", hint=closest(ref, known))
@@ -51,16 +51,20 @@ def target(c, row, ref: str) -> str:
 
 def upsample(c, row: schema.UpsampleRow, x: RowOutput, stride: int, path: str,
              rep: int) -> RowOutput:
+    """Its output stride: the target's (`to`), x's divided by the factor where it divides,
+    else unknown."""
+    size, out_stride = None, None
     if row.to is not None:
-        _, h, w = c.g.shape(target(c, row, row.to))
-        size = (h, w)
+        ref = target(c, row, row.to)
+        _, h, w = c.g.shape(ref.node)
+        size, out_stride = (h, w), ref.output_stride
     elif row.size is not None:
         size = schema.sides(row.size)
-    else:
-        size = None
+    elif x.output_stride is not None and x.output_stride % row.factor == 0:
+        out_stride = x.output_stride // row.factor
     node = c.op(row, [x.node], kind=OpKind.UPSAMPLE, name=f"{path}.upsample", layer=path,
                 mode=row.mode, size=size, factor=row.factor or 1)
-    return RowOutput(node, x.design_c, None)
+    return RowOutput(node, x.design_c, out_stride)
 
 
 def space_to_depth(c, row: schema.SpaceToDepthRow, x: RowOutput, stride: int, path: str,
