@@ -293,10 +293,17 @@ def test_multiscale_sums_every_pass():
     assert off.passes == () and off.totals["madds"] == per[1]
 
 
-def test_multiscale_has_no_closed_forms():
-    with pytest.raises(archcalc.errors.OptionError, match="multi-scale"):
-        archcalc.analyze(archcalc.compile_graph(parse_spec(textwrap.dedent(MS_SPEC), "t.yaml"),
-                                                symbolic=True))
+def test_multiscale_closed_forms_sum_the_passes():
+    """The closed form of MAdds is the single-pass form at each pass's side, summed: here
+    2 x 24 x (floor(r/2)^2 + r^2 + floor(3r/2)^2)."""
+    spec = parse_spec(textwrap.dedent(MS_SPEC), "t.yaml")
+    table = archcalc.analyze(archcalc.compile_graph(spec, symbolic=True))
+    from archcalc.cost import Evaluator
+    ev = Evaluator.from_table(table)
+    for r in (20, 21, 33):
+        want = 2 * 24 * ((r // 2) ** 2 + r * r + (3 * r // 2) ** 2)
+        assert int(ev.points(["1"], [r], "madds")["madds"][0]) == want
+        assert table.at(1, r).totals["madds"] == want == costs(MS_SPEC, resolution=r).totals["madds"]
 
 
 def test_report_lists_passes(tmp_path, capsys):

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
-from ..errors import OptionError
 from ..spec.schema import input_size, sides
 
 
@@ -50,12 +49,8 @@ def inference_passes(graph, convention, dtype: str) -> tuple:
     compiled at its size and costed under `convention`; flipped passes reuse the cost of the
     unflipped one at the same size."""
     spec = graph.spec
-    if spec.multiscale is None:
+    if spec.multiscale is None or graph.symbolic:
         return ()
-    if graph.symbolic:
-        raise OptionError("closed forms describe one inference pass; this spec sums multi-scale "
-                          "passes (multiscale:), so use report or compare at a point, or "
-                          "--set multiscale=false")
     from ..graph.compile import compile_graph
     from .analyze import analyze
     single = replace(spec, multiscale=None)
@@ -67,3 +62,18 @@ def inference_passes(graph, convention, dtype: str) -> tuple:
                                  dtype).totals["madds"]
         out.append(Pass(scale, flip, size, cost[size]))
     return tuple(out)
+
+
+def symbolic_madds(multiscale, madds):
+    """A closed form's MAdds summed over the passes: the single-pass form in r with r replaced
+    by each pass's side (floor((r - 1) s) + 1 or floor(r s)), twice with flips."""
+    import sympy
+
+    from .. import symbolic
+    total = 0
+    for s in multiscale.scales:
+        q = sympy.Rational(Fraction(s).numerator, Fraction(s).denominator)
+        side = sympy.floor((symbolic.r - 1) * q) + 1 if multiscale.sizes == "tf" else \
+            sympy.floor(symbolic.r * q)
+        total += (2 if multiscale.flip else 1) * madds.xreplace({symbolic.r: side})
+    return total

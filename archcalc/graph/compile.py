@@ -80,9 +80,9 @@ class RowCompiler:
                    act: str, groups=1, norm: str = "bn", bias: bool = False, padding="same",
                    stream_group: str | None = None, dilation: int = 1) -> str:
         """conv + BN + activation, like torchvision's Conv2dNormActivation; a k x k conv's
-        dilation is multiplied by the row's atrous rate (output_stride)."""
+        dilation is multiplied by the row's atrous rate (output_stride; a 1x1 has none)."""
         common = dict(layer=layer, stream_group=stream_group)
-        dilation = dilation * self.layer_rate if kernel > 1 else 1
+        dilation = 1 if kind is OpKind.POINTWISE or kernel == 1 else dilation * self.layer_rate
         h = self.op(row, [x], kind=kind, name=f"{layer}.conv", out_ch=out_ch, kernel=kernel,
                     stride=stride, padding=padding, groups=groups, bias=bias, dilation=dilation,
                     **common)
