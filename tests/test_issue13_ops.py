@@ -322,3 +322,12 @@ def test_leaky_relu_slope_in_torch():
     module = ACTIVATIONS["leaky_relu"]()
     assert module(torch.tensor([-10.0])).item() == pytest.approx(-1.0)
     assert math.isclose(module.negative_slope, 0.1)
+
+
+def test_verify_compares_one_pass_of_a_multiscale_spec():
+    """The PyTorch model is one pass: verify checks the rows (the pass at the point's size),
+    not the multi-scale sum."""
+    pytest.importorskip("torch")
+    from archcalc.torch_backend import verify
+    result = verify(build(MS_SPEC))
+    assert result.ok and result.madds == (3 * 8 * 20 * 20, 3 * 8 * 20 * 20)
