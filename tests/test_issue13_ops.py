@@ -331,3 +331,17 @@ def test_verify_compares_one_pass_of_a_multiscale_spec():
     from archcalc.torch_backend import verify
     result = verify(build(MS_SPEC))
     assert result.ok and result.madds == (3 * 8 * 20 * 20, 3 * 8 * 20 * 20)
+
+
+@pytest.mark.parametrize("section, message", [
+    ("{scales: [10000], flip: true}", "multiscale.scales: the pass at scale 10000 is 200000 pixels"),
+    ("{scales: []}", "multiscale.scales: expected a non-empty list of scales"),
+    ("{scales: [0.5], sizes: round}", "multiscale.sizes: expected one of scaled, tf"),
+    ("{scales: [-1]}", "multiscale.scales: must be positive"),
+    ("{scales: [1], mirror: true}", "multiscale.mirror: unknown key"),
+])
+def test_bad_multiscale_is_a_located_error(section, message):
+    text = MS_SPEC.replace("{enabled: $ms, scales: [0.5, 1, 1.5], flip: true}", section)
+    with pytest.raises(SpecError) as err:
+        costs(text)
+    assert message in str(err.value) and "t.yaml:" in str(err.value)

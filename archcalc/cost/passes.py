@@ -14,6 +14,9 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from ..errors import SpecError
+from ..limits import MAX_RESOLUTION
+from ..numbers import decimal_text
 from ..spec.schema import input_size, sides
 
 
@@ -57,6 +60,10 @@ def inference_passes(graph, convention, dtype: str) -> tuple:
     cost: dict = {}
     out = []
     for scale, flip, size in pass_sizes(spec.multiscale, graph.resolution):
+        if max(sides(size)) > MAX_RESOLUTION:
+            raise SpecError(f"the pass at scale {decimal_text(scale)} is {size} pixels, above the "
+                            f"limit {MAX_RESOLUTION:,} (MAX_RESOLUTION)", path=spec.path,
+                            line=spec.multiscale.line, key="multiscale.scales")
         if size not in cost:
             cost[size] = analyze(compile_graph(single, graph.width, size), convention,
                                  dtype).totals["madds"]

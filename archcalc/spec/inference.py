@@ -34,6 +34,7 @@ class MultiScale:
     scales: tuple             # exact Fractions
     flip: bool = False
     sizes: str = "scaled"
+    line: int | None = None   # of `scales:`, for errors
 
 
 def _section(doc: Located, key: str, allowed, path) -> Located | None:
@@ -101,4 +102,4 @@ def parse_multiscale(doc: Located, path, scope, names) -> MultiScale | None:
         raise SpecError(str(err), path=path, line=line, key="multiscale.scales") from None
     return MultiScale(values, _value(raw, "flip", boolean, False, path, "multiscale", scope, names),
                       _value(raw, "sizes", one_of(SIZE_RULES), "scaled", path, "multiscale",
-                             scope, names))
+                             scope, names), line)
