@@ -4,7 +4,9 @@ One spec under several conventions (`archcalc compare SPEC --conventions paper,f
 `compare_conventions` costs it under each, with its MAdds by part (conv, BN, pooling, ...:
 archcalc.cost.peers.breakdown); archcalc.report.conventions renders that.
 
-A target is `SPEC` or `SPEC@WIDTH[,RESOLUTION]` (e.g. specs/mobilenet_v2.yaml@1.4,224).
+A target is `SPEC` or `SPEC@WIDTH[,RESOLUTION]` (e.g. specs/mobilenet_v2.yaml@1.4,224), each
+optionally followed by its own parameter bindings `+NAME=VALUE` (e.g.
+deeplabv3_mobilenet_v2@1,513+output_stride=8+multiscale=true: MobileNetV2 Table 7's rows).
 """
 from __future__ import annotations
 
@@ -24,16 +26,25 @@ class Target:
     path: str
     width: str | None = None
     resolution: str | None = None
+    sets: tuple = ()            # ((name, value text), ...) for this target only
 
     @classmethod
     def parse(cls, text: str) -> "Target":
+        text, *binds = text.split("+")
+        sets = []
+        for bind in binds:
+            name, eq, value = bind.partition("=")
+            if not eq or not name.strip():
+                raise OptionError(f"expected SPEC[@WIDTH[,RESOLUTION]][+NAME=VALUE...], got "
+                                  f"{bind!r} after '+'")
+            sets.append((name.strip(), value.strip()))
         path, sep, point = text.partition("@")
         if not sep:
-            return cls(path)
+            return cls(path, sets=tuple(sets))
         width, _, resolution = point.partition(",")
         if not point or "," in resolution:
             raise OptionError(f"expected SPEC@WIDTH[,RESOLUTION], got {text!r}")
-        return cls(path, width.strip() or None, resolution.strip() or None)
+        return cls(path, width.strip() or None, resolution.strip() or None, tuple(sets))
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ def compare_specs(targets: list[str], sets: Mapping[str, str] | None = None, con
         declared = {p.name for p in load(target.path, None, conv).params}
         mine = _sets_for(declared, sets)
         used |= set(mine)
+        mine.update(target.sets)      # unknown names: load's own error (names the spec)
         spec = load(target.path, mine, conv)
         entries.append(cost_entry(target, spec, conv, dtype, mine, published))
     unused = set(sets) - used

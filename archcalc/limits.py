@@ -33,6 +33,7 @@ MAX_CELL_DEPTH = 1_000            # cells inside cells (node names grow with the
 MAX_GRAPH_OPS = 50_000            # primitive ops (and rows, cell instances) in one compiled graph
 
 # -- design space and outputs (design/grid.py, design/steps.py, design/sweep.py, frontier) ----
+MAX_INFERENCE_SCALES = 64         # scales of a spec's multiscale: section (x2 passes with flip)
 MAX_GRID_AXIS = 10**6             # values on one axis of a grid (LO:HI:STEP); ~200 bytes each
 MAX_SWEEP_POINTS = 10**8          # points of one sweep (widths x resolutions); larger: in chunks
 MAX_GRID_POINTS = 10**7           # points of a grid held in memory (fit, frontier --width/--resolution)

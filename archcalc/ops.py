@@ -32,6 +32,9 @@ class OpKind(str, Enum):
     SHUFFLE = "shuffle"   # ShuffleNet channel shuffle (a permutation of channels)
     SHIFT = "shift"       # shift by one pixel: pad right/bottom, drop the first row/column
     FC = "fc"
+    UPSAMPLE = "upsample"          # bilinear / nearest resampling to a size or by a factor
+    SPACE_TO_DEPTH = "space_to_depth"   # YOLOv2's passthrough "reorg": b x b blocks to channels
+    L2NORM = "l2norm"              # SSD's conv4_3 L2 normalisation with a per-channel scale
 
     def __str__(self) -> str:
         return self.value
@@ -61,6 +64,11 @@ class Op:
     stream_group: str | None = None  # inverted-residual block whose inner tensors stream (Sec. 5.1)
     written_as: str = "module"  # how PyTorch code writes it (module | functional | mean): peer
                                 # tools count by module type (archcalc.cost.peers)
+    dilation: int = 1         # conv: atrous rate (DeepLab); the kernel spans dilation*(k-1)+1
+    ceil_mode: bool = False   # POOL: torch's ceil_mode output-size rule
+    size: Any = None          # UPSAMPLE: output (H, W), or None for `factor`
+    factor: int = 1           # UPSAMPLE: scale factor when no size
+    mode: str | None = None   # UPSAMPLE: bilinear | nearest
 
     @property
     def label(self) -> str:
@@ -72,6 +80,8 @@ class Op:
             text = f"{name} {self.kernel}x{self.kernel}" + (f"/{self.stride}" if self.stride != 1 else "")
             if k is OpKind.GROUPED_CONV or (k is OpKind.POINTWISE and self.groups != 1):
                 text += f" g{self.groups}"
+            if self.dilation != 1:
+                text += f" d{self.dilation}"
             return text
         if k is OpKind.ACT:
             return str(self.act)
@@ -83,7 +93,11 @@ class Op:
             return "scale"
         if k is OpKind.POOL:
             size = "global" if self.global_pool else f"{self.kernel}x{self.kernel}/{self.stride}"
-            return f"{self.pool}pool {size}"
+            return f"{self.pool}pool {size}" + (" ceil" if self.ceil_mode else "")
+        if k is OpKind.UPSAMPLE:
+            return f"{self.mode} " + (f"x{self.factor}" if self.size is None else "resize")
+        if k is OpKind.SPACE_TO_DEPTH:
+            return f"space_to_depth {self.stride}"
         return k.value
 
 
@@ -133,11 +147,11 @@ def numel(shape: Shape):
     return c * h * w
 
 
-def _spatial(size, kernel: int, stride: int, padding):
+def _spatial(size, kernel: int, stride: int, padding, dilation: int = 1, ceil_mode: bool = False):
     if isinstance(size, int):
-        return rounding.spatial_out(size, kernel, stride, padding)
+        return rounding.spatial_out(size, kernel, stride, padding, dilation, ceil_mode)
     from . import symbolic
-    return symbolic.spatial_out(size, kernel, stride, padding)
+    return symbolic.spatial_out(size, kernel, stride, padding, dilation, ceil_mode)
 
 
 def _exact_div(a, b):
@@ -161,12 +175,14 @@ class InputRule:
 
 @rule(*CONV_KINDS)
 class ConvRule:
-    """weights = c_out * (c_in / g) * k^2, bias = c_out; MAdds = weights * h_out * w_out."""
+    """weights = c_out * (c_in / g) * k^2, bias = c_out; MAdds = weights * h_out * w_out.
+    A dilated (atrous) conv has the same weights and MAdds per output position; its kernel
+    spans dilation * (k - 1) + 1 pixels for the spatial rule (DeepLab, Chen et al. 2017)."""
     @staticmethod
     def shape(op, inputs):
         _, h, w = inputs[0]
-        return (op.out_ch, _spatial(h, op.kernel, op.stride, op.padding),
-                _spatial(w, op.kernel, op.stride, op.padding))
+        return (op.out_ch, _spatial(h, op.kernel, op.stride, op.padding, op.dilation),
+                _spatial(w, op.kernel, op.stride, op.padding, op.dilation))
 
     @staticmethod
     def cost(op, inputs, out):
@@ -202,14 +218,16 @@ class ActivationRule:
 
 @rule(OpKind.POOL)
 class PoolRule:
-    """Global: C x 1 x 1; windowed: the conv spatial rule. k^2 element-wise ops per output."""
+    """Global: C x 1 x 1; windowed: the conv spatial rule (with `ceil_mode`, torch's: the
+    output rounds up, less a window that would start in the padding). k^2 element-wise ops
+    per output."""
     @staticmethod
     def shape(op, inputs):
         c, h, w = inputs[0]
         if op.global_pool:
             return (c, 1, 1)
-        return (c, _spatial(h, op.kernel, op.stride, op.padding),
-                _spatial(w, op.kernel, op.stride, op.padding))
+        return (c, _spatial(h, op.kernel, op.stride, op.padding, 1, op.ceil_mode),
+                _spatial(w, op.kernel, op.stride, op.padding, 1, op.ceil_mode))
 
     @staticmethod
     def cost(op, inputs, out):
@@ -281,3 +299,68 @@ class FullyConnectedRule:
     def cost(op, inputs, out):
         weights = numel(inputs[0]) * op.out_ch
         return Cost(weights=weights, bias=op.out_ch if op.bias else 0, madds=weights)
+
+
+@rule(OpKind.UPSAMPLE)
+class UpsampleRule:
+    """Resampling to op.size (H, W) or by op.factor: C x H x W, a new tensor, no parameters and
+    no MAdds in any convention (the papers count none; torch's FlopCounterMode counts no
+    interpolation). Element-wise ops: bilinear 4 per output element (the weighted sum of four
+    neighbours), nearest none (a copy)."""
+    @staticmethod
+    def shape(op, inputs):
+        c, h, w = inputs[0]
+        if op.size is not None:
+            return (c, op.size[0], op.size[1])
+        return (c, h * op.factor, w * op.factor)
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost(elementwise=numel(out) * (4 if op.mode == "bilinear" else 0))
+
+
+@rule(OpKind.SPACE_TO_DEPTH)
+class SpaceToDepthRule:
+    """YOLOv2's passthrough layer (Redmon & Farhadi 2016, Sec. 2 "Fine-Grained Features": the
+    26 x 26 x 512 map turned into 13 x 13 x 2048): each b x b block of pixels (b = op.stride)
+    becomes b^2 channels; C b^2 x H/b x W/b (b must divide H and W), a new tensor that only
+    moves data: no parameters or arithmetic."""
+    @staticmethod
+    def shape(op, inputs):
+        c, h, w = inputs[0]
+        b = op.stride
+        return (c * b * b, _exact_div(h, b), _exact_div(w, b))
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost()
+
+
+@rule(OpKind.L2NORM)
+class L2NormRule:
+    """SSD's L2Norm (Liu et al. 2016, Sec. 3.1, after ParseNet): x / ||x||_2 over channels at
+    each position, times a learned per-channel scale: C weights, no MAdds (not a conv or fc);
+    3 element-wise ops per element (square-accumulate, divide, scale); a new tensor."""
+    @staticmethod
+    def shape(op, inputs):
+        return inputs[0]
+
+    @staticmethod
+    def cost(op, inputs, out):
+        return Cost(weights=out[0], elementwise=3 * numel(out))
+
+
+def tf_atrous_madds(op: Op, cost: Cost, out: Shape):
+    """MAdds of a conv with rate r = op.dilation > 1 as TensorFlow computes it (MobileNetV2
+    Table 7's counts): tf.nn.convolution runs it as space_to_batch -> VALID conv ->
+    batch_to_space on an input padded at the end to a multiple of r
+    (required_space_to_batch_paddings), so the conv computes r*ceil(H/r) x r*ceil(W/r) output
+    positions, each costing weights MAdds. Other ops: their own MAdds."""
+    r = op.dilation
+    if op.kind not in CONV_KINDS or r == 1:
+        return cost.madds
+    _, h, w = out
+    if isinstance(h, int) and isinstance(w, int):
+        return cost.weights * (r * -(-h // r)) * (r * -(-w // r))
+    import sympy
+    return cost.weights * r * sympy.ceiling(h / r) * r * sympy.ceiling(w / r)

@@ -149,8 +149,16 @@ def metric_names(points) -> list[str]:
     return list(seen)
 
 
+# (key in compare's published figures, metric name in points files): ImageNet top-1, Pixel-1
+# latency, COCO detection mAP (MobileNetV2 Table 6), PASCAL VOC mIOU (Table 7), and the
+# params / MAdds a paper prints for the row (paper_params, paper_madds)
+PUBLISHED_METRICS = (("top1", "top1"), ("latency_ms", "pixel1_ms"), ("coco_map", "coco_map"),
+                     ("voc_miou", "voc_miou"), ("paper_params", "paper_params"),
+                     ("paper_madds", "paper_madds"))
+
+
 def published_point(spec_path, spec, width, resolution) -> dict | None:
-    """Published top-1 and Pixel-1 latency for `spec` (bound parameters) at (width,
+    """Published figures (PUBLISHED_METRICS) for `spec` (bound parameters) at (width,
     resolution), from <spec dir>/published/<spec file>: the first matching row that has each
     metric, with the sources joined."""
     found = published_for(spec_path)
@@ -165,7 +173,7 @@ def published_point(spec_path, spec, width, resolution) -> dict | None:
         wanted = point.get("set") or {}
         if not isinstance(wanted, dict) or any(str(params.get(k)) != str(v) for k, v in wanted.items()):
             continue
-        for metric, key in (("top1", "top1"), ("latency_ms", "pixel1_ms")):
+        for metric, key in PUBLISHED_METRICS:
             if metric not in out and point.get(key) is not None:
                 out[metric] = float(point[key])
                 if point["source"] not in sources:

@@ -41,10 +41,20 @@ def round_half_even(v: Number) -> int:
     return round(Fraction(v))
 
 
-def spatial_out(size: int, kernel: int, stride: int, padding: str | int) -> int:
-    """Output size of a window op: "same" -> ceil(in / s); "valid" -> floor((in - k) / s) + 1;
-    an int p -> floor((in + 2p - k) / s) + 1 (PyTorch's Conv2d rule)."""
+def spatial_out(size: int, kernel: int, stride: int, padding: str | int, dilation: int = 1,
+                ceil_mode: bool = False) -> int:
+    """Output size of a window op: "same" -> ceil(in / s); "valid" -> floor((in - K) / s) + 1;
+    an int p -> floor((in + 2p - K) / s) + 1 (PyTorch's Conv2d rule), where K = d (k - 1) + 1
+    is the span of a kernel dilated by d. ceil_mode (PyTorch's pooling): ceil instead of
+    floor, less one where the last window would start in the right padding
+    ((out - 1) s >= in + p)."""
     if padding == "same":
         return -(-size // stride)
     pad = 0 if padding == "valid" else padding
-    return (size + 2 * pad - kernel) // stride + 1
+    span = dilation * (kernel - 1) + 1
+    if not ceil_mode:
+        return (size + 2 * pad - span) // stride + 1
+    out = -(-(size + 2 * pad - span) // stride) + 1
+    if (out - 1) * stride >= size + pad:
+        out -= 1
+    return out

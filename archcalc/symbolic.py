@@ -57,8 +57,19 @@ class round_half_even(sympy.Function):  # noqa: N801
         return None
 
 
-def spatial_out(size, kernel: int, stride: int, padding):
+def spatial_out(size, kernel: int, stride: int, padding, dilation: int = 1,
+                ceil_mode: bool = False):
     """Symbolic twin of archcalc.rounding.spatial_out."""
+    if ceil_mode and padding != "same":
+        pad = 0 if padding == "valid" else padding
+        span = dilation * (kernel - 1) + 1
+        # torch drops the last window when it would start in the right padding; the windows
+        # kept are the starts j s <= min(in + 2p - K + s - 1, in + p - 1): which bound is the
+        # smaller depends on s, K and p only (at most one window is dropped for p <= K / 2)
+        if stride > span - pad:
+            return sympy.floor((size + pad - 1) / sympy.Integer(stride)) + 1
+        return sympy.ceiling((size + 2 * pad - span) / sympy.Integer(stride)) + 1
+    kernel = dilation * (kernel - 1) + 1
     if padding == "same":
         if stride == 1:
             return size

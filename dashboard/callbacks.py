@@ -22,9 +22,10 @@ def register(app, ws) -> None:
     @app.callback(Output("frontier-graph", "figure"), Output("frontier-summary", "children"),
                   Output("frontier-table", "children"),
                   Input("frontier-x", "value"), Input("frontier-scale", "value"),
-                  Input("frontier-fronts", "value"), Input("frontier-convention", "value"))
-    def _frontier(x, scale, show, convention):
-        return guard(lambda: frontier.frontier_view(ws, x, scale, show, convention),
+                  Input("frontier-fronts", "value"), Input("frontier-convention", "value"),
+                  Input("frontier-task", "value"))
+    def _frontier(x, scale, show, convention, task):
+        return guard(lambda: frontier.frontier_view(ws, x, scale, show, convention, task),
                      (empty_figure("the frontier could not be drawn"), None, None))
 
     @app.callback(Output("frontier-space-graph", "figure"),

@@ -159,6 +159,24 @@ def test_frontier_view(dash_duo):
     no_browser_errors(dash_duo)
 
 
+def test_frontier_task_selector(dash_duo):
+    """Detection (COCO mAP, MobileNetV2 Table 6) and segmentation (VOC mIOU, Table 7)."""
+    start(dash_duo, create_app(SPECS, SPECS / "no-results.sqlite"))
+    for index, task, fams in ((1, "coco_map", ("SSD300-VGG16", "YOLOv2", "SSDLite-MobileNetV2")),
+                              (2, "voc_miou", ("DeepLabv3-MobileNetV1", "DeepLabv3-MobileNetV2"))):
+        points, _ = frontier.frontier_points(workspace(), task=task)
+        dash_duo.select_dcc_dropdown("#frontier-task", index=index)
+        until(dash_duo, lambda: text_of(dash_duo, "#frontier-graph .ytitle")
+              == frontier.TASKS[task][1], what=f"{task} axis")
+        until(dash_duo, lambda: len(dash_duo.find_elements(
+            "#frontier-graph .scatterlayer .points path")) == len(points), what="task points")
+        legend = text_of(dash_duo, "#frontier-graph .legend")
+        assert all(f in legend for f in fams)
+        assert f"({frontier.TASKS[task][2]})" in text_of(dash_duo, "#frontier-summary")
+        screenshot(dash_duo, f"frontier-{task}")
+    no_browser_errors(dash_duo)
+
+
 def _isolated_point(points):
     """The published point farthest from its neighbours on the default plot (log MAdds vs
     top-1), so a click on it cannot land on another."""

@@ -169,3 +169,41 @@ def test_navigate_from_a_frontier_click(ws):
                  {"points": [{"customdata": ["path:/etc/passwd", 1, 224, {}, 0]}]}):
         assert page.navigate(ws, "frontier-graph", junk) == (no_update,) * 6
 
+
+
+@pytest.mark.parametrize("task, families", [
+    ("coco_map", {"SSD300-VGG16", "SSD512-VGG16", "YOLOv2", "SSDLite-MobileNetV1",
+                  "SSDLite-MobileNetV2"}),
+    ("voc_miou", {"DeepLabv3-MobileNetV1", "DeepLabv3-MobileNetV2"}),
+])
+def test_frontier_tasks_detection_and_segmentation(ws, task, families):
+    """The task selector's detection (MobileNetV2 Table 6) and segmentation (Table 7) points:
+    every published point with that metric, costed exactly at its point and parameters
+    (multi-scale passes summed), on a figure titled by the task."""
+    want = [p for f in sorted((SPECS / "published").glob("*.yaml")) for p in load_points(f)
+            if p.get(task) is not None and "width" in p]
+    for convention in ("paper", "tf-deeplab"):
+        points, notes = frontier.frontier_points(ws, convention, task=task)
+        assert notes == [] and len(points) == len(want)
+        assert {p["family"] for p in points} == families
+        for p in points:
+            ref = reference(SPECS / p["spec"], p["width"], p["resolution"], sets=p["sets"] or None,
+                            convention=convention)
+            for m in frontier.COST_METRICS:
+                assert p[m] == ref.totals[m], (p["label"], m)
+    fig = frontier.frontier_figure(points, "madds", True, ("family", "overall"), task)
+    assert fig["layout"]["yaxis"]["title"]["text"] == frontier.TASKS[task][1]
+    markers = [t for t in fig["data"] if t["mode"] == "markers"]
+    assert sorted(y for t in markers for y in t["y"]) == sorted(float(p[task]) for p in want)
+    _, summary, table = frontier_tab.frontier_view(ws, "madds", "log", ["overall"], "tf-deeplab", task)
+    assert f"({frontier.TASKS[task][2]})" in summary[1]
+    assert table.children.children[1].children
+    if task == "voc_miou":          # Table 7 at 513 under TF's counting: 387B with MF
+        mf = [p for p in points if p["label"] == "MNet V2* OS8 ASPP MF"][0]
+        assert abs(mf["madds"] - 387e9) / 387e9 < 0.005
+
+
+def test_frontier_unknown_task_is_refused(ws):
+    import archcalc
+    with pytest.raises(archcalc.OptionError, match="unknown task"):
+        frontier.frontier_points(ws, task="top5")

@@ -33,6 +33,11 @@ from design_helpers import (SPEC_IDS, SPECS, declared_choices, reference, refere
 WIDTHS = [Fraction(1, 20) + Fraction(k, 80) for k in range(197)]
 RESOLUTIONS = list(range(32, 401))
 REFERENCE_SECONDS = 3.0      # of single-core reference evaluation per spec (run on all cores)
+# Specs buildable on only part of that grid check fewer points (still hundreds): SSD's valid
+# 3x3 extra layers need inputs of about 268 pixels or more (SSD300: 36% of it, SSD512 with
+# its extra stride-2 pair about 32%); YOLOv2's
+# passthrough needs an even 1/16 map (half of it, 48% of a random sample)
+BUILDABLE_SHARE = {"ssd300_vgg16": 3, "ssd512_vgg16": 4, "yolov2": 3}
 
 
 @lru_cache(maxsize=None)
@@ -76,7 +81,7 @@ def test_grid_equals_point_reports_on_random_sample(spec_forms):
         for m, v in got.items():
             assert int(v) == want[m], where + (m,)
         checked += 1
-    assert checked >= n // 2
+    assert checked >= n // BUILDABLE_SHARE.get(path.stem, 2)
 
 
 def test_points_equal_point_reports_off_grid(spec_forms):

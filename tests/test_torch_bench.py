@@ -27,6 +27,12 @@ from archcalc.cli.pytorch import add_commands
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = sorted((REPO / "specs").glob("*.yaml"))
+# SSD's valid 3x3 / 4x4 extra layers need an input of about 268 pixels or more
+RESOLUTION = {"ssd300_vgg16": 268, "ssd512_vgg16": 272}
+
+
+def resolution(spec) -> int:
+    return RESOLUTION.get(spec.stem, 64)
 FAST = ["--resolution", "64", "--threads", "1", "--min-time", "0.05", "--max-time", "0.3",
         "--warmup", "0.05", "--micro-time", "0.05", "--layer-runs", "3"]
 
@@ -80,7 +86,8 @@ def benched(tmp_path_factory):
         for spec in SPECS:
             stdout, stderr = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-                code = run(["bench", str(spec), *FAST, "--db", str(db), "--format", "json"])
+                code = run(["bench", str(spec), *FAST, "--resolution", str(resolution(spec)),
+                            "--db", str(db), "--format", "json"])
             out[spec] = (code, stdout.getvalue(), stderr.getvalue())
     finally:
         mp.undo()
@@ -119,10 +126,10 @@ def test_bench_every_spec(benched, spec):
     d = json.loads(stdout)                      # stdout is pure JSON
     assert "USDT" not in stderr and "USDT" not in stdout
 
-    graph = compile_graph(archcalc.load(str(spec)), 1, 64)
-    table = archcalc.evaluate(str(spec), 1, 64)
+    graph = compile_graph(archcalc.load(str(spec)), 1, resolution(spec))
+    table = archcalc.evaluate(str(spec), 1, resolution(spec))
     assert d["spec"]["hash"] == hashlib.sha256(spec.read_bytes()).hexdigest()
-    assert d["point"] == {"width": "1", "resolution": 64, "sets": {},
+    assert d["point"] == {"width": "1", "resolution": resolution(spec), "sets": {},
                           "params": d["point"]["params"]}
     assert d["options"]["threads"] == 1 and d["options"]["batch"] == 1
     # the model is exactly what archcalc counts (verify's convention: everything torch holds)
@@ -175,7 +182,7 @@ def test_results_lists_every_bench(benched, main, capsys):
         assert r["machine"] == machine.machine()["fingerprint"]
         assert r["torch"] == torch.__version__ and r["gpu"] in ("none", r["gpu"])
         assert (r["width"], r["resolution"], r["batch"], r["dtype"], r["device"], r["threads"]) \
-            == ("1", 64, 1, "fp32", "cpu", 1)
+            == ("1", resolution(spec), 1, "fp32", "cpu", 1)
         assert r["options"] == {"channels_last": False, "compile": False}
         assert r["payload"]["timing"]["median"] == r["median_s"]
 

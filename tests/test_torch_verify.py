@@ -14,12 +14,15 @@ SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.yaml")
 # widths that round differently; an odd resolution exercises ceil(in / s) at every stride
 POINTS = [("0.35", 97), ("1", 128), ("1.3", 160)]
 EXTRA_SETS = {"shufflenet_v1.yaml": [{"groups": g} for g in ("1", "2", "3", "4", "8")]}
+# SSD's valid 3x3 / 4x4 extra layers need an input of about 268 pixels or more
+SPEC_POINTS = {"ssd300_vgg16.yaml": [("0.35", 268), ("1", 301)],
+               "ssd512_vgg16.yaml": [("0.35", 272), ("1", 301)]}
 
 
 def cases():
     for spec in SPECS:
         for sets in EXTRA_SETS.get(spec.name, [None]):
-            for width, resolution in POINTS:
+            for width, resolution in SPEC_POINTS.get(spec.name, POINTS):
                 yield pytest.param(spec, sets, width, resolution,
                                    id=f"{spec.stem}-{sets or ''}-{width}-{resolution}")
 

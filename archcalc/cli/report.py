@@ -23,6 +23,9 @@ def add_commands(sub) -> None:
                      help="also print closed forms in alpha and r (totals and per layer)")
     rep.add_argument("--ops", action="store_true",
                      help="one table row per primitive op (conv, bn, act) instead of per layer")
+    rep.add_argument("--passes", action="store_true",
+                     help="also list each multi-scale inference pass (a spec's multiscale: "
+                          "section) with its MAdds")
     rep.set_defaults(run=cmd_report)
 
     cmp = sub.add_parser("compare", help="several specs side by side, with ratios to the first",
@@ -60,6 +63,9 @@ def cmd_report(args) -> str:
     text = render(table, args.format, all_ops=args.ops, closed_forms=forms)
     if forms and args.format != "json":
         text += "\n" + render_closed_forms(forms)
+    if args.passes and args.format in ("table", "markdown"):
+        from ..report.render import render_passes
+        text += "\n" + render_passes(table)
     return text
 
 

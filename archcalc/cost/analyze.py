@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import OptionError
 from ..numbers import plain
-from ..ops import rule_for
+from ..ops import rule_for, tf_atrous_madds
 from .convention import DTYPE_BYTES, Convention, convention_named, flops_from_madds
 from .memory import live_sets
 
@@ -48,6 +48,7 @@ class CostTable:
     rows: tuple
     totals: dict
     guards: tuple = ()     # symbolic: where any holds, the closed forms don't (compile instead)
+    passes: tuple = ()     # multi-scale inference (cost/passes.py): MAdds totals are their sum
 
     def valid_at(self, width) -> bool:
         """Whether the closed forms hold at this width (no structural guard fires)."""
@@ -65,7 +66,7 @@ class CostTable:
         res = parse_resolution(self.spec.resolution if resolution is None else resolution,
                                self.spec.resolution)
         program = self.row_program()
-        if program.guard_fires(a):
+        if program.guard_fires(a) or self.spec.multiscale is not None:   # passes: compiled
             from ..graph.compile import compile_graph
             return analyze(compile_graph(self.spec, a, res), self.convention, self.dtype)
         rows, columns = program.rows(a, res, columns=True)
@@ -166,6 +167,9 @@ class CostTable:
             "params": {p.name: plain(p.value) for p in self.spec.params},
             "dtype": self.dtype,
             "totals": {k: plain(v) for k, v in totals.items()},
+            **({"passes": [{"scale": plain(p.scale), "flip": p.flip,
+                            "resolution": plain(p.resolution), "madds": plain(p.madds)}
+                           for p in self.passes]} if self.passes else {}),
             "layers": [{k: (list(map(plain, row.output_shape)) if k == "output_shape"
                             else plain(getattr(row, k))) for k in layer_keys}
                        for row in self.rows],
@@ -243,6 +247,8 @@ def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") 
         cost = rule_for(op).cost(op, inputs, out)
         params = cost.weights + (cost.bias if convention.bias else 0) + \
             (cost.bn_params if convention.bn_params else 0)
+        if convention.atrous == "tf":
+            cost = cost._replace(madds=tf_atrous_madds(op, cost, out))
         materialised, live, live_streamed = memory[name]
         rows.append(LayerCost(name=name, layer=op.layer, block=op.block, op=op.kind.value,
                               label=op.label, output_shape=tuple(out), params=params,
@@ -250,7 +256,16 @@ def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") 
                               madds=convention.madds(op, inputs, out, cost),
                               elementwise_ops=cost.elementwise, memory_bytes=materialised,
                               live_bytes=live, live_bytes_streamed=live_streamed))
+    from .passes import inference_passes
+    passes = inference_passes(graph, convention, dtype)
+    sums = totals(rows, graph.symbolic)
+    if passes:      # rows: the pass at the point's own size; MAdds and FLOPs: all passes
+        sums["madds"] = sum(p.madds for p in passes)
+        sums["flops"] = flops_from_madds(sums["madds"])
+    elif graph.symbolic and graph.spec.multiscale is not None:
+        from .passes import symbolic_madds
+        sums["madds"] = symbolic_madds(graph.spec.multiscale, sums["madds"])
+        sums["flops"] = flops_from_madds(sums["madds"])
     return CostTable(spec=graph.spec, width=graph.width, resolution=graph.resolution,
                      convention=convention, dtype=dtype, symbolic=graph.symbolic,
-                     rows=tuple(rows), totals=totals(rows, graph.symbolic),
-                     guards=tuple(graph.guards))
+                     rows=tuple(rows), totals=sums, guards=tuple(graph.guards), passes=passes)

@@ -28,6 +28,7 @@ class Convention:
     num_classes: int | None = None   # sets the spec's `num_classes` parameter (None: spec default)
     reproduces: str = ""
     madds_rules: str | None = None   # a peer tool's rule table (cost/peers.py); None: conv + fc
+    atrous: str = "hw"          # dilated convs: "hw" = H x W positions; "tf" = TF's padded count
 
     def describe(self) -> str:
         if self.madds_rules:
@@ -41,6 +42,8 @@ class Convention:
                  "element-wise ops " + ("reported" if self.elementwise else "not counted"),
                  f"num_classes = {self.num_classes} unless --set" if self.num_classes
                  else "classes as the spec says"]
+        if self.atrous == "tf":
+            parts.append("atrous convs at TF's padded positions r*ceil(H/r) x r*ceil(W/r)")
         return f"{self.name} ({'; '.join(parts)})"
 
     def with_options(self, bn_params: bool | None = None, bias: bool | None = None,
@@ -71,6 +74,11 @@ CONVENTIONS = {
                               reproduces="torchvision mobilenet_v2 meta: num_params 3,504,872"),
     "tf-slim": Convention("tf-slim", num_classes=1001,
                           reproduces="TF-slim / Keras mobilenet_v2: 3.47M params"),
+    # MobileNetV2 Table 7 was measured on TF DeepLab's graph: BN gamma/beta counted, and an
+    # atrous conv (rate r > 1) run as space_to_batch -> conv -> batch_to_space on an input
+    # padded to a multiple of r (tf.nn.with_space_to_batch)
+    "tf-deeplab": Convention("tf-deeplab", bn_params=True, atrous="tf",
+                             reproduces="MobileNetV2 Table 7 at 513 x 513: 4.52M params, 5.8B MAdds"),
 }
 # Peer tools: every parameter counted (as each tool reports it), 1000 classes, MAdds by the
 # tool's rules (archcalc.cost.peers); "reproduces" is the tool's call.

@@ -91,6 +91,10 @@ def _combine(c, row, cell, node, outs, path: str) -> RowOutput:
             acc = c.op(row, [acc, o.node], kind=OpKind.ADD, layer=f"{path}.{node.name}",
                        name=f"{path}.{node.name}.add" + (f"{k}" if len(outs) > 2 else ""))
         return RowOutput(acc, outs[0].design_c, outs[0].output_stride)
+    if node.combine == "mul":    # a tensor times a C x 1 x 1 gate (LR-ASPP's attention)
+        acc = c.op(row, [outs[0].node, outs[1].node], kind=OpKind.MUL,
+                   layer=f"{path}.{node.name}", name=f"{path}.{node.name}.mul")
+        return RowOutput(acc, outs[0].design_c, outs[0].output_stride)
     acc = c.op(row, [o.node for o in outs], kind=OpKind.CONCAT, layer=f"{path}.{node.name}",
                name=f"{path}.{node.name}.concat")
     design = None if any(o.design_c is None for o in outs) else sum(o.design_c for o in outs)

@@ -137,6 +137,23 @@ class GroupsDivide:
         return [Condition("divisible", (c,), (op.groups,)) for _, c in self._counts(op, in_shapes)]
 
 
+class BlocksDivide:
+    """Space-to-depth's block size divides the spatial size (YOLOv2's reorg: 26 / 2)."""
+
+    def violation(self, op, in_shapes, shape):
+        if op.kind is OpKind.SPACE_TO_DEPTH:
+            _, h, w = in_shapes[0]
+            if isinstance(h, int) and (h % op.stride or w % op.stride):
+                return Violation(f"space_to_depth with block {op.stride} needs a spatial size "
+                                 f"divisible by it, got {h}x{w} at {cut(op.name)}", "block", "block")
+        return None
+
+    def conditions(self, op, in_shapes, shape, guarded=frozenset()):
+        if op.kind is not OpKind.SPACE_TO_DEPTH:
+            return []
+        return [Condition("divisible", (in_shapes[0][k],), (op.stride,), "spatial") for k in (1, 2)]
+
+
 class ChannelsLeft:
     """The width multiplier leaves every op at least one channel."""
 
@@ -181,7 +198,7 @@ class SpatialSize:
 
 
 # In the order a concrete compile tests them (the first violation is the one reported).
-CHECKS = (ResidualShapes(), GateShape(), ConcatSizes(), GroupsDivide(), ChannelsLeft(),
+CHECKS = (ResidualShapes(), GateShape(), ConcatSizes(), GroupsDivide(), BlocksDivide(), ChannelsLeft(),
           ChannelLimit(), SpatialSize())
 
 

@@ -16,6 +16,7 @@ from ..spec import schema
 from .archgraph import ArchGraph
 from .cells import run_cell
 from .checks import first_violation
+from . import resample
 from .point import parse_input_size, parse_resolution, parse_width
 from .rows import RowOutput, repeats
 from .width import (ConcreteDomain, SymbolicDomain, expanded_channels, scaled_channels,
@@ -41,6 +42,9 @@ class RowCompiler:
                          schema.FcRow: self.fc, schema.ActivationRow: self.activation,
                          schema.IdentityRow: self.identity, schema.FitRow: self.fit,
                          schema.CellRow: self.cell}
+        self.handlers.update({t: (lambda fn: lambda *a: fn(self, *a))(fn)
+                              for t, fn in resample.HANDLERS.items()})
+        self.layer_rate = 1          # atrous rate of the row being built (output_stride)
         self.names: dict[str, RowOutput] = {}
         self.history: list[RowOutput] = []   # row outputs in order (cells read the last two)
         # (named tensors, fallback input) of the cell instances being built (graph/cells.py)
@@ -74,11 +78,14 @@ class RowCompiler:
 
     def conv_layer(self, row, x: str, layer: str, kind: OpKind, out_ch, kernel: int, stride: int,
                    act: str, groups=1, norm: str = "bn", bias: bool = False, padding="same",
-                   stream_group: str | None = None) -> str:
-        """conv + BN + activation, like torchvision's Conv2dNormActivation."""
+                   stream_group: str | None = None, dilation: int = 1) -> str:
+        """conv + BN + activation, like torchvision's Conv2dNormActivation; a k x k conv's
+        dilation is multiplied by the row's atrous rate (output_stride; a 1x1 has none)."""
         common = dict(layer=layer, stream_group=stream_group)
+        dilation = 1 if kind is OpKind.POINTWISE or kernel == 1 else dilation * self.layer_rate
         h = self.op(row, [x], kind=kind, name=f"{layer}.conv", out_ch=out_ch, kernel=kernel,
-                    stride=stride, padding=padding, groups=groups, bias=bias, **common)
+                    stride=stride, padding=padding, groups=groups, bias=bias, dilation=dilation,
+                    **common)
         if norm == "bn":
             h = self.op(row, [h], kind=OpKind.BN, name=f"{layer}.bn", **common)
         if act != "linear":
@@ -98,7 +105,8 @@ class RowCompiler:
         else:
             kind = OpKind.CONV if row.groups == 1 else OpKind.GROUPED_CONV
         node = self.conv_layer(row, x.node, path, kind, self.channels(row), row.k,
-                               stride, row.act, row.groups, row.norm, row.bias, row.padding)
+                               stride, row.act, row.groups, row.norm, row.bias, row.padding,
+                               dilation=row.dilation)
         return RowOutput(node, row.c)
 
     def pwconv(self, row: schema.PointwiseRow, x: RowOutput, stride: int, path: str,
@@ -111,14 +119,14 @@ class RowCompiler:
                rep: int) -> RowOutput:
         c = self.g.shape(x.node)[0]
         node = self.conv_layer(row, x.node, path, OpKind.DEPTHWISE, c, row.k, stride, row.act,
-                               c, row.norm, row.bias, row.padding)
+                               c, row.norm, row.bias, row.padding, dilation=row.dilation)
         return RowOutput(node, x.design_c)
 
     def sepconv(self, row: schema.SeparableRow, x: RowOutput, stride: int, path: str,
                 rep: int) -> RowOutput:
         c = self.g.shape(x.node)[0]
         h = self.conv_layer(row, x.node, f"{path}.dw", OpKind.DEPTHWISE, c, row.k, stride,
-                            row.act, c, row.norm, padding=row.padding)
+                            row.act, c, row.norm, padding=row.padding, dilation=row.dilation)
         h = self.conv_layer(row, h, f"{path}.pw", OpKind.POINTWISE, self.channels(row),
                             1, 1, row.act, 1, row.norm)
         return RowOutput(h, row.c)
@@ -141,7 +149,8 @@ class RowCompiler:
                             layer=f"{path}.expand_add", stream_group=group)
             self.prev_expansion = (h, design_mid, stride == 1)
         h = self.conv_layer(row, h, f"{path}.dw", OpKind.DEPTHWISE, mid, row.k, stride, row.act,
-                            groups=mid, padding=row.padding, stream_group=group)
+                            groups=mid, padding=row.padding, stream_group=group,
+                            dilation=row.dilation)
         if row.se:
             # The gate needs the whole depthwise output before it can scale it, so that output
             # is materialised: the SE, the scaled tensor and the projection stream as a second
@@ -361,7 +370,8 @@ class RowCompiler:
              rep: int) -> RowOutput:
         node = self.op(row, [x.node], kind=OpKind.POOL, name=f"{path}.pool", layer=path,
                        pool=row.pool, kernel=row.k, stride=stride, padding=row.padding,
-                       global_pool=row.global_, written_as=row.written_as)
+                       global_pool=row.global_, written_as=row.written_as,
+                       ceil_mode=row.ceil_mode)
         return RowOutput(node, x.design_c)
 
     def fc(self, row: schema.FcRow, x: RowOutput, stride: int, path: str, rep: int) -> RowOutput:
@@ -409,11 +419,18 @@ class RowCompiler:
         self.count(row)
         if not isinstance(row, schema.BottleneckRow):
             self.prev_expansion = None     # an expansion shortcut joins consecutive blocks only
-        out = self.handlers[type(row)](row, x, stride, path, rep)
+        stride, rate, rate_after, grows = resample.layer_stride(self, row, x, stride, path)
+        saved, self.layer_rate = self.layer_rate, rate
+        try:
+            out = self.handlers[type(row)](row, x, stride, path, rep)
+        finally:
+            self.layer_rate = saved
         if out is x or isinstance(row, (schema.CellRow, schema.FitRow)):
             return out          # passed through, or the handler set the output stride itself
+        if isinstance(row, (schema.UpsampleRow, schema.SpaceToDepthRow)):
+            return replace(out, rate=rate_after)
         return replace(out, output_stride=None if x.output_stride is None
-                       else x.output_stride * stride)
+                       else x.output_stride * (stride if grows else 1), rate=rate_after)
 
     def lookup(self, row) -> RowOutput:
         """The tensor a row's `from` names: an earlier row's name, a row path (its output)

@@ -20,6 +20,7 @@ class RowOutput:
     node: str
     design_c: int | None
     output_stride: int | None = 1
+    rate: int = 1          # atrous rate of the layers after it (a spec's output_stride)
 
 
 def repeats(row) -> Iterator[tuple[int, int]]:

@@ -33,6 +33,16 @@ def rows(entries) -> list[dict]:
         if any(v is not None for v in values):
             out.append({"metric": key, "name": name, "values": values,
                         "fmt": lambda v: "" if v is None else f"{v:.1f}"})
+    for key, name in (("coco_map", "COCO mAP (published, %)"), ("voc_miou", "VOC mIOU (published, %)")):
+        values = [_published(e, key) for e in entries]
+        if any(v is not None for v in values):      # as printed: 23.2, 75.29
+            out.append({"metric": key, "name": name, "values": values,
+                        "fmt": lambda v: "" if v is None else f"{v:g}"})
+    for key, name in (("paper_params", "params (published)"), ("paper_madds", "MAdds (published)")):
+        values = [_published(e, key) for e in entries]
+        if any(v is not None for v in values):
+            out.append({"metric": key, "name": name, "values": values,
+                        "fmt": lambda v: "" if v is None else human_count(round(v))})
     return out
 
 

@@ -43,7 +43,7 @@ def _total_lines(table) -> list[tuple[str, str, str]]:
     rows = [("params", human_count(t["params"]), count_text(t["params"])),
             ("BN params", human_count(t["bn_params"]),
              f"{count_text(t['bn_params'])} ({'included in' if table.convention.bn_params else 'not in'} params)"),
-            ("MAdds", human_count(t["madds"]), count_text(t["madds"])),
+            ("MAdds", human_count(t["madds"]), count_text(t["madds"]) + _passes_note(table)),
             ("FLOPs", human_count(t["flops"]), f"{count_text(t['flops'])} (2 x MAdds)")]
     if table.convention.elementwise:
         rows.append(("element-wise ops", human_count(t["elementwise_ops"]), count_text(t["elementwise_ops"])))
@@ -54,6 +54,25 @@ def _total_lines(table) -> list[tuple[str, str, str]]:
              ("peak streamed", human_bytes(t["peak_memory_bytes_streamed"]),
               f"{count_text(t['peak_memory_bytes_streamed'])} bytes, MobileNetV2 Sec. 5.1")]
     return rows
+
+
+def _passes_note(table) -> str:
+    if not table.passes:
+        return ""
+    return (f" (sum of {len(table.passes)} inference passes, multiscale; the layers above are "
+            f"the pass at {table.resolution})")
+
+
+def render_passes(table) -> str:
+    """One line per multi-scale inference pass (report --passes), then their sum."""
+    if not table.passes:
+        return "passes  one (this spec has no multiscale section, or multiscale=false)\n"
+    lines = ["pass  scale  flip  input        MAdds"]
+    for i, p in enumerate(table.passes):
+        lines.append(f"{i:>4}  {number_text(p.scale):>5}  {'yes' if p.flip else 'no':>4}  "
+                     f"{str(p.resolution):<11}  {count_text(p.madds)}")
+    lines.append(f" sum  {'':>5}  {'':>4}  {'':<11}  {count_text(table.totals['madds'])}")
+    return "\n".join(lines) + "\n"
 
 
 def _layer_rows(table, all_ops: bool) -> list[dict]:

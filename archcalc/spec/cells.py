@@ -38,7 +38,7 @@ class NodeTemplate:
 class CellNode:
     """One node of a bound cell: branches (each an input name and rows) combined by `combine`."""
     name: str
-    combine: str            # "seq" (one branch) | "add" | "concat"
+    combine: str            # "seq" (one branch) | "add" | "concat" | "mul" (x times a gate)
     branches: tuple         # ((from_name, (rows...)), ...)
     line: int
     key: str = ""
@@ -120,9 +120,12 @@ def _decode_nodes(head, body: Located, names, defaults, path, cells) -> tuple:
         if not isinstance(name, str) or not name.isidentifier():
             raise SpecError("a node name must be an identifier", path=path, line=line, key=key)
         ctx = (head, known, names, defaults, path, cells, line)
-        if isinstance(raw, Located) and any(k in raw for k in ("add", "concat")):
-            combine = "add" if "add" in raw else "concat"
+        if isinstance(raw, Located) and any(k in raw for k in ("add", "concat", "mul")):
+            combine = next(k for k in ("add", "concat", "mul") if k in raw)
             branches = raw[combine]
+            if combine == "mul" and isinstance(branches, LocatedList) and len(branches) != 2:
+                raise SpecError("'mul' takes two branches: a tensor and its C x 1 x 1 gate",
+                                path=path, line=raw.key_lines[combine], key=f"{key}.mul")
             if len(raw) != 1 or not isinstance(branches, LocatedList) or len(branches) < 2:
                 raise SpecError(f"'{combine}' takes a list of two or more branches", path=path,
                                 line=line, key=key)
@@ -200,7 +203,8 @@ def _depths(uses: dict, heads: dict, path) -> dict:
 
 def _bind_nodes(cell: schema.CellDef, scope: Mapping, path, cells: Mapping) -> tuple:
     return tuple(CellNode(n.name, n.combine,
-                          tuple((source, tuple(build_row(t, scope, path, cells) for t in rows))
+                          tuple((source, tuple(r for r in (build_row(t, scope, path, cells)
+                                                           for t in rows) if r.when))
                                 for source, rows in n.branches), n.line, n.key)
                  for n in cell.nodes)
 

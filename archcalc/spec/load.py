@@ -20,6 +20,7 @@ from ..numbers import quote
 from ..rounding import EXPAND_RULES, ROUNDING_RULES
 from . import schema
 from .cells import CellNode, bind_cell, parse_cells
+from .inference import parse_multiscale, parse_output_stride
 from .params import bind, parse_params
 from .rows import DEFAULT_KEYS, build_row, decode_defaults, decode_row
 from .values import KEY_CHECKS, input_size, one_of, parse_value, pos_int, resolve, template, \
@@ -30,7 +31,7 @@ __all__ = ["load_spec", "parse_spec", "parse_value", "bind_cell", "CellNode", "t
            "read_spec_text", "KEY_CHECKS"]
 
 TOP_KEYS = ("name", "source", "description", "input", "params", "width", "defaults", "cells",
-            "layers")
+            "layers", "output_stride", "multiscale")
 INPUT_KEYS = ("channels", "resolution")
 WIDTH_KEYS = ("rounding", "divisor", "min_channels", "expand")
 
@@ -74,9 +75,10 @@ def _sections(layers: Located, defaults, names, scope, path, cells) -> tuple:
         if not isinstance(raw, LocatedList) or not raw:
             raise SpecError("expected a non-empty list of rows", path=path, line=line,
                             key=f"layers.{name}")
-        rows = tuple(build_row(decode_row(item, raw.item_lines[i], f"layers.{name}[{i}]",
-                                          defaults, names, path, cells), scope, path, cells)
-                     for i, item in enumerate(raw))
+        rows = tuple(row for row in (
+            build_row(decode_row(item, raw.item_lines[i], f"layers.{name}[{i}]", defaults, names,
+                                 path, cells), scope, path, cells)
+            for i, item in enumerate(raw)) if row.when)
         sections.append(schema.Section(name=name, line=line, rows=rows))
     return tuple(sections)
 
@@ -130,7 +132,9 @@ def parse_spec(text: str, path: str = "<spec>", overrides: Mapping[str, Any] | N
                               sections=_sections(layers, defaults, names, scope, path, cells),
                               params=tuple(decls), source=doc.get("source", ""),
                               description=doc.get("description", ""),
-                              cells=tuple(cells.values()), defaults=defaults)
+                              cells=tuple(cells.values()), defaults=defaults,
+                              output_stride=parse_output_stride(doc, path, scope, names),
+                              multiscale=parse_multiscale(doc, path, scope, names))
 
 
 def read_spec_text(path: str) -> str:

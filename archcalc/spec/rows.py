@@ -21,7 +21,7 @@ REQUIRED = {"conv": ("c",), "pwconv": ("c",), "sepconv": ("c",), "bottleneck": (
             "fc": ("c",), "shuffle_unit": ("c",), "shuffle_v2_unit": ("c",),
             "predictor": ("anchors", "classes"), "fit": ("c",)}
 NO_DEFAULTS = ("fc",)   # the classifier stays linear unless its own row says otherwise
-CELL_ROW_KEYS = ("n", "from", "name")
+CELL_ROW_KEYS = ("n", "from", "name", "when")
 FIELD_NAMES = {"global": "global_", "from": "from_"}
 
 
@@ -33,7 +33,7 @@ def row_keys(row_type: type) -> list[str]:
 
 
 DEFAULT_KEYS = sorted({k for t in schema.ROW_TYPES.values() for k in row_keys(t)}
-                      - {"c", "n", "t", "from", "name"})
+                      - {"c", "n", "t", "from", "name", "when"})
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,9 @@ def build_row(tpl: RowTemplate, scope: Mapping, path, cells: Mapping) -> schema.
                 raise SpecError(f"padding {pad} is more than half the kernel ({clean['k']} // 2 = "
                                 f"{clean['k'] // 2}); PyTorch's pooling refuses it", path=path,
                                 line=lines["padding"], key=f"{where}.padding")
+    if op == "upsample" and sum(k in clean for k in ("factor", "size", "to")) != 1:
+        raise SpecError("an upsample needs exactly one of 'factor', 'size' and 'to'", path=path,
+                        line=tpl.line, key=where)
     row_type = schema.ROW_TYPES[op]
     if row_type is schema.ActivationRow:
         clean["act"] = op

@@ -11,7 +11,9 @@ from fractions import Fraction
 from typing import Any
 
 # swish = SiLU (x * sigmoid(x), EfficientNet); hswish / hsigmoid: MobileNetV3 Sec. 5.2
-ACTIVATIONS = ("relu", "relu6", "hswish", "swish", "sigmoid", "hsigmoid", "linear")
+# leaky_relu: slope 0.1 for x < 0 (darknet's "leaky", YOLOv2)
+ACTIVATIONS = ("relu", "relu6", "hswish", "swish", "sigmoid", "hsigmoid", "linear", "leaky_relu")
+RESAMPLING = ("bilinear", "nearest")
 SE_OF = ("expanded", "input")        # the width the squeeze is a fraction of
 SE_ROUNDING = ("make_divisible", "floor")
 NORMS = ("bn", "none")
@@ -94,6 +96,7 @@ class Row:
     n: int = 1
     from_: str | None = None   # input: an earlier layer path or row name (default: the previous row)
     name: str | None = None    # a name later rows can take their input `from`
+    when: bool = True          # false: the row is left out (a $parameter or lookup decides)
 
     def line_of(self, key: str) -> int:
         return dict(self.key_lines).get(key, self.line)
@@ -101,10 +104,12 @@ class Row:
 
 @dataclass(frozen=True)
 class ConvRow(Row):
-    """Full k x k convolution (+ BN + activation); grouped when groups > 1."""
+    """Full k x k convolution (+ BN + activation); grouped when groups > 1; dilated (atrous)
+    when dilation > 1."""
     c: int = 0
     k: int = 3
     s: int = 1
+    dilation: int = 1
     groups: int = 1
     act: str = "relu"
     norm: str = "bn"
@@ -119,6 +124,7 @@ class DepthwiseRow(Row):
     """Depthwise k x k convolution: one filter per input channel (+ BN + activation)."""
     k: int = 3
     s: int = 1
+    dilation: int = 1
     act: str = "relu"
     norm: str = "bn"
     bias: bool = False
@@ -143,6 +149,7 @@ class SeparableRow(Row):
     c: int = 0
     k: int = 3
     s: int = 1
+    dilation: int = 1
     act: str = "relu"
     norm: str = "bn"
     padding: Any = "same"
@@ -159,6 +166,7 @@ class BottleneckRow(Row):
     c: int = 0
     s: int = 1
     k: int = 3
+    dilation: int = 1                # of the depthwise conv
     act: str = "relu6"
     project_act: str = "linear"
     residual: str = "bottleneck"
@@ -181,6 +189,7 @@ class PoolRow(Row):
     padding: Any = "valid"
     global_: bool = False
     written_as: str = "module"       # PyTorch form, for the peer conventions (cost/peers.py)
+    ceil_mode: bool = False          # torch's ceil_mode (SSD's pool3: 75 -> 38)
 
 
 @dataclass(frozen=True)
@@ -241,6 +250,29 @@ class ActivationRow(Row):
 
 
 @dataclass(frozen=True)
+class UpsampleRow(Row):
+    """Resampling (bilinear or nearest) by an integer `factor`, to a `size` (r or [H, W]), or
+    to the spatial size of the tensor `to` names (a row name or path, a layer path, or inside
+    a cell an input or node of the cell): DeepLabv3's image-pooling branch broadcast back
+    to the feature size, and the logits resized to the input (`to: input`)."""
+    mode: str = "bilinear"
+    factor: int = 0
+    size: Any = None
+    to: str | None = None
+
+
+@dataclass(frozen=True)
+class SpaceToDepthRow(Row):
+    """YOLOv2's passthrough "reorg": each `block` x `block` patch becomes block^2 channels."""
+    block: int = 2
+
+
+@dataclass(frozen=True)
+class L2NormRow(Row):
+    """SSD's L2Norm on conv4_3: x / ||x||_2 over channels, times a learned per-channel scale."""
+
+
+@dataclass(frozen=True)
 class IdentityRow(Row):
     """Passes its input on unchanged (a cell branch with no op)."""
 
@@ -285,7 +317,8 @@ ROW_TYPES: dict[str, type[Row]] = {
     "avgpool": PoolRow, "maxpool": PoolRow, "fc": FcRow, "relu": ActivationRow,
     "relu6": ActivationRow, "hswish": ActivationRow, "swish": ActivationRow,
     "sigmoid": ActivationRow, "hsigmoid": ActivationRow, "identity": IdentityRow, "fit": FitRow,
-    "shuffle_v2_unit": ShuffleV2UnitRow,
+    "shuffle_v2_unit": ShuffleV2UnitRow, "leaky_relu": ActivationRow, "upsample": UpsampleRow,
+    "space_to_depth": SpaceToDepthRow, "l2norm": L2NormRow,
 }
 
 
@@ -311,6 +344,8 @@ class NetworkSpec:
     description: str = ""
     cells: tuple = ()
     defaults: tuple = field(default=(), compare=False, repr=False)   # ((key, template, line), ...)
+    output_stride: Any = None   # spec.inference.OutputStride: later strides become dilation
+    multiscale: Any = None      # spec.inference.MultiScale: inference passes summed (Table 7 MF)
 
     @cached_property
     def cells_by_name(self) -> dict:

@@ -169,6 +169,11 @@ KEY_CHECKS: dict[str, Callable] = {
     "se_act": one_of(schema.ACTIVATIONS), "se_gate": one_of(schema.ACTIVATIONS),
     "like": identifier, "relu": boolean, "from": reference, "name": identifier,
     "written_as": one_of(schema.WRITTEN_AS),
+    "dilation": _int_in(1, MAX_KERNEL, "positive integer", "MAX_KERNEL"), "ceil_mode": boolean,
+    "mode": one_of(schema.RESAMPLING), "factor": _int_in(1, MAX_STRIDE, "positive integer",
+                                                        "MAX_STRIDE"),
+    "size": input_size, "to": reference,
+    "block": _int_in(1, MAX_STRIDE, "positive integer", "MAX_STRIDE"), "when": boolean,
 }
 
 

@@ -28,20 +28,22 @@ def builder(*kinds: OpKind):
     return register
 
 
-def _same_padding(kernel: int, padding) -> int | tuple:
-    """Symmetric padding that gives out = ceil(in / s) for odd kernels ("same")."""
+def _same_padding(kernel: int, padding, dilation: int = 1) -> int | tuple:
+    """Symmetric padding that gives out = ceil(in / s) for odd kernels ("same"): a dilated
+    kernel's span d (k - 1) + 1 less one, halved (torchvision's Conv2dNormActivation)."""
     if padding == "same":
         if kernel % 2 == 0:
             raise OptionError(f"the torch backend supports 'same' padding for odd kernels only "
                               f"(got {kernel})")
-        return (kernel - 1) // 2
+        return (kernel - 1) // 2 * dilation
     return 0 if padding == "valid" else padding
 
 
 @builder(OpKind.CONV, OpKind.GROUPED_CONV, OpKind.DEPTHWISE, OpKind.POINTWISE)
 def _conv(op: Op, in_shape: tuple) -> nn.Module:
     return nn.Conv2d(in_shape[0], op.out_ch, op.kernel, op.stride,
-                     _same_padding(op.kernel, op.padding), groups=op.groups, bias=op.bias)
+                     _same_padding(op.kernel, op.padding, op.dilation), dilation=op.dilation,
+                     groups=op.groups, bias=op.bias)
 
 
 @builder(OpKind.BN)
@@ -49,8 +51,13 @@ def _bn(op: Op, in_shape: tuple) -> nn.Module:
     return nn.BatchNorm2d(in_shape[0])
 
 
+def _leaky(inplace: bool = True) -> nn.Module:
+    """darknet's "leaky" activation (YOLOv2): slope 0.1 below zero."""
+    return nn.LeakyReLU(0.1, inplace=inplace)
+
+
 ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6, "hswish": nn.Hardswish, "swish": nn.SiLU,
-               "sigmoid": nn.Sigmoid, "hsigmoid": nn.Hardsigmoid}
+               "sigmoid": nn.Sigmoid, "hsigmoid": nn.Hardsigmoid, "leaky_relu": _leaky}
 
 
 @builder(OpKind.ACT)
@@ -70,8 +77,8 @@ def _pool(op: Op, in_shape: tuple) -> nn.Module:
         raise OptionError(f"padding {pad} is more than half the {op.pool} pool's kernel "
                           f"{op.kernel}: PyTorch refuses it (at most {op.kernel // 2})")
     if op.pool == "avg":
-        return nn.AvgPool2d(op.kernel, op.stride, pad)
-    return nn.MaxPool2d(op.kernel, op.stride, pad)
+        return nn.AvgPool2d(op.kernel, op.stride, pad, ceil_mode=op.ceil_mode)
+    return nn.MaxPool2d(op.kernel, op.stride, pad, ceil_mode=op.ceil_mode)
 
 
 class Add(nn.Module):
@@ -279,3 +286,43 @@ class Shift(nn.Module):
 @builder(OpKind.SHIFT)
 def _shift(op: Op, in_shape: tuple) -> nn.Module:
     return Shift()
+
+
+class Resample(nn.Module):
+    """F.interpolate to a fixed size or by a factor (bilinear: align_corners=False, as
+    torchvision's segmentation heads)."""
+    def __init__(self, size, factor: int, mode: str):
+        super().__init__()
+        self.size, self.factor, self.mode = size, factor, mode
+
+    def forward(self, x):
+        kwargs = {"align_corners": False} if self.mode == "bilinear" else {}
+        if self.size is not None:
+            return nn.functional.interpolate(x, size=self.size, mode=self.mode, **kwargs)
+        return nn.functional.interpolate(x, scale_factor=self.factor, mode=self.mode, **kwargs)
+
+
+class L2Norm(nn.Module):
+    """SSD's L2Norm: F.normalize over channels times a learned per-channel scale (init 20),
+    as torchvision's ssd.py SSDFeatureExtractorVGG."""
+    def __init__(self, channels: int):
+        super().__init__()
+        self.scale_weight = nn.Parameter(torch.full((channels,), 20.0))
+
+    def forward(self, x):
+        return self.scale_weight.view(1, -1, 1, 1) * nn.functional.normalize(x)
+
+
+@builder(OpKind.UPSAMPLE)
+def _upsample(op: Op, in_shape: tuple) -> nn.Module:
+    return Resample(None if op.size is None else tuple(op.size), op.factor, op.mode)
+
+
+@builder(OpKind.SPACE_TO_DEPTH)
+def _space_to_depth(op: Op, in_shape: tuple) -> nn.Module:
+    return nn.PixelUnshuffle(op.stride)
+
+
+@builder(OpKind.L2NORM)
+def _l2norm(op: Op, in_shape: tuple) -> nn.Module:
+    return L2Norm(in_shape[0])

@@ -12,19 +12,22 @@ from .components import GRAPH_CONFIG, card, conventions, dropdown, field
 
 
 def frontier_view(ws, x="madds", scale="log", show=("family", "overall"),
-                  convention="paper"):
-    """Outputs of the frontier: figure, summary line, front table rows."""
+                  convention="paper", task="top1"):
+    """Outputs of the frontier for a task (view.TASKS: classification top-1, detection mAP,
+    segmentation mIOU): figure, summary line, front table rows."""
+    task = task if task in view.TASKS else "top1"
     try:
-        points, notes = view.frontier_points(ws, convention or "paper")
+        points, notes = view.frontier_points(ws, convention or "paper", task=task)
     except Busy as err:
         return (empty_figure("the server is busy: try again in a few seconds", 560),
                 html.Div(str(err), className="banner banner-error"), None)
     x = x or "madds"
-    fig = view.frontier_figure(points, x, scale != "linear", tuple(show or ()))
+    fig = view.frontier_figure(points, x, scale != "linear", tuple(show or ()), task)
     have = [p for p in points if view.x_value(p, x) is not None]
     fams = list(dict.fromkeys(p["family"] for p in have))
     _, short, _ = view.x_meta(x)
-    summary = [html.B(f"{len(have)} published checkpoints"), f" from {len(fams)} families "
+    summary = [html.B(f"{len(have)} published checkpoints"), f" ({view.TASKS[task][2]})"
+               f" from {len(fams)} families "
                f"({', '.join(fams)}); every cost computed by archcalc under the "
                f"{convention} convention, not copied. "]
     missing = len(points) - len(have)
@@ -33,8 +36,8 @@ def frontier_view(ws, x="madds", scale="log", show=("family", "overall"),
     summary.append(html.Span("Click a point to open it in the designer.", className="accent"))
     if notes:
         summary.append(html.Div("; ".join(notes), className="note-warn"))
-    rows = view.front_table(points, x)
-    return fig, summary, front_rows_table(rows, short)
+    rows = view.front_table(points, x, task)
+    return fig, summary, front_rows_table(rows, short, view.TASKS[task][2])
 
 
 def space_front_view(ws, contents, convention="paper"):
@@ -50,12 +53,12 @@ def space_front_view(ws, contents, convention="paper"):
     return fig, summary
 
 
-def front_rows_table(rows, short):
+def front_rows_table(rows, short, metric="top-1"):
     if not rows:
         return html.Div("No point has a value for this axis.", className="muted")
     extra = short != "MAdds"
     head = html.Tr([html.Th("model"), html.Th("family")]
-                   + [html.Th(h, className="num") for h in ("width", "resolution", "top-1", short)]
+                   + [html.Th(h, className="num") for h in ("width", "resolution", metric, short)]
                    + ([html.Th("MAdds", className="num")] if extra else []))
     body = [html.Tr([html.Td(r["model"]), html.Td(r["family"]),
                      html.Td(r["width"] + (f" ({r['params']})" if r["params"] else ""), className="num"),
@@ -74,6 +77,8 @@ def frontier_layout(ws):
         points = []
     return html.Div([
         card([html.Div([
+            field("Task", dropdown("frontier-task", view.task_options(), "top1"),
+                  class_name="grow"),
             field("Cost axis", dropdown("frontier-x", view.x_options(points), "madds"),
                   class_name="grow"),
             field("Scale", dcc.RadioItems(id="frontier-scale", value="log", inline=True,
@@ -90,9 +95,10 @@ def frontier_layout(ws):
             html.Div(id="frontier-summary", className="summary"),
             dcc.Loading(dcc.Graph(id="frontier-graph", config=GRAPH_CONFIG,
                                   style={"height": "580px"}), type="dot", color="#E4572E"),
-        ], title="Accuracy vs cost", subtitle="ImageNet top-1 of every published checkpoint "
-                                               "against its exact cost (the MobileNetV2 paper's "
-                                               "Figure 5, recomputed)"),
+        ], title="Accuracy vs cost", subtitle="ImageNet top-1 (or COCO mAP, VOC mIOU: the task) "
+                                               "of every published checkpoint against its exact "
+                                               "cost (the MobileNetV2 paper's Figure 5, "
+                                               "recomputed; Tables 6 and 7)"),
         card([html.Div(id="frontier-table")], title="The overall Pareto front",
              subtitle="No other checkpoint is both cheaper on this axis and more accurate."),
         card([

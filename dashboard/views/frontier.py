@@ -29,6 +29,18 @@ X_METRICS = {
                   lambda v: f"{v:g} ms"),
 }
 COST_METRICS = ("params", "madds", "flops", "peak_memory_bytes", "peak_memory_bytes_streamed")
+# The frontier's tasks: the published metric on the y axis (points files' metric names,
+# archcalc.published), its axis title and its short name. Detection: MobileNetV2 Table 6;
+# segmentation: Table 7.
+TASKS = {
+    "top1": ("Classification (ImageNet top-1)", "ImageNet top-1 accuracy (%)", "top-1"),
+    "coco_map": ("Detection (COCO mAP)", "COCO detection mAP (%)", "mAP"),
+    "voc_miou": ("Segmentation (PASCAL VOC mIOU)", "PASCAL VOC 2012 val mIOU (%)", "mIOU"),
+}
+
+
+def task_options() -> list[dict]:
+    return [{"label": label, "value": key} for key, (label, _, _) in TASKS.items()]
 
 
 def measured_label(row) -> str:
@@ -57,7 +69,7 @@ def compute_frontier(ws, convention: str) -> tuple[list[dict], list[str]]:
             continue
         for p in pts:
             spec_key = ws.catalog.key_for_path(p["spec"]) if p.get("spec") else key
-            if spec_key is None or "width" not in p or p.get("top1") is None:
+            if spec_key is None or "width" not in p or all(p.get(t) is None for t in TASKS):
                 continue
             sets = p.get("set") if isinstance(p.get("set"), dict) else {}
             raw.append((spec_key, {str(k): str(v) for k, v in sets.items()},
@@ -82,8 +94,8 @@ def compute_frontier(ws, convention: str) -> tuple[list[dict], list[str]]:
             point = {
                 "family": entry.name, "spec": spec_key, "source_id": source,
                 "label": p.get("label", ""), "width": decimal_text(w), "resolution": int(res[i]),
-                "sets": dict(skey), "top1": float(p["top1"]),
-                "source": p.get("source", ""), "color": entry.color, "order": p["order"],
+                "sets": dict(skey), "source": p.get("source", ""), "color": entry.color,
+                "order": p["order"], **{t: float(p[t]) for t in TASKS if p.get(t) is not None},
                 **{m: plain(values[m][i]) for m in COST_METRICS}}
             if p.get("pixel1_ms") is not None:
                 point["pixel1_ms"] = float(p["pixel1_ms"])
@@ -94,18 +106,21 @@ def compute_frontier(ws, convention: str) -> tuple[list[dict], list[str]]:
     return points, notes
 
 
-def frontier_points(ws, convention: str = "paper", with_measured: bool = True
-                    ) -> tuple[list[dict], list[str]]:
-    """Every published point of every catalog spec, with archcalc's exact costs at its width,
-    resolution and parameters (the design engine's compiled evaluator, once per spec and
-    parameter combination), and measured latencies joined from the results database.
-    Returns (points, notes)."""
+def frontier_points(ws, convention: str = "paper", with_measured: bool = True,
+                    task: str = "top1") -> tuple[list[dict], list[str]]:
+    """Every published point of the task's metric (TASKS: top1, coco_map, voc_miou) of every
+    catalog spec, with archcalc's exact costs at its width, resolution and parameters (the
+    design engine's compiled evaluator, once per spec and parameter combination), and
+    measured latencies joined from the results database. Returns (points, notes)."""
     if convention not in CONVENTIONS:
         raise archcalc.OptionError(f"unknown convention {quote(convention)}")
+    if task not in TASKS:
+        raise archcalc.OptionError(f"unknown task {quote(task)} (known: {', '.join(TASKS)})")
     cached = ws.recall(ws.frontier_cache, convention)
     if cached is None:      # once per convention, on the `work` pool (seconds of CPU)
         cached = ws.work.call(("frontier", convention), lambda: compute_frontier(ws, convention))
     points, notes = cached
+    points = [p for p in points if task in p]
     notes = list(notes)
     if not with_measured:
         return points, notes
@@ -166,26 +181,31 @@ def x_meta(x: str) -> tuple[str, str, Any]:
     return title, short, fmt
 
 
-def fronts(points, x: str) -> tuple[list[int], dict]:
-    """Ids on the overall Pareto front (lower x, higher top-1) and on each family's front."""
+def _have(points, x: str, y: str) -> list:
+    return [p for p in points if x_value(p, x) is not None and p.get(y) is not None]
+
+
+def fronts(points, x: str, y: str = "top1") -> tuple[list[int], dict]:
+    """Ids on the overall Pareto front (lower x, higher y: the task's metric) and on each
+    family's front."""
     from archcalc.design.frontier import pareto_front
-    have = [p for p in points if x_value(p, x) is not None]
-    objs = [("x", "min"), ("top1", "max")]
-    rows = [{"x": x_value(p, x), "top1": p["top1"]} for p in have]
+    have = _have(points, x, y)
+    objs = [("x", "min"), ("y", "max")]
+    rows = [{"x": x_value(p, x), "y": p[y]} for p in have]
     overall = [have[i]["id"] for i in pareto_front(rows, objs)]
     per_family: dict = {}
     for fam in dict.fromkeys(p["family"] for p in have):
         sub = [p for p in have if p["family"] == fam]
-        idx = pareto_front([{"x": x_value(p, x), "top1": p["top1"]} for p in sub], objs)
+        idx = pareto_front([{"x": x_value(p, x), "y": p[y]} for p in sub], objs)
         per_family[fam] = [sub[i]["id"] for i in idx]
     return overall, per_family
 
 
-def point_hover(p, x, fmt, short) -> str:
+def point_hover(p, x, fmt, short, y: str = "top1") -> str:
     parts = [f"<b>{p['label']}</b>",
              f"{p['family']} · width {p['width']} · {p['resolution']}×{p['resolution']}"
              + "".join(f" · {k}={v}" for k, v in sorted(p['sets'].items()))]
-    parts.append(f"top-1 {p['top1']:.1f}%")
+    parts.append(f"{TASKS[y][2]} {p[y]:.1f}%")
     parts.append(f"{short}: {fmt(x_value(p, x))}")
     if x != "madds":
         parts.append(f"MAdds: {human_count(p['madds'])}")
@@ -200,14 +220,15 @@ def point_hover(p, x, fmt, short) -> str:
 
 
 def frontier_figure(points, x: str = "madds", log_x: bool = True,
-                    show=("family", "overall")) -> dict:
-    """Top-1 vs a cost for every published point: one colour per family, each family's Pareto
-    front as a thin staircase and the overall front in black."""
+                    show=("family", "overall"), y: str = "top1") -> dict:
+    """The task's metric y (top-1, COCO mAP, VOC mIOU) vs a cost for every published point:
+    one colour per family, each family's Pareto front as a thin staircase and the overall
+    front in black."""
     title, short, fmt = x_meta(x)
-    have = [p for p in points if x_value(p, x) is not None]
+    have = _have(points, x, y)
     if not have:
         return empty_figure(f"no published point has a value for {short}", 560)
-    overall, per_family = fronts(have, x)
+    overall, per_family = fronts(have, x, y)
     on_front = set(overall)
     data = []
     for fam in dict.fromkeys(p["family"] for p in have):
@@ -215,14 +236,14 @@ def frontier_figure(points, x: str = "madds", log_x: bool = True,
         color = sub[0]["color"]
         if "family" in show:
             ids = set(per_family[fam])
-            line = sorted((p for p in sub if p["id"] in ids), key=lambda p: (x_value(p, x), p["top1"]))
+            line = sorted((p for p in sub if p["id"] in ids), key=lambda p: (x_value(p, x), p[y]))
             data.append({"type": "scatter", "mode": "lines", "x": [x_value(p, x) for p in line],
-                         "y": [p["top1"] for p in line], "legendgroup": fam, "showlegend": False,
+                         "y": [p[y] for p in line], "legendgroup": fam, "showlegend": False,
                          "line": {"color": color, "width": 1.5, "shape": "hv"}, "opacity": 0.55,
                          "hoverinfo": "skip", "name": f"{fam} front"})
         data.append({
             "type": "scatter", "mode": "markers", "name": fam, "legendgroup": fam,
-            "x": [x_value(p, x) for p in sub], "y": [p["top1"] for p in sub],
+            "x": [x_value(p, x) for p in sub], "y": [p[y] for p in sub],
             "marker": {"color": color, "size": [13 if p["id"] in on_front and "overall" in show
                                                 else 9 for p in sub],
                        "line": {"color": ["#1F2430" if p["id"] in on_front and "overall" in show
@@ -230,12 +251,12 @@ def frontier_figure(points, x: str = "madds", log_x: bool = True,
                        "opacity": 0.92},
             "customdata": [[p["source_id"], p["width"], p["resolution"], p["sets"], p["id"]]
                            for p in sub],
-            "text": [point_hover(p, x, fmt, short) for p in sub],
+            "text": [point_hover(p, x, fmt, short, y) for p in sub],
             "hovertemplate": "%{text}<extra></extra>"})
     if "overall" in show:
-        line = sorted((p for p in have if p["id"] in on_front), key=lambda p: (x_value(p, x), p["top1"]))
+        line = sorted((p for p in have if p["id"] in on_front), key=lambda p: (x_value(p, x), p[y]))
         data.append({"type": "scatter", "mode": "lines", "name": "Pareto front (all families)",
-                     "x": [x_value(p, x) for p in line], "y": [p["top1"] for p in line],
+                     "x": [x_value(p, x) for p in line], "y": [p[y] for p in line],
                      "line": {"color": "#1F2430", "width": 2, "dash": "dot", "shape": "hv"},
                      "hoverinfo": "skip"})
     x_extra = {"type": "log" if log_x else "linear"}
@@ -248,24 +269,24 @@ def frontier_figure(points, x: str = "madds", log_x: bool = True,
     layout = base_layout(
         height=580, hovermode="closest", clickmode="event",
         xaxis=axis(title + (" · log scale" if log_x else ""), **x_extra),
-        yaxis=axis("ImageNet top-1 accuracy (%)", ticksuffix="%"),
+        yaxis=axis(TASKS[y][1], ticksuffix="%"),
         margin={"l": 70, "r": 30, "t": 60, "b": 60})
     layout["legend"]["itemsizing"] = "constant"
     return {"data": data, "layout": layout}
 
 
-def front_table(points, x: str) -> list[dict]:
-    """The overall Pareto front as table rows, cheapest first."""
+def front_table(points, x: str, y: str = "top1") -> list[dict]:
+    """The overall Pareto front as table rows, cheapest first ("top1": the task's metric)."""
     title, short, fmt = x_meta(x)
-    have = [p for p in points if x_value(p, x) is not None]
+    have = _have(points, x, y)
     if not have:
         return []
-    overall, _ = fronts(have, x)
+    overall, _ = fronts(have, x, y)
     ids = set(overall)
-    line = sorted((p for p in have if p["id"] in ids), key=lambda p: (x_value(p, x), p["top1"]))
+    line = sorted((p for p in have if p["id"] in ids), key=lambda p: (x_value(p, x), p[y]))
     return [{"model": p["label"], "family": p["family"], "width": p["width"],
              "resolution": p["resolution"],
              "params": ", ".join(f"{k}={v}" for k, v in sorted(p["sets"].items())),
-             "top1": f"{p['top1']:.1f}%", "x": fmt(x_value(p, x)), "MAdds": human_count(p["madds"]),
+             "top1": f"{p[y]:.1f}%", "x": fmt(x_value(p, x)), "MAdds": human_count(p["madds"]),
              "source": p["source"]} for p in line]
 
