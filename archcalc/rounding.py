@@ -45,3 +45,18 @@ def spatial_out(size: int, kernel: int, stride: int, padding: str | int) -> int:
         return -(-size // stride)
     pad = 0 if padding == "valid" else padding
     return (size + 2 * pad - kernel) // stride + 1
+
+
+def pool_out(size: int, kernel: int, stride: int, padding: int | str, dilation: int = 1,
+             ceil_mode: bool = False) -> int:
+    """Output size of torch's max/avg pooling (torch/nn/modules/pooling.py, MaxPool2d's shape
+    formula): floor or ceil((size + 2p - d(k - 1) - 1) / s) + 1; in ceil mode the last window
+    is dropped when it would start in the right padding ((out - 1) * s >= size + p)."""
+    pad = 0 if padding == "valid" else padding
+    if not isinstance(pad, int):
+        raise ValueError(f"pooling with ceil_mode or dilation needs an explicit padding, got {padding!r}")
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out

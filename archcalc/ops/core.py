@@ -1,4 +1,6 @@
-"""Primitive ops of the op-graph and the one registry of their rules.
+"""Op kinds, the `Op` record and the one registry of per-op rules (the rules themselves are
+in archcalc/ops/rules.py, spec-level kinds, and archcalc/ops/tensor_rules.py, the kinds an
+imported model needs).
 
 Each op kind has exactly one rule object, holding its shape rule, parameters, multiply-adds
 (MAdds: the papers' multiply-accumulates of convolutions and fully-connected layers),
@@ -12,8 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, NamedTuple
 
-from . import rounding
-from .errors import DuplicateRuleError, UnsupportedOpError
+from .. import rounding
+from ..errors import DuplicateRuleError, UnsupportedOpError
 
 
 class OpKind(str, Enum):
@@ -32,6 +34,17 @@ class OpKind(str, Enum):
     SHUFFLE = "shuffle"   # ShuffleNet channel shuffle (a permutation of channels)
     SHIFT = "shift"       # shift by one pixel: pad right/bottom, drop the first row/column
     FC = "fc"
+    # kinds an imported model needs (archcalc/ops/tensor_rules.py); shapes of any rank
+    PARAM = "param"       # a stored tensor read as an operand (ViT's position embedding)
+    LINEAR = "linear"     # nn.Linear over the last axis (matmul-style)
+    NORM = "norm"         # layer / group norm
+    ADAPTIVE_POOL = "adaptive_pool"   # adaptive avg / max pooling to a fixed output size
+    MATMUL = "matmul"     # matmul / bmm of two activations
+    ATTENTION = "attention"   # scaled dot-product attention
+    SOFTMAX = "softmax"
+    VIEW = "view"         # view / reshape / flatten / permute / expand / dropout in eval: free
+    COPY = "copy"         # contiguous / clone: a new tensor, no arithmetic
+    UNKNOWN = "unknown"   # an op archcalc has no rule for, kept only under --allow-unknown
 
     def __str__(self) -> str:
         return self.value
@@ -59,6 +72,13 @@ class Op:
     pool: str | None = None   # POOL: avg | max
     global_pool: bool = False
     stream_group: str | None = None  # inverted-residual block whose inner tensors stream (Sec. 5.1)
+    # imported models (archcalc/imported): fields the spec language does not set
+    axis: int = -3            # CONCAT / SLICE axis, counted from the end (-3: channels of C x H x W)
+    size: tuple | None = None  # VIEW / COPY / PARAM / UNKNOWN: output shape; ADAPTIVE_POOL: (oh, ow);
+    #                           NORM: the normalized shape (layer norm)
+    dilation: int = 1         # POOL: window dilation
+    ceil_mode: bool = False   # POOL: torch's ceil_mode (see rounding.pool_out)
+    norm: str | None = None   # NORM: "layer" | "group"
 
     @property
     def label(self) -> str:
@@ -81,11 +101,17 @@ class Op:
             return "scale"
         if k is OpKind.POOL:
             size = "global" if self.global_pool else f"{self.kernel}x{self.kernel}/{self.stride}"
-            return f"{self.pool}pool {size}"
+            return f"{self.pool}pool {size}" + (" ceil" if self.ceil_mode else "")
+        if k is OpKind.ADAPTIVE_POOL:
+            return f"adaptive {self.pool}pool {'x'.join(map(str, self.size or ()))}"
+        if k is OpKind.NORM:
+            return f"{self.norm}norm" + (f" g{self.groups}" if self.norm == "group" else "")
+        if k is OpKind.UNKNOWN:
+            return f"unknown {self.act}"
         return k.value
 
 
-Shape = tuple  # (C, H, W); entries are ints or sympy expressions
+Shape = tuple  # (C, H, W) for spec graphs; any rank (batch dimension dropped) for imported ones
 
 
 class Cost(NamedTuple):
@@ -103,18 +129,20 @@ class Rule:
     cost: Callable[[Op, list, Shape], Cost]
     inplace: bool = False     # output aliases the input (BN and activations fuse into their conv)
     arity: int = 1            # number of inputs; 0 for the input node, None for any >= 2
+    stored: bool = False      # the output is a stored tensor (a parameter), not an activation
 
 
 RULES: dict[OpKind, Rule] = {}
 
 
-def rule(*kinds: OpKind, inplace: bool = False, arity: int | None = 1):
+def rule(*kinds: OpKind, inplace: bool = False, arity: int | None = 1, stored: bool = False):
     """Register one rule object for `kinds`; a second registration is an error."""
     def register(cls):
         for kind in kinds:
             if kind in RULES:
                 raise DuplicateRuleError(f"duplicate rule for op kind {kind}")
-            RULES[kind] = Rule(shape=cls.shape, cost=cls.cost, inplace=inplace, arity=arity)
+            RULES[kind] = Rule(shape=cls.shape, cost=cls.cost, inplace=inplace, arity=arity,
+                               stored=stored)
         return cls
     return register
 
@@ -127,155 +155,35 @@ def rule_for(op: Op) -> Rule:
 
 
 def numel(shape: Shape):
-    c, h, w = shape
-    return c * h * w
+    """Elements of a tensor of this shape (any rank; 1 for a scalar)."""
+    out = 1
+    for d in shape:
+        out = out * d
+    return out
 
 
-def _spatial(size, kernel: int, stride: int, padding):
+def broadcast(*shapes) -> tuple:
+    """The broadcast shape of operands (NumPy / PyTorch rule: align the trailing axes; a size 1
+    stretches to the other's)."""
+    rank = max(len(s) for s in shapes)
+    out = []
+    for i in range(rank):
+        dims = [s[len(s) - rank + i] for s in shapes if len(s) - rank + i >= 0]
+        out.append(next((d for d in dims if not (isinstance(d, int) and d == 1)), 1))
+    return tuple(out)
+
+
+def spatial(size, kernel: int, stride: int, padding):
     if isinstance(size, int):
         return rounding.spatial_out(size, kernel, stride, padding)
-    from . import symbolic
+    from .. import symbolic
     return symbolic.spatial_out(size, kernel, stride, padding)
 
 
-def _exact_div(a, b):
+def exact_div(a, b):
     """a / b where b divides a (checked by the compiler on concrete points)."""
     if isinstance(a, int) and isinstance(b, int):
         return a // b
     return a / b
 
 
-@rule(OpKind.INPUT, arity=0)
-class InputRule:
-    """The image: C x r x r; no cost, its tensor is live until first consumed."""
-    @staticmethod
-    def shape(op, inputs):
-        raise AssertionError("the input node's shape is set by the compiler")
-
-    @staticmethod
-    def cost(op, inputs, out):
-        return Cost()
-
-
-@rule(*CONV_KINDS)
-class ConvRule:
-    """weights = c_out * (c_in / g) * k^2, bias = c_out; MAdds = weights * h_out * w_out."""
-    @staticmethod
-    def shape(op, inputs):
-        _, h, w = inputs[0]
-        return (op.out_ch, _spatial(h, op.kernel, op.stride, op.padding),
-                _spatial(w, op.kernel, op.stride, op.padding))
-
-    @staticmethod
-    def cost(op, inputs, out):
-        weights = op.out_ch * _exact_div(inputs[0][0], op.groups) * op.kernel ** 2
-        return Cost(weights=weights, bias=op.out_ch if op.bias else 0,
-                    madds=weights * out[1] * out[2])
-
-
-@rule(OpKind.BN, inplace=True)
-class BatchNormRule:
-    """gamma and beta per channel (running statistics are buffers, not parameters);
-    one element-wise multiply-add per element."""
-    @staticmethod
-    def shape(op, inputs):
-        return inputs[0]
-
-    @staticmethod
-    def cost(op, inputs, out):
-        return Cost(bn_params=2 * out[0], elementwise=numel(out))
-
-
-@rule(OpKind.ACT, inplace=True)
-class ActivationRule:
-    """No parameters; one element-wise op per element."""
-    @staticmethod
-    def shape(op, inputs):
-        return inputs[0]
-
-    @staticmethod
-    def cost(op, inputs, out):
-        return Cost(elementwise=numel(out))
-
-
-@rule(OpKind.POOL)
-class PoolRule:
-    """Global: C x 1 x 1; windowed: the conv spatial rule. k^2 element-wise ops per output."""
-    @staticmethod
-    def shape(op, inputs):
-        c, h, w = inputs[0]
-        if op.global_pool:
-            return (c, 1, 1)
-        return (c, _spatial(h, op.kernel, op.stride, op.padding),
-                _spatial(w, op.kernel, op.stride, op.padding))
-
-    @staticmethod
-    def cost(op, inputs, out):
-        window = inputs[0][1] * inputs[0][2] if op.global_pool else op.kernel ** 2
-        return Cost(elementwise=numel(out) * window)
-
-
-@rule(OpKind.ADD, OpKind.MUL, arity=2)
-class ElementwiseBinaryRule:
-    """Residual add of two equal shapes, and squeeze-and-excitation's x * gate (Hu et al. 2018;
-    the gate, C x 1 x 1, broadcast over x's spatial size): x's shape, a new tensor, one
-    element-wise op per element."""
-    @staticmethod
-    def shape(op, inputs):
-        return inputs[0]
-
-    @staticmethod
-    def cost(op, inputs, out):
-        return Cost(elementwise=numel(out))
-
-
-@rule(OpKind.SLICE, inplace=True)
-class SliceRule:
-    """Channels [start, start + out_ch) of the input: a view (it keeps its input's buffer
-    alive, as torch.chunk does); no parameters or arithmetic."""
-    @staticmethod
-    def shape(op, inputs):
-        return (op.out_ch, inputs[0][1], inputs[0][2])
-
-    @staticmethod
-    def cost(op, inputs, out):
-        return Cost()
-
-
-@rule(OpKind.CONCAT, arity=None)
-class ConcatRule:
-    """Channel concatenation of equal-size maps: C = sum of inputs' C; a new tensor, no ops."""
-    @staticmethod
-    def shape(op, inputs):
-        return (sum(s[0] for s in inputs), inputs[0][1], inputs[0][2])
-
-    @staticmethod
-    def cost(op, inputs, out):
-        return Cost()
-
-
-@rule(OpKind.SHUFFLE, OpKind.SHIFT)
-class DataMovementRule:
-    """Ops that only move data: ShuffleNet's channel shuffle (reshape (g, C/g), transpose,
-    flatten) and NASNet's factorized-reduction shift (pad 1 at the right/bottom, crop the
-    top-left). Same shape, no parameters or arithmetic; as PyTorch computes them, a new tensor."""
-    @staticmethod
-    def shape(op, inputs):
-        return inputs[0]
-
-    @staticmethod
-    def cost(op, inputs, out):
-        return Cost()
-
-
-@rule(OpKind.FC)
-class FullyConnectedRule:
-    """weights = in_features * out, bias = out; MAdds = weights (input flattened)."""
-    @staticmethod
-    def shape(op, inputs):
-        return (op.out_ch, 1, 1)
-
-    @staticmethod
-    def cost(op, inputs, out):
-        weights = numel(inputs[0]) * op.out_ch
-        return Cost(weights=weights, bias=op.out_ch if op.bias else 0, madds=weights)
