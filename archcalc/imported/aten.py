@@ -16,7 +16,9 @@ from .to_graph import Unsupported, short, strip
 ACTIVATIONS = {"relu": "relu", "hardswish": "hswish", "silu": "swish", "sigmoid": "sigmoid",
                "hardsigmoid": "hsigmoid", "gelu": "gelu", "tanh": "tanh", "elu": "elu",
                "selu": "selu", "celu": "celu", "mish": "mish", "softplus": "softplus",
-               "relu6": "relu6", "clamp": "clamp", "clamp_min": "clamp", "clamp_max": "clamp"}
+               "relu6": "relu6", "clamp": "clamp", "clamp_min": "clamp", "clamp_max": "clamp",
+               "sqrt": "sqrt", "rsqrt": "rsqrt", "reciprocal": "reciprocal", "neg": "neg",
+               "exp": "exp", "log": "log", "abs": "abs", "erf": "erf", "pow": "pow"}
 VIEWS = {"view", "_unsafe_view", "reshape", "_reshape_alias", "flatten", "unflatten", "permute",
          "transpose", "t", "unsqueeze", "squeeze", "expand", "alias", "detach", "view_as",
          "expand_as", "movedim", "swapaxes", "select", "slice", "narrow", "as_strided",

@@ -62,6 +62,7 @@ class Builder:
         self.namer = Namer(paths, weighted_modules)
         self.current = None                         # the captured node being mapped
         self.pending: list = []                     # PARAM nodes to add before the next op
+        self.scratch: dict = {}                     # a mapper's state across nodes
 
     # -- operands -----------------------------------------------------------------------------
     def node(self, t) -> str | None:
@@ -144,10 +145,19 @@ def to_graph(captured, model, mapper, allow_unknown: bool = False) -> ArchGraph:
                                    module="", short_name="input",
                                    out_ch=strip(t.shape)[0] if len(strip(t.shape)) else 1)
     unknown: Counter = Counter()
+    derived: dict = {}      # a tensor computed from one parameter alone -> that parameter
     for n in captured.nodes:
+        if derived and any(t.name in derived for t in n.inputs):
+            n = replace(n, inputs=tuple(replace(t, kind="parameter", param=derived[t.name])
+                                        if t.name in derived else t for t in n.inputs))
         b.current = n
         if not b.activations(n):
-            continue        # constant plumbing: shape arithmetic, empty(), views of parameters
+            # constant plumbing: shape arithmetic, empty(), views of parameters (an ONNX
+            # Transpose of a weight is still that weight)
+            read = {t.param or t.name for t in n.inputs if t.kind == "parameter"}
+            if len(read) == 1:
+                derived.update((t.name, next(iter(read))) for t in n.outputs)
+            continue
         try:
             mapper.map_node(b, n)
         except Unsupported as why:
@@ -169,7 +179,7 @@ def to_graph(captured, model, mapper, allow_unknown: bool = False) -> ArchGraph:
             module = p.name.rpartition(".")[0]
             b.emit(OpKind.PARAM, [], shape=tuple(p.shape), size=tuple(p.shape), module=module,
                    short_name=p.name, output=None)
-    notes = list(getattr(captured, "notes", ()))
+    notes = [t for t in getattr(captured, "notes", ()) if not t.startswith("producer:")]
     b.graph.spec = replace(model, unknown_ops=tuple((op, path, c) for (op, path), c
                                                     in unknown.items()),
                            notes=tuple(model.notes) + tuple(notes))
