@@ -52,10 +52,12 @@ def _pair(value, what: str) -> int:
     raise Unsupported(f"non-square {what} {values}")
 
 
-def _axis(dim: int, rank: int) -> int:
-    """A captured axis (batch included) counted from the end; the batch axis is refused."""
+def _axis(dim: int, shape: tuple) -> int:
+    """A captured axis counted from the end; the batch axis (a leading 1 that is dropped) is
+    refused."""
+    rank = len(shape)
     axis = dim % rank - rank if rank else dim
-    if rank >= 2 and axis == -rank:
+    if rank >= 2 and axis == -rank and shape[0] == 1:
         raise Unsupported("along the batch axis")
     return axis
 
@@ -218,13 +220,13 @@ def _cat(b, n) -> None:
     nodes = [b.node(t) for t in tensors]
     if any(u is None for u in nodes):
         raise Unsupported("concatenating a buffer or a constant")
-    axis = _axis(int(n.arg("dim", 0)), len(n.outputs[0].shape))
+    axis = _axis(int(n.arg("dim", 0)), n.outputs[0].shape)
     b.emit(OpKind.CONCAT, nodes, axis=axis)
 
 
 def _split(b, n, x) -> None:
     rank = len(x.shape)
-    axis = _axis(int(n.arg("dim", 0)), rank)
+    axis = _axis(int(n.arg("dim", 0)), x.shape)
     src = b.node(x)
     start = 0
     for i, out in enumerate(n.outputs):

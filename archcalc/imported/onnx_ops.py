@@ -78,8 +78,7 @@ def map_node(b, n) -> None:
         nodes = [b.node(t) for t in n.inputs]
         if any(u is None for u in nodes):
             raise Unsupported("concatenating a constant")
-        rank = len(n.outputs[0].shape)
-        return b.emit(OpKind.CONCAT, nodes, axis=_axis(n.arg("axis", 0), rank))
+        return b.emit(OpKind.CONCAT, nodes, axis=_axis(n.arg("axis", 0), n.outputs[0].shape))
     if op == "Split":
         return _split(b, n, x[0], n.outputs)
     if op == "SplitToSequence":
@@ -89,16 +88,18 @@ def map_node(b, n) -> None:
     if op == "SequenceAt":
         src, t, axis = b.scratch[n.operand("input_sequence").name]
         out = n.outputs[0]
-        ax = _axis(axis, len(t.shape))
+        ax = _axis(axis, t.shape)
         return b.emit(OpKind.SLICE, [src], out_ch=out.shape[ax], axis=ax)
     if op == "Softmax":
         return b.emit(OpKind.SOFTMAX, [b.node(x[0])])
     raise Unsupported("")
 
 
-def _axis(axis: int, rank: int) -> int:
+def _axis(axis: int, shape: tuple) -> int:
+    """An axis counted from the end; the batch axis (a leading 1 that is dropped) is refused."""
+    rank = len(shape)
     out = axis % rank - rank
-    if rank >= 2 and out == -rank:
+    if rank >= 2 and out == -rank and shape[0] == 1:
         raise Unsupported("along the batch axis")
     return out
 
@@ -161,8 +162,7 @@ def _pool(b, n, x) -> None:
 
 
 def _split(b, n, x, outputs) -> None:
-    rank = len(x.shape)
-    axis = _axis(n.arg("axis", 0), rank)
+    axis = _axis(n.arg("axis", 0), x.shape)
     src = b.node(x)
     start = 0
     for i, out in enumerate(outputs):

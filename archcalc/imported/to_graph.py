@@ -162,12 +162,12 @@ def to_graph(captured, model, mapper, allow_unknown: bool = False) -> ArchGraph:
             mapper.map_node(b, n)
         except Unsupported as why:
             unknown[(f"{n.op}" + (f" ({why})" if str(why) else ""), n.module)] += 1
-            if allow_unknown:
-                ins = [b.node(t) for t in b.activations(n)]
-                b.emit(OpKind.UNKNOWN, ins, size=strip(n.outputs[0].shape) if n.outputs else (),
-                       act=n.op)
-                for t in n.outputs:
-                    b.alias(t, b.node_of.get(n.outputs[0].name, ins[0]))
+            # kept (counted as zero) so that the walk goes on and every unknown op is listed
+            ins = [b.node(t) for t in b.activations(n)]
+            b.emit(OpKind.UNKNOWN, ins, size=strip(n.outputs[0].shape) if n.outputs else (),
+                   act=n.op)
+            for t in n.outputs:
+                b.alias(t, b.node_of.get(n.outputs[0].name, ins[0]))
     if unknown and not allow_unknown:
         listing = "; ".join(f"{op} at {path or '<root>'} x{count}"
                             for (op, path), count in unknown.items())
