@@ -1,0 +1,157 @@
+"""Model references on the command line (archcalc/imported/refs.py): `archcalc report` and
+`compare` take `package.module:callable`, `path/to/file.py:callable` and `model.onnx`; counts
+checked against PyTorch (sum of numel, FlopCounterMode / 2); bad references are one line and
+exit status 2."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from archcalc import cli  # noqa: E402
+import reference_models as rm  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = "tests/reference_models.py"
+
+MODEL_FILE = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+    def build(width=8, act="relu", bias=False):
+        acts = {"relu": nn.ReLU(), "gelu": nn.GELU()}
+        return nn.Sequential(nn.Conv2d(1, width, 3, 2, 1, bias=bias), nn.BatchNorm2d(width),
+                             acts[act], nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                             nn.Linear(width, 10))
+
+    def broken():
+        raise RuntimeError("no weights here\\nsecond line")
+
+    class Bad(nn.Module):
+        def forward(self, x):
+            return x[x > 0].sum()
+
+    def bad_forward():
+        return Bad()
+
+    NOT_CALLABLE = 3
+
+    def odd():
+        return nn.Sequential(nn.Conv2d(3, 4, 3), nn.LeakyReLU())
+''')
+
+
+def fcm(model, shape) -> int:
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model.eval()(torch.randn(1, *shape))
+    return counter.get_total_flops() // 2
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    path = tmp_path / "mymodel.py"
+    path.write_text(MODEL_FILE)
+    return path
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    rc = cli.main(list(args))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_report_json_subprocess_equals_pytorch():
+    cmd = [sys.executable, "-m", "archcalc", "report", f"{REF}:resnet18", "--resolution", "160",
+           "--convention", "torchvision", "--format", "json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    model = rm.resnet18()
+    assert data["totals"]["params"] == sum(p.numel() for p in model.parameters()) == 11689512
+    assert data["totals"]["madds"] == fcm(model, (3, 160, 160))
+    assert data["model"]["input_shape"] == [[1, 3, 160, 160]]
+    assert data["warnings"] == []
+    assert data["layers"][1]["name"] == "conv1.conv" or data["layers"][1]["name"] == "conv1"
+
+
+def test_file_reference_with_sets_and_input_shape(capsys, model_file):
+    rc, out, err = run(capsys, "report", f"{model_file}:build", "--set", "width=16", "--set",
+                       "act=gelu", "--set", "bias=true", "--input-shape", "1x64x48",
+                       "-c", "torchvision", "-f", "json")
+    assert rc == 0, err
+    data = json.loads(out)
+    # conv 16 x 1 x 3 x 3 + bias 16, BN 32, linear 16 x 10 + 10
+    assert data["totals"]["params"] == 144 + 16 + 32 + 170
+    # conv output 16 x 32 x 24; linear 160
+    assert data["totals"]["madds"] == 144 * 32 * 24 + 160
+    assert data["params"] == {"width": 16, "act": "gelu", "bias": True}
+    assert [layer["op"] for layer in data["layers"]][:4] == ["input", "conv", "bn", "act"]
+
+
+def test_resolution_hxw_and_compare(capsys):
+    rc, out, err = run(capsys, "report", f"{REF}:mobilenet_v2", "--resolution", "224x320",
+                       "-c", "torchvision", "-f", "json")
+    assert rc == 0, err
+    model = rm.mobilenet_v2()
+    assert json.loads(out)["totals"]["madds"] == fcm(model, (3, 224, 320))
+    rc, out, err = run(capsys, "compare", f"{REF}:resnet18", f"{REF}:mobilenet_v2@1,160",
+                       "-c", "torchvision", "-f", "json")
+    assert rc == 0, err
+    data = json.loads(out)
+    entries = data["entries"] if isinstance(data, dict) else data
+    madds = [e["totals"]["madds"] if "totals" in e else e["madds"] for e in entries]
+    assert madds == [fcm(rm.resnet18(), (3, 224, 224)), fcm(model, (3, 160, 160))]
+
+
+@pytest.mark.parametrize("ref, extra, message", [
+    ("nosuch_pkg_x.mod:build", [], "No module named 'nosuch_pkg_x'"),
+    ("{file}:nothere", [], "has no attribute 'nothere'"),
+    ("{file}:NOT_CALLABLE", [], "is not callable"),
+    ("{file}:broken", [], "raised RuntimeError: no weights here"),
+    ("json:dumps", [], "raised TypeError"),
+    ("os:getcwd", [], "returned str, not a torch.nn.Module"),
+    ("{file}:bad_forward", [], "failed"),
+    ("{file}:build", ["--width", "0.5"], "no width multiplier"),
+    ("{file}:build", ["--symbolic"], "no closed forms"),
+    ("{file}:build", ["--input-shape", "3x224"], "--input-shape expects CxHxW"),
+    ("{file}:build", ["--resolution", "0.5x"], "--resolution for a model expects"),
+    ("{file}:odd", [], "leaky_relu"),
+    ("missing.onnx", [], "no such ONNX file"),
+    ("/no/such/dir/m.py:build", [], "no such file"),
+])
+def test_bad_references_are_one_line(capsys, model_file, ref, extra, message):
+    rc, out, err = run(capsys, "report", ref.format(file=model_file), *extra)
+    assert rc == 2
+    assert out == ""
+    assert err.startswith("archcalc: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_allow_unknown_on_the_command_line(capsys, model_file):
+    rc, out, err = run(capsys, "report", f"{model_file}:odd", "--allow-unknown", "-f", "json")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["warnings"] == ["unknown op aten.leaky_relu.default at 1 x1: counted as zero"]
+    assert data["totals"]["madds"] == 4 * 27 * 222 * 222
+    rc, out, err = run(capsys, "report", f"{model_file}:odd", "--allow-unknown")
+    assert "warnings:\n  unknown op aten.leaky_relu.default at 1 x1" in out
+
+
+def test_subprocess_bad_reference_has_no_traceback(model_file):
+    cmd = [sys.executable, "-m", "archcalc", "report", f"{model_file}:broken"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
