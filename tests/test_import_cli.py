@@ -155,3 +155,22 @@ def test_subprocess_bad_reference_has_no_traceback(model_file):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_verify_a_model_against_pytorch(capsys, model_file):
+    rc, out, err = run(capsys, "verify", f"{REF}:vit_tiny", "--resolution", "32")
+    assert rc == 0, err
+    model = rm.vit_tiny()
+    params = sum(p.numel() for p in model.parameters())
+    assert f"params archcalc {params:,} / torch {params:,}" in out
+    assert out.rstrip().endswith("OK: archcalc and PyTorch agree")
+    # a transposed convolution has no rule: counted as zero under --allow-unknown, while
+    # FlopCounterMode counts it (4 x 8 x 9 weights x 8 x 8 input positions = 18,432 MACs);
+    # the 1x1 conv before it: 4 x 3 weights x 64 positions = 768
+    path = model_file.parent / "tconv.py"
+    path.write_text("from torch import nn\n\ndef build():\n"
+                    "    return nn.Sequential(nn.Conv2d(3, 4, 1), nn.ConvTranspose2d(4, 8, 3, 2))\n")
+    rc, out, err = run(capsys, "verify", f"{path}:build", "--input-shape", "3x8x8",
+                       "--allow-unknown")
+    assert rc == 1
+    assert "MISMATCH: MAdds archcalc 768 vs torch 19,200" in err

@@ -44,8 +44,10 @@ def add_commands(subparsers) -> None:
                     "parameter (weights, biases, BN gamma/beta), whatever --convention says; "
                     "--convention sets the class count and names the convention whose "
                     "`report` figure the output relates to.")
-    ver.add_argument("spec", metavar="SPEC", help="a spec file or a zoo name, e.g. mobilenet_v2")
-    _point_options(ver)
+    ver.add_argument("spec", metavar="SPEC", help="a spec file or a zoo name, e.g. mobilenet_v2; or "
+                     "a model (package.module:callable, file.py:callable): its counts against "
+                     "PyTorch's on the same module")
+    _point_options(ver, ("input_shape", "allow_unknown"))
     ver.set_defaults(run=cmd_verify)
 
     bench = subparsers.add_parser(
@@ -127,6 +129,10 @@ def _warn(text: str) -> None:
 
 
 def cmd_verify(args) -> str:
+    from ..imported.refs import is_model_ref
+    if is_model_ref(args.spec):
+        from .models import verify_model
+        return verify_model(args)
     from ..api import load
     from ..graph import compile_graph
     from .options import parse_pairs

@@ -141,8 +141,10 @@ def build_module(ref: str, sets: dict):
 
 
 def model_graph(ref: str, sets: dict | None = None, shape_text: str | None = None,
-                resolution: str | None = None, allow_unknown: bool = False):
-    """The ArchGraph of a model reference (archcalc.imported)."""
+                resolution: str | None = None, allow_unknown: bool = False,
+                keep_module: list | None = None):
+    """The ArchGraph of a model reference (archcalc.imported); `keep_module` (a list) receives
+    the nn.Module built for a PyTorch reference."""
     from .frontend import from_onnx, from_torch
     sets = dict(sets or {})
     shape = input_shape(shape_text, resolution)
@@ -155,6 +157,8 @@ def model_graph(ref: str, sets: dict | None = None, shape_text: str | None = Non
         return from_onnx(ref, input_shape=pinned, allow_unknown=allow_unknown,
                          name=os.path.basename(ref))
     model = build_module(ref, sets)
+    if keep_module is not None:
+        keep_module.append(model)
     name = _REF.match(ref).group("attr")
     try:
         return from_torch(model, input_shape=shape, allow_unknown=allow_unknown, name=name,
