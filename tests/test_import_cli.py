@@ -174,3 +174,28 @@ def test_verify_a_model_against_pytorch(capsys, model_file):
                        "--allow-unknown")
     assert rc == 1
     assert "MISMATCH: MAdds archcalc 768 vs torch 19,200" in err
+
+
+@pytest.mark.parametrize("spec, model, extra", [
+    ("specs/mobilenet_v2.yaml", f"{REF}:mobilenet_v2", ["--resolution", "160"]),
+    ("specs/mobilenet_v3_small.yaml", "tests/reference_torchvision.py:mobilenet_v3_small", []),
+    ("specs/efficientnet_b0.yaml", "tests/reference_torchvision.py:efficientnet_b0",
+     ["--resolution", "128"]),
+    ("specs/shufflenet_v2.yaml", "tests/reference_torchvision.py:shufflenet_v2",
+     ["--set", "size=x0_5", "--resolution", "96"]),
+])
+def test_verify_spec_against_its_pytorch_twin(capsys, spec, model, extra):
+    rc, out, err = run(capsys, "verify", spec, "--against", model, *extra)
+    assert rc == 0, err
+    assert out.rstrip().endswith("every conv / linear layer's output shape, params and MAdds")
+
+
+def test_verify_against_reports_the_first_differing_layer(capsys):
+    rc, out, err = run(capsys, "verify", "specs/mobilenet_v2.yaml", "--width", "0.75",
+                       "--against", f"{REF}:mobilenet_v2")
+    assert rc == 1
+    # the stem: 24 (= make_divisible(32 x 0.75)) vs 32 output channels, 3x3 x 3 inputs,
+    # 112 x 112 outputs: 648 vs 864 weights
+    assert ("MISMATCH: first differing layer: spec stem.0.conv (conv 3x3/2, 24x112x112, 648 "
+            "params, 8,128,512 MAdds) vs model features.0.0 (conv 3x3/2, 32x112x112, 864 params, "
+            "10,838,016 MAdds)") in err

@@ -48,6 +48,9 @@ def add_commands(subparsers) -> None:
                      "a model (package.module:callable, file.py:callable): its counts against "
                      "PyTorch's on the same module")
     _point_options(ver, ("input_shape", "allow_unknown"))
+    ver.add_argument("--against", default=None, metavar="MODEL",
+                     help="check SPEC against your own model (package.module:callable, "
+                          "file.py:callable, model.onnx) instead of a PyTorch build of SPEC")
     ver.set_defaults(run=cmd_verify)
 
     bench = subparsers.add_parser(
@@ -130,6 +133,9 @@ def _warn(text: str) -> None:
 
 def cmd_verify(args) -> str:
     from ..imported.refs import is_model_ref
+    if getattr(args, "against", None):
+        from .models import verify_against
+        return verify_against(args)
     if is_model_ref(args.spec):
         from .models import verify_model
         return verify_model(args)

@@ -41,11 +41,9 @@ def torch_counts(module, input_shape: tuple) -> tuple[int, int]:
     return params, counter.get_total_flops() // 2
 
 
-def check_model(module, graph, input_shape: tuple) -> ModelCheck:
-    """Compare the imported `graph` of `module` (archcalc.from_torch) with PyTorch's counts,
-    under the torchvision convention (every parameter counted)."""
-    from ..cost import analyze
-    table = analyze(graph, "torchvision")
+def check_model(module, table, input_shape: tuple) -> ModelCheck:
+    """Compare the CostTable of `module`'s imported graph (archcalc.from_torch, analysed under
+    the torchvision convention: every parameter counted) with PyTorch's counts."""
     params, madds = torch_counts(module, input_shape)
-    return ModelCheck(graph.spec.name, (table.total("params"), params),
-                      (table.total("madds"), madds), len(graph.spec.unknown_ops))
+    return ModelCheck(table.spec.name, (table.total("params"), params),
+                      (table.total("madds"), madds), len(table.spec.unknown_ops))
