@@ -27,6 +27,7 @@ def point_options(p: argparse.ArgumentParser) -> None:
                    help="input size in pixels (160; a model reference also takes HxW) or a "
                         "multiplier of the spec's own (0.5x)")
     model_options(p)
+    model_ref_flags(p)
 
 
 def model_options(p: argparse.ArgumentParser) -> None:
@@ -46,6 +47,11 @@ def model_options(p: argparse.ArgumentParser) -> None:
                    help="report element-wise ops (BN, activations, adds, pooling)")
     p.add_argument("--dtype", default="fp32", choices=tuple(DTYPE_BYTES),
                    help="activation element type for memory (default fp32)")
+
+
+def model_ref_flags(p: argparse.ArgumentParser) -> None:
+    """--input-shape and --allow-unknown: the options of a model reference (commands that take
+    one: report, compare, verify; archcalc/imported/refs.py)."""
     p.add_argument("--input-shape", default=None, metavar="CxHxW",
                    help="a model reference's input (default 3x224x224; --resolution R or HxW "
                         "sets H and W)")

@@ -30,8 +30,12 @@ def add_commands(sub) -> None:
                          description="Params, MAdds, FLOPs and peak memory of several specs (each "
                                      "optionally at its own point: SPEC@WIDTH[,RESOLUTION]), with "
                                      "ratios to the first and published accuracy where known.")
-    cmp.add_argument("specs", nargs="+", metavar="SPEC[@WIDTH[,RES]]")
+    cmp.add_argument("specs", nargs="+", metavar="SPEC[@WIDTH[,RES]]",
+                     help="spec files, zoo names or models (package.module:callable, "
+                          "file.py:callable, model.onnx; MODEL@1,RES for a resolution)")
     _model_options(cmp)     # a --set applies to the specs that declare that parameter
+    from .options import model_ref_flags
+    model_ref_flags(cmp)
     cmp.add_argument("--format", "-f", default="table", choices=FORMATS,
                      help="table (default), csv (# comment lines first), json or markdown")
     cmp.add_argument("--memory-by-resolution", action="store_true",

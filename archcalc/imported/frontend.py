@@ -48,17 +48,6 @@ def from_torch(module, example_inputs=None, *, input_shape: tuple = DEFAULT_INPU
     return to_graph(captured, model, aten, allow_unknown)
 
 
-def capture_proto(path):
-    """The ModelProto of an ONNX file (a CaptureError, one line, when it is not one)."""
-    import onnx
-
-    from ..capture import CaptureError
-    try:
-        return onnx.load(str(path))
-    except Exception as err:
-        raise CaptureError(f"{path}: not a readable ONNX model ({type(err).__name__})") from None
-
-
 def from_onnx(path_or_proto, *, input_shape: tuple | None = None, allow_unknown: bool = False,
               name: str | None = None):
     """The ArchGraph of an ONNX model (a path or a ModelProto); `input_shape` (C, H, W) pins
@@ -67,9 +56,14 @@ def from_onnx(path_or_proto, *, input_shape: tuple | None = None, allow_unknown:
     from . import onnx_ops
     shapes = None
     if input_shape is not None:
-        import onnx
-        proto = path_or_proto if isinstance(path_or_proto, onnx.ModelProto) else \
-            capture_proto(path_or_proto)
+        from ..capture import CaptureError
+        from ..capture.onnx import load_model
+        try:
+            import onnx
+        except ImportError:
+            raise CaptureError("reading ONNX files needs the onnx package (pip install onnx)") \
+                from None
+        proto = load_model(onnx, path_or_proto)
         inits = {i.name for i in proto.graph.initializer}
         first = next((i.name for i in proto.graph.input if i.name not in inits), None)
         shapes = {first: (1, *input_shape)} if first else None
