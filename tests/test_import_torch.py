@@ -239,3 +239,19 @@ def test_allow_unknown_counts_zero_and_warns():
 def test_batch_must_be_one():
     with pytest.raises(archcalc.OptionError, match="batch size 1"):
         archcalc.from_torch(nn.Conv2d(3, 4, 1), torch.empty(2, 3, 8, 8))
+
+
+@pytest.mark.parametrize("r", [224, 160])
+def test_memory_equals_the_spec_of_the_same_network(built, r):
+    """The twin's imported graph runs the ops in the spec's order: the naive peak, the streamed
+    peak (17 inverted-residual blocks recognised, MobileNetV2 Sec. 5.1) and all activation
+    bytes equal specs/mobilenet_v2.yaml's (whose memory tests/test_mobilenet_v2.py checks
+    against the paper's Table 3)."""
+    graph = archcalc.from_torch(built["mobilenet_v2"], input_shape=(3, r, r))
+    groups = {graph.op(n).stream_group for n in graph.names} - {None}
+    assert len(groups) == 17
+    ours = archcalc.analyze(graph, "torchvision").totals
+    spec = archcalc.evaluate("specs/mobilenet_v2.yaml", 1, r, convention="torchvision").totals
+    for key in ("peak_memory_bytes", "peak_memory_bytes_streamed", "activation_bytes"):
+        assert ours[key] == spec[key]
+    assert ours["peak_memory_bytes_streamed"] < ours["peak_memory_bytes"]

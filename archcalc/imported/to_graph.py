@@ -179,6 +179,8 @@ def to_graph(captured, model, mapper, allow_unknown: bool = False) -> ArchGraph:
             module = p.name.rpartition(".")[0]
             b.emit(OpKind.PARAM, [], shape=tuple(p.shape), size=tuple(p.shape), module=module,
                    short_name=p.name, output=None)
+    from .stream import mark_streams
+    mark_streams(b.graph)
     notes = [t for t in getattr(captured, "notes", ()) if not t.startswith("producer:")]
     b.graph.spec = replace(model, unknown_ops=tuple((op, path, c) for (op, path), c
                                                     in unknown.items()),
