@@ -255,3 +255,32 @@ def test_memory_equals_the_spec_of_the_same_network(built, r):
     for key in ("peak_memory_bytes", "peak_memory_bytes_streamed", "activation_bytes"):
         assert ours[key] == spec[key]
     assert ours["peak_memory_bytes_streamed"] < ours["peak_memory_bytes"]
+
+
+class Shared(nn.Module):
+    """A conv and a BN called twice, a Linear sharing another's weight (its own bias), and a
+    parameter read by two ops."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.a = nn.Linear(256, 8)
+        self.b = nn.Linear(256, 8)
+        self.b.weight = self.a.weight
+        self.p = nn.Parameter(torch.ones(8))
+
+    def forward(self, x):
+        x = self.bn(self.c(self.bn(self.c(x)))).flatten(1)
+        return self.a(x) * self.p + self.b(x) + self.p
+
+
+def test_parameters_read_twice_count_once():
+    model = Shared()
+    table = archcalc.analyze(archcalc.from_torch(model, input_shape=(4, 8, 8)), "torchvision")
+    # conv 4x4x3x3 + 4, BN 8, linear 256 x 8 shared + two biases 8 + 8, p 8
+    assert sum(p.numel() for p in model.parameters()) == 148 + 8 + 2048 + 16 + 8
+    assert table.total("params") == 148 + 8 + 2048 + 16 + 8
+    assert table.total("bn_params") == 8
+    # MAdds count every call: two convs of 4 x 36 x 64 and two linears of 256 x 8
+    assert table.total("madds") == 2 * 4 * 36 * 64 + 2 * 2048 == fcm_madds(model, (4, 8, 8))

@@ -243,6 +243,13 @@ def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") 
         op = graph.op(name)
         out = graph.shape(name)
         cost = rule_for(op).cost(op, [graph.shape(u) for u in graph.inputs(name)], out)
+        if op.reused:        # an imported model's parameters read twice count once
+            less = dict.fromkeys(("weights", "bias", "bn_params"), 0)
+            for category, count in op.reused:
+                less[category] += count
+            cost = cost._replace(weights=cost.weights - less["weights"],
+                                 bias=cost.bias - less["bias"],
+                                 bn_params=cost.bn_params - less["bn_params"])
         params = cost.weights + (cost.bias if convention.bias else 0) + \
             (cost.bn_params if convention.bn_params else 0)
         materialised, live, live_streamed = memory[name]

@@ -82,7 +82,7 @@ def map_node(b, n) -> None:
         w, bias = n.operand("weight"), n.operand("bias")
         if w is None or bias is None:
             raise Unsupported("batch norm without affine parameters")
-        b.consume(w, bias)
+        b.consume(w, bias, norm=True)
         return b.emit(OpKind.BN, [b.node(x[0])])
     if name in ("native_layer_norm", "layer_norm", "native_group_norm", "group_norm"):
         return _norm(b, n, name)
@@ -169,7 +169,7 @@ def _norm(b, n, name: str) -> None:
     w, bias = n.operand("weight"), n.operand("bias")
     if (w is None) != (bias is None):
         raise Unsupported("a norm with only one of weight and bias")
-    b.consume(w, bias)
+    b.consume(w, bias, norm=True)
     x = n.operand("input")
     if "layer" in name:
         b.emit(OpKind.NORM, [b.node(x)], norm="layer", size=tuple(n.arg("normalized_shape")),

@@ -53,11 +53,11 @@ def map_node(b, n) -> None:
         return _matmul(b, n)
     if op == "BatchNormalization":
         w, bias = n.operand("scale"), n.operand("B")
-        b.consume(w, bias)
+        b.consume(w, bias, norm=True)
         return b.emit(OpKind.BN, [b.node(x[0])])
     if op == "LayerNormalization":
         w, bias = n.operand("Scale"), n.operand("B")
-        b.consume(w, bias)
+        b.consume(w, bias, norm=True)
         rank = len(x[0].shape)
         axis = n.arg("axis", -1) % rank
         return b.emit(OpKind.NORM, [b.node(x[0])], norm="layer", size=tuple(x[0].shape[axis:]),

@@ -63,6 +63,7 @@ class Builder:
         self.current = None                         # the captured node being mapped
         self.pending: list = []                     # PARAM nodes to add before the next op
         self.scratch: dict = {}                     # a mapper's state across nodes
+        self.reused: list = []                      # (category, elements) counted before
 
     # -- operands -----------------------------------------------------------------------------
     def node(self, t) -> str | None:
@@ -76,17 +77,27 @@ class Builder:
         """The PARAM node of a parameter operand; a new one joins its reader's layer (it is
         added when the reader is emitted, just before it)."""
         name = t.param or t.name
-        self.used_params.add(name)
         if name not in self.param_node:
+            reused = ((("weights", self.numel(name)),) if name in self.used_params else ())
+            self.used_params.add(name)
             self.param_node[name] = self.namer.node_name("", name)
-            self.pending.append((self.param_node[name], strip(t.shape)))
+            self.pending.append((self.param_node[name], strip(t.shape), reused))
         return self.param_node[name]
 
-    def consume(self, *tensors) -> None:
-        """Mark parameter operands as counted by the op's own rule (conv weight, BN gamma)."""
-        for t in tensors:
+    def numel(self, param: str) -> int:
+        return numel(self.param_shape.get(param, ()))
+
+    def consume(self, weight, bias, norm: bool = False) -> None:
+        """Mark the parameter operands the op's own rule counts (a conv's weight and bias; a
+        norm's gamma and beta, `norm`). One already counted by an earlier op (a module called
+        twice, tied weights) is recorded as reused, and analyze subtracts it."""
+        for t, category in ((weight, "bn_params" if norm else "weights"),
+                            (bias, "bn_params" if norm else "bias")):
             if t is not None and t.kind == "parameter":
-                self.used_params.add(t.param or t.name)
+                name = t.param or t.name
+                if name in self.used_params:
+                    self.reused.append((category, self.numel(name)))
+                self.used_params.add(name)
 
     def activations(self, n) -> list:
         """The activation operands of node `n` (graph inputs and op results) in order."""
@@ -101,15 +112,20 @@ class Builder:
         n = self.current
         outs = n.outputs if n is not None else ()
         if shape is None:
+            if output is None or output >= len(outs):
+                raise Unsupported("no tensor result")
             shape = strip(outs[output].shape)
         module = n.module if module is None else module
         op_short = short_name or short(n.op)
         layer, block = self.namer.layer(kind, module, op_short)
-        for param, size in self.pending:
-            self.graph.add(Op(kind=OpKind.PARAM, name=param, layer=layer, block=block, size=size),
-                           size, [])
+        for param, size, reused in self.pending:
+            self.graph.add(Op(kind=OpKind.PARAM, name=param, layer=layer, block=block, size=size,
+                              reused=reused), size, [])
         self.pending = []
         name = self.namer.node_name("" if kind is OpKind.PARAM else module, op_short)
+        if self.reused:
+            fields["reused"] = tuple(self.reused)
+            self.reused = []
         op = Op(kind=kind, name=name, layer=layer, block=block, **fields)
         in_shapes = [self.graph.shape(u) for u in inputs]
         rule = rule_for(op)
@@ -159,15 +175,20 @@ def to_graph(captured, model, mapper, allow_unknown: bool = False) -> ArchGraph:
                 derived.update((t.name, next(iter(read))) for t in n.outputs)
             continue
         try:
-            mapper.map_node(b, n)
-        except Unsupported as why:
+            try:
+                mapper.map_node(b, n)
+            except (Unsupported, UnsupportedOpError):
+                raise
+            except Exception as err:      # arguments a mapping did not expect: unknown, too
+                raise Unsupported(f"{type(err).__name__}") from None
+        except Unsupported as why:     # (a PARAM it reserved is added with the next node)
             unknown[(f"{n.op}" + (f" ({why})" if str(why) else ""), n.module)] += 1
             # kept (counted as zero) so that the walk goes on and every unknown op is listed
             ins = [b.node(t) for t in b.activations(n)]
-            b.emit(OpKind.UNKNOWN, ins, size=strip(n.outputs[0].shape) if n.outputs else (),
-                   act=n.op)
-            for t in n.outputs:
-                b.alias(t, b.node_of.get(n.outputs[0].name, ins[0]))
+            if n.outputs:
+                b.emit(OpKind.UNKNOWN, ins, size=strip(n.outputs[0].shape), act=n.op)
+                for t in n.outputs:
+                    b.alias(t, b.node_of.get(n.outputs[0].name, ins[0]))
     if unknown and not allow_unknown:
         listing = "; ".join(f"{op} at {path or '<root>'} x{count}"
                             for (op, path), count in unknown.items())

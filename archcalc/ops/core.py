@@ -79,6 +79,8 @@ class Op:
     dilation: int = 1         # POOL: window dilation
     ceil_mode: bool = False   # POOL: torch's ceil_mode (see rounding.pool_out)
     norm: str | None = None   # NORM: "layer" | "group"
+    reused: tuple = ()        # ((category, elements), ...) of parameters an earlier op already
+    #                           counted (a module called twice, tied weights); analyze subtracts
 
     @property
     def label(self) -> str:
