@@ -199,3 +199,17 @@ def test_verify_against_reports_the_first_differing_layer(capsys):
     assert ("MISMATCH: first differing layer: spec stem.0.conv (conv 3x3/2, 24x112x112, 648 "
             "params, 8,128,512 MAdds) vs model features.0.0 (conv 3x3/2, 32x112x112, 864 params, "
             "10,838,016 MAdds)") in err
+
+
+def test_compare_prints_a_models_warnings(capsys, model_file):
+    rc, out, err = run(capsys, "compare", f"{model_file}:odd", f"{model_file}:build",
+                       "--allow-unknown")
+    assert rc == 0, err
+    assert out.endswith("warnings:\n  odd: unknown op aten.leaky_relu.default at 1 x1: "
+                        "counted as zero\n")
+    rc, out, err = run(capsys, "compare", f"{model_file}:odd", f"{model_file}:build",
+                       "--allow-unknown", "-f", "json")
+    entries = json.loads(out)["entries"]
+    assert [len(e["warnings"]) for e in entries] == [1, 0]
+    rc, out, err = run(capsys, "compare", f"{model_file}:odd", "--allow-unknown", "-f", "csv")
+    assert out.startswith("# warning: odd: unknown op aten.leaky_relu.default at 1 x1")
