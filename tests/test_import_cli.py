@@ -202,12 +202,13 @@ def test_verify_against_reports_the_first_differing_layer(capsys):
 
 
 def test_compare_prints_a_models_warnings(capsys, model_file):
-    rc, out, err = run(capsys, "compare", f"{model_file}:odd", f"{model_file}:build",
+    rc, out, err = run(capsys, "compare", f"{model_file}:odd", f"{model_file}:odd@1,64",
                        "--allow-unknown")
     assert rc == 0, err
     assert out.endswith("warnings:\n  odd: unknown op aten.leaky_relu.default at 1 x1: "
+                        "counted as zero\n  odd @64: unknown op aten.leaky_relu.default at 1 x1: "
                         "counted as zero\n")
-    rc, out, err = run(capsys, "compare", f"{model_file}:odd", f"{model_file}:build",
+    rc, out, err = run(capsys, "compare", f"{model_file}:odd", f"{REF}:resnet18",
                        "--allow-unknown", "-f", "json")
     entries = json.loads(out)["entries"]
     assert [len(e["warnings"]) for e in entries] == [1, 0]
