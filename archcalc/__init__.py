@@ -4,7 +4,8 @@ paper-style t/c/n/s specs (MobileNetV2, Sandler et al. 2018, arXiv:1801.04381, a
 Public API (imported lazily, so `import archcalc` stays fast and never imports torch):
 load, evaluate, closed_form, compare_specs (several specs side by side), load_spec, parse_spec,
 compile_graph, analyze, CostTable, Convention, CONVENTIONS, DTYPE_BYTES, flops_from_madds,
-ArchcalcError, SpecError, OptionError.
+ArchcalcError, SpecError, OptionError; from_torch and from_onnx (a PyTorch module or an ONNX
+model as the same graph compile_graph returns; torch / onnx imported only when called).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ _EXPORTS = {
     "flops_from_madds": "cost", "DTYPE_BYTES": "cost",
     "ArchcalcError": "errors", "SpecError": "errors", "OptionError": "errors",
     "UnsupportedOpError": "errors",
+    "from_torch": "imported", "from_onnx": "imported",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -80,16 +80,36 @@ def cost_entry(target: Target, spec, convention="paper", dtype: str = "fp32",
     return Entry(target, label, table, memory_by_resolution(graph, DTYPE_BYTES[dtype]), pub)
 
 
+def model_entry(target: Target, convention, dtype: str, sets: Mapping[str, str],
+                models: Mapping | None) -> Entry:
+    """One column for a model reference (archcalc.imported.refs): its graph at the target's
+    resolution, costed as a spec's."""
+    from .imported.refs import model_graph
+    if target.width not in (None, "1"):
+        raise OptionError(f"{target.path}: an imported model has no width multiplier")
+    graph = model_graph(target.path, sets, resolution=target.resolution, **dict(models or {}))
+    table = analyze(graph, convention, dtype)
+    label = graph.spec.name + ("" if target.resolution is None else f" @{table.resolution}") + \
+        "".join(f" {k}={v}" for k, v in sets.items())
+    return Entry(target, label, table, memory_by_resolution(graph, DTYPE_BYTES[dtype]), None)
+
+
 def compare_specs(targets: list[str], sets: Mapping[str, str] | None = None, convention="paper",
-            dtype: str = "fp32", published=published_point) -> list[Entry]:
-    """Cost every target. A --set applies to the specs that declare that parameter; naming a
-    parameter no spec declares is an error."""
+            dtype: str = "fp32", published=published_point, models: Mapping | None = None) -> list[Entry]:
+    """Cost every target. A --set applies to the specs that declare that parameter (and to
+    every model reference, as keyword arguments); naming a parameter no spec declares is an
+    error. `models`: options of model references (input shape, allow_unknown)."""
+    from .imported.refs import is_model_ref
     conv = convention_named(convention)
     sets = dict(sets or {})
     used: set = set()
     entries = []
     for text in targets:
         target = Target.parse(text)
+        if is_model_ref(target.path):
+            used |= set(sets)
+            entries.append(model_entry(target, conv, dtype, sets, models))
+            continue
         declared = {p.name for p in load(target.path, None, conv).params}
         mine = _sets_for(declared, sets)
         used |= set(mine)

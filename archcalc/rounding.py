@@ -58,3 +58,4 @@ def spatial_out(size: int, kernel: int, stride: int, padding: str | int, dilatio
     if (out - 1) * stride >= size + pad:
         out -= 1
     return out
+

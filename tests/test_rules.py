@@ -1,4 +1,4 @@
-"""Per-op rules of archcalc/ops.py against hand-written closed forms (fvcore-style op tests):
+"""Per-op rules of archcalc/ops/ against hand-written closed forms (fvcore-style op tests):
 for each op, expected shape, weights, bias, BN params, MAdds and element-wise ops are written
 out here from the definitions (PyTorch Conv2d / Linear / BatchNorm2d semantics)."""
 from __future__ import annotations

@@ -24,8 +24,10 @@ def point_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", "-a", default="1", metavar="A",
                    help="width multiplier alpha (default 1)")
     p.add_argument("--resolution", "-r", default=None, metavar="R",
-                   help="input size in pixels (160) or a multiplier of the spec's own (0.5x)")
+                   help="input size in pixels (160; a model reference also takes HxW) or a "
+                        "multiplier of the spec's own (0.5x)")
     model_options(p)
+    model_ref_flags(p)
 
 
 def model_options(p: argparse.ArgumentParser) -> None:
@@ -45,6 +47,23 @@ def model_options(p: argparse.ArgumentParser) -> None:
                    help="report element-wise ops (BN, activations, adds, pooling)")
     p.add_argument("--dtype", default="fp32", choices=tuple(DTYPE_BYTES),
                    help="activation element type for memory (default fp32)")
+
+
+def model_ref_flags(p: argparse.ArgumentParser) -> None:
+    """--input-shape and --allow-unknown: the options of a model reference (commands that take
+    one: report, compare, verify; archcalc/imported/refs.py)."""
+    p.add_argument("--input-shape", default=None, metavar="CxHxW",
+                   help="a model reference's input (default 3x224x224; --resolution R or HxW "
+                        "sets H and W)")
+    p.add_argument("--allow-unknown", action="store_true",
+                   help="a model reference's ops without a rule count as zero (listed in the "
+                        "output's warnings) instead of an error")
+
+
+def model_ref_options(args) -> dict:
+    """The options a model reference (archcalc.imported.refs) is imported with."""
+    return {"shape_text": getattr(args, "input_shape", None),
+            "allow_unknown": bool(getattr(args, "allow_unknown", False))}
 
 
 def convention_from(args):

@@ -44,8 +44,13 @@ def add_commands(subparsers) -> None:
                     "parameter (weights, biases, BN gamma/beta), whatever --convention says; "
                     "--convention sets the class count and names the convention whose "
                     "`report` figure the output relates to.")
-    ver.add_argument("spec", metavar="SPEC", help="a spec file or a zoo name, e.g. mobilenet_v2")
-    _point_options(ver)
+    ver.add_argument("spec", metavar="SPEC", help="a spec file or a zoo name, e.g. mobilenet_v2; or "
+                     "a model (package.module:callable, file.py:callable): its counts against "
+                     "PyTorch's on the same module")
+    _point_options(ver, ("input_shape", "allow_unknown"))
+    ver.add_argument("--against", default=None, metavar="MODEL",
+                     help="check SPEC against your own model (package.module:callable, "
+                          "file.py:callable, model.onnx) instead of a PyTorch build of SPEC")
     ver.set_defaults(run=cmd_verify)
 
     bench = subparsers.add_parser(
@@ -127,6 +132,13 @@ def _warn(text: str) -> None:
 
 
 def cmd_verify(args) -> str:
+    from ..imported.refs import is_model_ref
+    if getattr(args, "against", None):
+        from .models import verify_against
+        return verify_against(args)
+    if is_model_ref(args.spec):
+        from .models import verify_model
+        return verify_model(args)
     from ..api import load
     from ..graph import compile_graph
     from .options import parse_pairs

@@ -14,7 +14,8 @@ def add_commands(sub) -> None:
     """Register report, compare and zoo on the `archcalc` sub-parsers."""
     rep = sub.add_parser("report", help="per-layer params, MAdds and memory of one spec",
                          description="Per-layer params, MAdds and memory of SPEC at one point.")
-    rep.add_argument("spec", metavar="SPEC", help="a spec file, e.g. specs/mobilenet_v2.yaml")
+    rep.add_argument("spec", metavar="SPEC", help="a spec file, e.g. specs/mobilenet_v2.yaml, or "
+                     "a model: package.module:callable, path/to/file.py:callable, model.onnx")
     _point_options(rep)
     rep.add_argument("--format", "-f", default="table", choices=FORMATS,
                      help="table (default; fits the terminal), csv (one row per op, # comment "
@@ -32,8 +33,12 @@ def add_commands(sub) -> None:
                          description="Params, MAdds, FLOPs and peak memory of several specs (each "
                                      "optionally at its own point: SPEC@WIDTH[,RESOLUTION]), with "
                                      "ratios to the first and published accuracy where known.")
-    cmp.add_argument("specs", nargs="+", metavar="SPEC[@WIDTH[,RES]]")
+    cmp.add_argument("specs", nargs="+", metavar="SPEC[@WIDTH[,RES]]",
+                     help="spec files, zoo names or models (package.module:callable, "
+                          "file.py:callable, model.onnx; MODEL@1,RES for a resolution)")
     _model_options(cmp)     # a --set applies to the specs that declare that parameter
+    from .options import model_ref_flags
+    model_ref_flags(cmp)
     cmp.add_argument("--format", "-f", default="table", choices=FORMATS,
                      help="table (default), csv (# comment lines first), json or markdown")
     cmp.add_argument("--memory-by-resolution", action="store_true",
@@ -52,9 +57,12 @@ def add_commands(sub) -> None:
 
 def cmd_report(args) -> str:
     from ..api import closed_form, evaluate
+    from ..imported.refs import is_model_ref
     from ..report.render import render, render_closed_forms
     convention = _convention(args)
     sets = _sets(args.sets)
+    if is_model_ref(args.spec):
+        return _report_model(args, convention, sets)
     table = evaluate(args.spec, args.width, args.resolution, convention=convention,
                      dtype=args.dtype, sets=sets)
     forms = None
@@ -67,6 +75,22 @@ def cmd_report(args) -> str:
         from ..report.render import render_passes
         text += "\n" + render_passes(table)
     return text
+
+
+def _report_model(args, convention, sets) -> str:
+    """`archcalc report MODEL`: an imported model (archcalc.imported) at its input shape."""
+    from ..cost import analyze
+    from ..errors import OptionError
+    from ..imported.refs import model_graph
+    from ..report.render import render
+    from .options import model_ref_options
+    if args.symbolic:
+        raise OptionError("--symbolic needs a spec: an imported model has no closed forms")
+    if str(args.width).strip() not in ("1", "1.0"):
+        raise OptionError("--width needs a spec: an imported model has no width multiplier "
+                          "(pass the model's own argument with --set, e.g. --set width_mult=0.75)")
+    graph = model_graph(args.spec, sets, resolution=args.resolution, **model_ref_options(args))
+    return render(analyze(graph, convention, args.dtype), args.format, all_ops=args.ops)
 
 
 def cmd_zoo(args) -> str:
@@ -86,7 +110,9 @@ def cmd_compare(args) -> str:
         return _compare_conventions(args)
     from ..compare import compare_specs
     from ..report.compare import render_comparison
-    entries = compare_specs(args.specs, _sets(args.sets), _convention(args), args.dtype)
+    from .options import model_ref_options
+    entries = compare_specs(args.specs, _sets(args.sets), _convention(args), args.dtype,
+                            models=model_ref_options(args))
     return render_comparison(entries, args.format, args.memory_by_resolution)
 
 

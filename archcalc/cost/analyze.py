@@ -15,6 +15,7 @@ from ..ops import rule_for, tf_atrous_madds
 from .convention import DTYPE_BYTES, Convention, convention_named, flops_from_madds
 from .memory import live_sets
 
+FREE_KINDS = ("view", "copy", "param")     # an imported model's plumbing (archcalc.ops.tensor_rules)
 METRICS = ("params", "bn_params", "madds", "elementwise_ops", "memory_bytes", "live_bytes",
            "live_bytes_streamed")
 
@@ -126,7 +127,8 @@ class CostTable:
                                           "elementwise_ops": 0, "memory_bytes": 0,
                                           "live_bytes": row.live_bytes,
                                           "live_bytes_streamed": row.live_bytes_streamed}
-            if not g["ops"] or g["ops"][-1] != row.label:   # a split's two halves: one label
+            if not g["ops"] or (g["ops"][-1] != row.label     # a split's halves: one label
+                                and row.op not in FREE_KINDS):  # views inside a layer: unnamed
                 g["ops"].append(row.label)
             g["output_shape"] = row.output_shape
             for m in ("params", "bn_params", "madds", "elementwise_ops", "memory_bytes"):
@@ -157,7 +159,7 @@ class CostTable:
                       "memory_bytes", "live_bytes", "live_bytes_streamed"]
         if self.convention.elementwise:
             layer_keys.append("elementwise_ops")
-        return {
+        out = {
             "spec": self.spec.name,
             "spec_path": self.spec.path,
             "width": plain(self.width),
@@ -174,6 +176,11 @@ class CostTable:
                             else plain(getattr(row, k))) for k in layer_keys}
                        for row in self.rows],
         }
+        if getattr(self.spec, "imported", False):    # a model (archcalc.imported)
+            out["model"] = {"source": self.spec.source,
+                            "input_shape": [list(s) for s in self.spec.input_shape]}
+            out["warnings"] = list(self.spec.warnings)
+        return out
 
     def to_dataframe(self):
         """Per-op rows as a pandas DataFrame (pandas imported only here)."""
@@ -181,7 +188,8 @@ class CostTable:
         records = []
         for row in self.rows:
             rec = {f.name: getattr(row, f.name) for f in fields(row)}
-            c, h, w = rec.pop("output_shape")
+            shape = rec.pop("output_shape")
+            c, h, w = shape if len(shape) == 3 else (shape, None, None)   # imported: any rank
             rec.update(out_c=c, out_h=h, out_w=w)
             records.append(rec)
         return pd.DataFrame.from_records(records)
@@ -245,6 +253,13 @@ def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") 
         out = graph.shape(name)
         inputs = [graph.shape(u) for u in graph.inputs(name)]
         cost = rule_for(op).cost(op, inputs, out)
+        if op.reused:        # an imported model's parameters read twice count once
+            less = dict.fromkeys(("weights", "bias", "bn_params"), 0)
+            for category, count in op.reused:
+                less[category] += count
+            cost = cost._replace(weights=cost.weights - less["weights"],
+                                 bias=cost.bias - less["bias"],
+                                 bn_params=cost.bn_params - less["bn_params"])
         params = cost.weights + (cost.bias if convention.bias else 0) + \
             (cost.bn_params if convention.bn_params else 0)
         if convention.atrous == "tf":

@@ -51,7 +51,8 @@ def live_sets(graph, bytes_per_elem: int):
     names = graph.names
     index = {n: i for i, n in enumerate(names)}
     owner = tensors(graph)
-    size = {n: numel(graph.shape(n)) * bytes_per_elem for n in names if owner[n] == n}
+    size = {n: 0 if rule_for(graph.op(n)).stored else numel(graph.shape(n)) * bytes_per_elem
+            for n in names if owner[n] == n}     # a stored tensor (PARAM) is no activation
 
     step = dict(index)                      # streamed schedule: a block is one step
     last_in_group = {}
@@ -107,7 +108,8 @@ def memory_by_resolution(graph, bytes_per_elem: int, first_layer_trick: bool = T
     first = next((n for n in graph.names if owner[n] == n and graph.op(n).kind.value != "input"), None)
     best: dict = {}
     for t in graph.names:
-        if owner[t] != t or t in internal or graph.op(t).kind.value == "input":
+        if owner[t] != t or t in internal or graph.op(t).kind.value == "input" or \
+                len(graph.shape(t)) != 3 or rule_for(graph.op(t)).stored:
             continue
         if first_layer_trick and t == first:
             continue

@@ -2,7 +2,7 @@
 
 Each claim builds tiny op-graphs with *symbolic* channel counts, kernel and map sizes (sympy
 symbols M, N, D_K, D_F, t, g, ...) through the same graph compiler row handlers and the same
-cost rules (archcalc/ops.py) that every report uses, then costs them with `analyze` and lets
+cost rules (archcalc/ops/) that every report uses, then costs them with `analyze` and lets
 sympy simplify the ratio. Nothing here types a cost formula in: the only formulas written
 below are the papers' statements, which each derivation is compared against.
 

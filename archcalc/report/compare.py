@@ -164,6 +164,8 @@ def to_dict(entries, with_memory: bool) -> dict:
                 "params": {p.name: plain(p.value) for p in e.table.spec.params},
                 "totals": {k: e.table.totals[k] for k, _, _ in METRICS},
                 "published": dict(e.published) if e.published else None}
+        if getattr(e.table.spec, "imported", False):      # a model (archcalc.imported)
+            item["warnings"] = list(e.table.spec.warnings)
         if with_memory:
             item["memory_by_resolution"] = [
                 {"size": [h, w], "channels": c, "bytes": b, "tensor": name}
@@ -172,8 +174,24 @@ def to_dict(entries, with_memory: bool) -> dict:
     return out
 
 
+def _warnings(entries) -> list[str]:
+    """The warnings of imported models (unknown ops counted as zero), one line each."""
+    return [f"{e.label}: {w}" for e in entries for w in getattr(e.table.spec, "warnings", ())]
+
+
 def render_comparison(entries, fmt: str, with_memory: bool) -> str:
-    """The comparison as text: table (default), markdown, csv (# comment lines first) or json."""
+    """The comparison as text: table (default), markdown, csv (# comment lines first) or json;
+    imported models' warnings follow the table (csv: `# warning:` lines; json: per entry)."""
+    text = _render_comparison(entries, fmt, with_memory)
+    lines = _warnings(entries)
+    if not lines or fmt == "json":
+        return text
+    if fmt == "csv":
+        return "".join(csv_comments({"warning": w}) for w in lines) + text
+    return text + "\nwarnings:\n" + "".join(f"  {w}\n" for w in lines)
+
+
+def _render_comparison(entries, fmt: str, with_memory: bool) -> str:
     if fmt == "json":
         return json.dumps(to_dict(entries, with_memory), indent=2) + "\n"
     if fmt == "csv":

@@ -17,9 +17,35 @@ def _shape(shape) -> str:
     return "x".join(str(v) if not isinstance(v, Fraction) else approx(v, ".4g") for v in shape)
 
 
+def _model_header(table) -> list[tuple[str, str]]:
+    """The header of an imported model (archcalc.imported): what it is, how it was captured."""
+    spec = table.spec
+    lines = [("model", f"{spec.name} ({spec.path or '<module>'}), {spec.source}"),
+             ("input", ", ".join(_shape(s) for s in spec.input_shape))]
+    if spec.params:
+        lines.append(("arguments", ", ".join(f"{p.name}={p.value}" for p in spec.params)))
+    lines.append(("convention", table.convention.describe()))
+    lines.append(("memory", f"{table.dtype} activations; peak = largest live set while one op "
+                            "runs, in the captured order"))
+    return lines
+
+
+def warnings_of(table) -> list[str]:
+    """Lines every output of an imported model prints in its warnings section (unknown ops
+    counted as zero, capture notes); none for a spec."""
+    return list(getattr(table.spec, "warnings", None) or ())
+
+
+def _warning_text(table) -> str:
+    lines = warnings_of(table)
+    return "".join(["\nwarnings:\n"] + [f"  {w}\n" for w in lines]) if lines else ""
+
+
 def _header(table) -> list[tuple[str, str]]:
     from .provenance import spec_shown
     spec = table.spec
+    if getattr(spec, "imported", False):
+        return _model_header(table)
     point = f"width {number_text(table.width)}, resolution {table.resolution}"
     lines = [("spec", f"{spec.name} ({spec_shown(spec)})" + (f", {spec.source}" if spec.source else "")),
              ("point", point)]
@@ -158,7 +184,8 @@ def render_table(table, all_ops: bool = False, width: int | None = None) -> str:
     for name, short, exact in _total_lines(table):
         totals.add_row(name, short, escape(exact))
     console.print(totals)
-    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n" + \
+        _warning_text(table)
 
 
 def _natural(cols, rows, gap: int) -> int:
@@ -174,7 +201,7 @@ def render_markdown(table, all_ops: bool = False) -> str:
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(table, row)) + " |")
     lines += ["", "| total | | exact |", "|---|---:|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _total_lines(table)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _warning_text(table)
 
 
 def table_provenance(table) -> dict:
@@ -189,12 +216,15 @@ def render_csv(table) -> str:
     from .provenance import csv_comments
     out = io.StringIO()
     out.write(csv_comments(table_provenance(table)))
+    out.write("".join(csv_comments({"warning": w}) for w in warnings_of(table)))
     data = table.to_dict()
     keys = [k for k in data["layers"][0] if k != "output_shape"]
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["name", "block", "op", "out_c", "out_h", "out_w"] + keys[3:])
     for layer in data["layers"]:
-        writer.writerow([layer["name"], layer["block"], layer["op"], *layer["output_shape"]]
+        shape = layer["output_shape"]      # an imported model's tensors have any rank
+        cells = shape if len(shape) == 3 else ["x".join(map(str, shape)), "", ""]
+        writer.writerow([layer["name"], layer["block"], layer["op"], *cells]
                         + [layer[k] for k in keys[3:]])
     return out.getvalue()
 

@@ -1,0 +1,100 @@
+"""`archcalc verify MODEL`: a model reference's counts (archcalc.imported) against PyTorch's
+own on the same module (archcalc/imported/check.py)."""
+from __future__ import annotations
+
+from ..errors import OptionError
+
+
+def verify_model(args) -> str:
+    from ..imported.check import check_model
+    from ..imported.refs import input_shape, model_graph
+    from .options import model_ref_options, parse_pairs
+    if args.spec.lower().endswith(".onnx"):
+        raise OptionError("verify takes a PyTorch model reference, not an ONNX file")
+    if str(args.width).strip() not in ("1", "1.0"):
+        raise OptionError("--width needs a spec: an imported model has no width multiplier")
+    options = model_ref_options(args)
+    kept: list = []
+    graph = model_graph(args.spec, parse_pairs(args.sets), resolution=args.resolution,
+                        keep_module=kept, **options)
+    shape = input_shape(options["shape_text"], args.resolution)
+    from ..cost import analyze
+    result = check_model(kept[0], analyze(graph, "torchvision"), shape)
+    lines = [f"{result.name} at input {'x'.join(map(str, shape))}: params archcalc "
+             f"{result.params[0]:,} / torch {result.params[1]:,} (sum of numel); MAdds archcalc "
+             f"{result.madds[0]:,} / torch {result.madds[1]:,} (FlopCounterMode / 2 on the meta "
+             "device); convention torchvision"]
+    if result.unknown:
+        lines.append(f"warning: {result.unknown} unknown op kind(s) counted as zero")
+    if result.ok:
+        lines.append("OK: archcalc and PyTorch agree")
+        return "\n".join(lines) + "\n"
+    from .main import VerifyFailed
+    raise VerifyFailed("\n".join(lines) + "\nMISMATCH: " + "; ".join(
+        f"{what} archcalc {a:,} vs torch {b:,}" for what, (a, b) in
+        (("params", result.params), ("MAdds", result.madds)) if a != b))
+
+
+WEIGHTED = ("conv", "grouped_conv", "depthwise", "pointwise", "fc", "linear")
+
+
+def _canon(shape) -> tuple:
+    """A shape without trailing 1s: a spec's fc output (1000, 1, 1) is the model's (1000,)."""
+    shape = tuple(shape)
+    while len(shape) > 1 and shape[-1] == 1:
+        shape = shape[:-1]
+    return shape
+
+
+def _weighted(table) -> list:
+    return [r for r in table.rows if r.op in WEIGHTED]
+
+
+def _describe(row) -> str:
+    return (f"{row.name} ({row.label}, {'x'.join(map(str, row.output_shape))}, "
+            f"{row.params:,} params, {row.madds:,} MAdds)")
+
+
+def verify_against(args) -> str:
+    """`archcalc verify SPEC --against MODEL`: the spec at its point against an imported model
+    at the same input (a --set applies to the spec when it declares it, and is a keyword argument
+    of the model's callable): params and MAdds (torchvision convention: every parameter), then every
+    conv / linear layer in order (output shape, params, MAdds); the first that differs is
+    reported."""
+    from ..api import load
+    from ..cost import analyze
+    from ..graph import compile_graph
+    from ..imported.refs import model_graph
+    from .options import model_ref_options, parse_pairs
+    sets = parse_pairs(args.sets)
+    declared = {p.name for p in load(args.spec, None, "torchvision").params}
+    spec = load(args.spec, {k: v for k, v in sets.items() if k in declared}, "torchvision")
+    graph = compile_graph(spec, args.width, args.resolution)
+    c, h, w = graph.shape("input")
+    options = model_ref_options(args)
+    options["shape_text"] = options["shape_text"] or f"{c}x{h}x{w}"
+    model = model_graph(args.against, sets, **options)
+    ours, theirs = analyze(graph, "torchvision"), analyze(model, "torchvision")
+    lines = [f"{spec.name} at width {args.width}, input {c}x{h}x{w} against {args.against}: "
+             f"params {ours.total('params'):,} / {theirs.total('params'):,}; MAdds "
+             f"{ours.total('madds'):,} / {theirs.total('madds'):,} (convention torchvision)"]
+    a, b = _weighted(ours), _weighted(theirs)
+    lines.append(f"{len(a)} conv / linear layers in the spec, {len(b)} in the model")
+    first = None
+    for x, y in zip(a, b):
+        if (_canon(x.output_shape), x.params, x.madds) != (_canon(y.output_shape), y.params, y.madds):
+            first = f"first differing layer: spec {_describe(x)} vs model {_describe(y)}"
+            break
+    if first is None and len(a) != len(b):
+        extra = a[len(b)] if len(a) > len(b) else b[len(a)]
+        first = f"first differing layer: {'spec' if len(a) > len(b) else 'model'} has " \
+                f"{_describe(extra)} with no counterpart"
+    same = ours.total("params") == theirs.total("params") and \
+        ours.total("madds") == theirs.total("madds")
+    if first is None and same:
+        lines.append("OK: the spec and the model agree on params, MAdds and every conv / "
+                     "linear layer's output shape, params and MAdds")
+        return "\n".join(lines) + "\n"
+    from .main import VerifyFailed
+    raise VerifyFailed("\n".join(lines) + "\nMISMATCH: " +
+                       (first or "the totals differ although every conv / linear layer agrees"))

@@ -1,0 +1,89 @@
+"""archcalc.from_onnx and `archcalc report model.onnx`: ONNX exports (torch.onnx.export,
+dynamo=True, optimize=False: every parameter kept) of the same models as
+tests/test_import_torch.py give the same params and MAdds as PyTorch (sum of numel,
+FlopCounterMode / 2)."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+pytest.importorskip("onnxscript")
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import archcalc  # noqa: E402
+import reference_models as rm  # noqa: E402
+import reference_torchvision as rtv  # noqa: E402
+from archcalc import cli  # noqa: E402
+
+CASES = {   # name: (builder, input C x H x W)
+    "mobilenet_v2_160": (rm.mobilenet_v2, (3, 160, 160)),
+    "resnet18_224x320": (rm.resnet18, (3, 224, 320)),
+    "mobilenet_v3_small_224": (rtv.mobilenet_v3_small, (3, 224, 224)),
+    "shufflenet_v2_160": (lambda: rtv.shufflenet_v2("x0_5"), (3, 160, 160)),
+    "vit_tiny_32": (rm.vit_tiny, (3, 32, 32)),
+}
+
+
+def fcm_meta(model, shape) -> int:
+    meta = {k: torch.empty_like(v, device="meta") for k, v in
+            list(model.named_parameters()) + list(model.named_buffers())}
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            torch.func.functional_call(model, meta, (torch.empty(1, *shape, device="meta"),))
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
+    return counter.get_total_flops() // 2
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    out = {}
+    folder = tmp_path_factory.mktemp("onnx")
+    torch.manual_seed(0)
+    for name, (build, shape) in CASES.items():
+        model = build().eval()
+        path = folder / f"{name}.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (torch.randn(1, *shape),), str(path), dynamo=True,
+                              optimize=False, verbose=False)
+        out[name] = (model, shape, path)
+    return out
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_onnx_counts_equal_pytorch(exported, name):
+    model, shape, path = exported[name]
+    table = archcalc.analyze(archcalc.from_onnx(path), "torchvision")
+    assert table.total("params") == sum(p.numel() for p in model.parameters())
+    assert table.total("madds") == fcm_meta(model, shape)
+    assert table.spec.unknown_ops == ()
+
+
+def test_onnx_layers_keep_module_paths(exported):
+    model, shape, path = exported["resnet18_224x320"]
+    graph = archcalc.from_onnx(path)
+    table = archcalc.analyze(graph, "torchvision")
+    layers = {g["name"]: g for g in table.layers()}
+    # conv1: 7x7/2, pad 3: 112 x 160; 64 x 3 x 49 weights + BN 128
+    assert layers["conv1"]["output_shape"] == (64, 112, 160)
+    assert layers["conv1"]["madds"] == 64 * 3 * 49 * 112 * 160
+    assert layers["conv1"]["params"] == 64 * 3 * 49 + 128
+    assert "layer4.1.conv2" in layers and "fc" in layers
+
+
+def test_report_onnx_file_on_the_command_line(exported, capsys):
+    model, shape, path = exported["mobilenet_v2_160"]
+    rc = cli.main(["report", str(path), "-c", "torchvision", "-f", "json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    data = json.loads(out.out)
+    assert data["totals"]["madds"] == fcm_meta(model, shape)
+    assert data["model"]["source"] == "ONNX, shape inference"
+    assert data["model"]["input_shape"] == [[1, 3, 160, 160]]
