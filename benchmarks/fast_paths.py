@@ -137,7 +137,8 @@ def main() -> int:
           f"{fresh * 1e6:.0f} us ({fresh / cached:.1f}x slower); target 100 us: "
           f"{cached / 1e-4:.2f}x of it; {bad} tables differ", flush=True)
     w = writers(args.repeats)
-    print(f"3. sweep of 10^6 points x 7 metrics (forms compiled once in {w['compile']:.2f} s):\n"
+    print(f"3. sweep of 10^6 points x 7 metrics (forms compiled once in {w['compile']:.2f} s, sympy's "
+          f"caches warm from step 2):\n"
           f"   CSV {w['csv']:.2f} s wall, {w['csv_cpu']:.2f} s CPU ({w['csv_bytes'] / 1e6:.0f} "
           f"MB) = {w['csv'] / c['wall']:.2f}x a cold report by wall time, "
           f"{w['csv_cpu'] / c['cpu']:.2f}x by CPU (target 2x)\n"

@@ -31,7 +31,7 @@ class ArchGraph:
     # each layer's last node (a row's `from` may name a layer path)
     last_of_layer: dict = field(default_factory=dict, repr=False, compare=False)
     # name -> {"op": Op, "shape": (C, H, W), "inputs": names}, in insertion order
-    nodes: dict = field(default_factory=dict, repr=False, compare=False)
+    nodes: dict = field(default_factory=dict, repr=False)
     # name -> the names that consume it, in the order they were added
     succ: dict = field(default_factory=dict, repr=False, compare=False)
 
