@@ -218,7 +218,8 @@ def test_a_module_refused_when_it_runs_is_located(monkeypatch, capsys, chain):
 def test_pool_padding_rule_matches_torch(kernel, padding, refused):
     """The pool builder refuses exactly what torch refuses when it runs (padding > kernel // 2)."""
     from types import SimpleNamespace
-    op = SimpleNamespace(global_pool=False, kernel=kernel, stride=1, padding=padding, pool="max")
+    op = SimpleNamespace(global_pool=False, kernel=kernel, stride=1, padding=padding, pool="max",
+                         dilation=1, ceil_mode=False)
     x = torch.zeros(1, 1, 8, 8)
     try:
         nn.functional.max_pool2d(x, kernel, 1, padding)

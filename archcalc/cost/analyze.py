@@ -277,7 +277,7 @@ def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") 
     if passes:      # rows: the pass at the point's own size; MAdds and FLOPs: all passes
         sums["madds"] = sum(p.madds for p in passes)
         sums["flops"] = flops_from_madds(sums["madds"])
-    elif graph.symbolic and graph.spec.multiscale is not None:
+    elif graph.symbolic and getattr(graph.spec, "multiscale", None) is not None:
         from .passes import symbolic_madds
         sums["madds"] = symbolic_madds(graph.spec.multiscale, sums["madds"])
         sums["flops"] = flops_from_madds(sums["madds"])

@@ -27,6 +27,7 @@ class ImportedModel:
     unknown_ops: tuple = ()        # ((op, module path, count), ...) counted as zero
     notes: tuple = ()              # facts a reader must know (from the capture and the mapping)
     imported: bool = True
+    multiscale: None = None        # one inference pass (a spec's `multiscale:` section: none)
 
     @property
     def warnings(self) -> list[str]:

@@ -74,5 +74,5 @@ def mark_streams(graph) -> int:
             continue
         blocks += 1
         for n in chain:
-            graph.graph.nodes[n]["op"] = replace(graph.op(n), stream_group=f"{op.layer}#stream")
+            graph.nodes[n]["op"] = replace(graph.op(n), stream_group=f"{op.layer}#stream")
     return blocks
