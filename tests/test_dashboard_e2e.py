@@ -5,8 +5,10 @@ Needs `pip install "dash[testing]"` and Debian's `chromium` + `chromium-driver`
 Browser options come from tests/conftest.py (`pytest_setup_options`): headless, no sandbox,
 no background networking. Run: `pytest tests/test_dashboard_e2e.py --headless`.
 
-Each view is loaded and saved as docs/screenshots/<view>.png (the README and
-docs/dashboard.md show them). Expected numbers come from archcalc.evaluate at the point the
+Each view is loaded and saved as <view>.png in $ARCHCALC_SCREENSHOTS (regenerate the ones
+the README and docs/dashboard.md show with `ARCHCALC_SCREENSHOTS=docs/screenshots pytest
+tests/test_dashboard_e2e.py`), else in a temporary folder, so a test run leaves the
+checkout as it found it. Expected numbers come from archcalc.evaluate at the point the
 page shows, i.e. what `archcalc report` prints there.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,7 +54,8 @@ from dashboard.workspace import MAX_SPEC_BYTES, Workspace   # noqa: E402
 from dashboard.app import create_app                  # noqa: E402
 
 SPECS = REPO / "specs"
-SHOTS = REPO / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("ARCHCALC_SCREENSHOTS")
+             or Path(tempfile.gettempdir()) / f"archcalc-screenshots-{os.getpid()}")
 V2 = SPECS / "mobilenet_v2.yaml"
 WIDTH, HEIGHT = 1440, 1000
 
