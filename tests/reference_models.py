@@ -271,3 +271,25 @@ def vit_b_16(image_size=224, num_classes=1000) -> nn.Module:
 def vit_tiny(image_size=32, num_classes=10) -> nn.Module:
     """A small ViT (same code, patch 8, 2 layers, 4 heads, width 64) for fast tests."""
     return VisionTransformer(image_size, 8, 2, 4, 64, 128, num_classes).eval()
+
+
+# --------------------------------------------------------------------------- dilated convs
+
+class _Atrous(nn.Module):
+    """DeepLab-style dilated convolutions: dense, depthwise and strided, with odd paddings."""
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, 2, 1)
+        self.a2 = nn.Conv2d(16, 32, 3, padding=2, dilation=2, bias=False)
+        self.dw4 = nn.Conv2d(32, 32, 3, padding=4, dilation=4, groups=32)
+        self.s3 = nn.Conv2d(32, 8, 3, stride=2, padding=3, dilation=(3, 3))
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.s3(self.dw4(torch.relu(self.a2(self.stem(x)))))
+        return self.head(nn.functional.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+def atrous() -> nn.Module:
+    """Not a torchvision model: a test network of dilated convolutions (issue 12's import)."""
+    return _Atrous()

@@ -25,6 +25,7 @@ CASES = {   # name: (builder, input C x H x W)
     "mobilenet_v3_small_224": (rtv.mobilenet_v3_small, (3, 224, 224)),
     "shufflenet_v2_160": (lambda: rtv.shufflenet_v2("x0_5"), (3, 160, 160)),
     "vit_tiny_32": (rm.vit_tiny, (3, 32, 32)),
+    "atrous_96": (rm.atrous, (3, 96, 96)),
 }
 
 

@@ -89,7 +89,7 @@ MODELS = {
     "mobilenet_v2": rm.mobilenet_v2, "resnet18": rm.resnet18, "vit_tiny": rm.vit_tiny,
     "mobilenet_v3_small": rtv.mobilenet_v3_small, "efficientnet_b0": rtv.efficientnet_b0,
     "shufflenet_v2": lambda: rtv.shufflenet_v2("x1_0"), "se_block": SEBlock,
-    "convnextish": ConvNeXtish,
+    "convnextish": ConvNeXtish, "atrous": rm.atrous,
 }
 SHAPES = {"224": (3, 224, 224), "160": (3, 160, 160), "224x320": (3, 224, 320)}
 CASES = [(m, r) for m in MODELS if m != "vit_tiny" for r in ("224", "160")] + \

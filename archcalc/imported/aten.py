@@ -128,8 +128,6 @@ def _conv(b, n) -> None:
     k = _pair(w.shape[2:], "kernel")
     s = _pair(n.arg("stride", 1), "stride")
     d = _pair(n.arg("dilation", 1), "dilation")
-    if d != 1:
-        raise Unsupported(f"dilation {d}")
     pad = n.arg("padding", 0)
     p = pad if isinstance(pad, str) else _pair(pad, "padding")
     g = int(n.arg("groups", 1))
@@ -139,7 +137,7 @@ def _conv(b, n) -> None:
     has_bias = bias is not None and bias.kind == "parameter"
     b.consume(w, bias)
     b.emit(kind, [b.node(x)], out_ch=c_out, kernel=k, stride=s, padding=p, groups=g,
-           bias=has_bias)
+           bias=has_bias, dilation=d if k != 1 else 1)
 
 
 def _linear(b, n, name: str) -> None:

@@ -110,8 +110,7 @@ def _conv(b, n) -> None:
         raise Unsupported(f"{len(w.shape) - 2}-d convolution")
     k = _square(n.arg("kernel_shape", w.shape[2:]), "kernel")
     s = _square(n.arg("strides", (1, 1)), "stride")
-    if _square(n.arg("dilations", (1, 1)), "dilation") != 1:
-        raise Unsupported("dilation")
+    d = _square(n.arg("dilations", (1, 1)), "dilation")
     if n.arg("auto_pad", "NOTSET") not in ("NOTSET", ""):
         raise Unsupported(f"auto_pad {n.arg('auto_pad')}")
     p = _square(n.arg("pads", (0, 0, 0, 0)), "padding")
@@ -121,7 +120,8 @@ def _conv(b, n) -> None:
         OpKind.DEPTHWISE if g == c_in == c_out else OpKind.GROUPED_CONV
     has_bias = bias is not None and bias.kind == "parameter"
     b.consume(w, bias)
-    b.emit(kind, [b.node(x)], out_ch=c_out, kernel=k, stride=s, padding=p, groups=g, bias=has_bias)
+    b.emit(kind, [b.node(x)], out_ch=c_out, kernel=k, stride=s, padding=p, groups=g, bias=has_bias,
+           dilation=d if k != 1 else 1)
 
 
 def _matmul(b, n) -> None:
