@@ -16,6 +16,7 @@ import archcalc  # noqa: E402
 import reference_models as rm  # noqa: E402
 import reference_torchvision as rtv  # noqa: E402
 from archcalc.errors import UnsupportedOpError  # noqa: E402
+from archcalc.ops import OpKind  # noqa: E402
 
 
 class SEBlock(nn.Module):
@@ -204,7 +205,7 @@ class Odd(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3, padding=1)
-        self.up = nn.Upsample(scale_factor=2)
+        self.up = nn.PixelShuffle(2)
 
     def forward(self, x):
         x = F.leaky_relu(self.conv(x), 0.1)
@@ -218,7 +219,7 @@ def test_unknown_ops_are_an_error_listing_each():
     assert "\n" not in text
     assert "2 op(s)" not in text and "3 op(s)" in text
     assert "aten.leaky_relu.default at <root> x2" in text
-    assert "aten.upsample_nearest2d.default at up x1" in text
+    assert "aten.pixel_shuffle.default at up x1" in text
     assert "--allow-unknown" in text
 
 
@@ -229,11 +230,41 @@ def test_allow_unknown_counts_zero_and_warns():
     assert table.total("params") == 4 * 27 + 4
     warnings = graph.spec.warnings
     assert warnings == ["unknown op aten.leaky_relu.default at <root> x2: counted as zero",
-                        "unknown op aten.upsample_nearest2d.default at up x1: counted as zero"]
+                        "unknown op aten.pixel_shuffle.default at up x1: counted as zero"]
     data = table.to_dict()
     assert data["warnings"] == warnings
     from archcalc.report.render import render
     assert "warnings:" in render(table, "table") and "# warning: unknown op" in render(table, "csv")
+
+
+class Resampling(nn.Module):
+    """DeepLab-style resampling: bilinear to a size, nearest by a factor, between convs."""
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 8, 3, 4, 1)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.head = nn.Conv2d(8, 5, 1)
+
+    def forward(self, x):
+        y = self.up(self.down(x))
+        y = F.interpolate(self.head(y), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return y
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 32), (3, 24, 40)])
+def test_upsampling_maps_onto_the_upsample_rule(shape):
+    """Bilinear and nearest resampling are upsample ops with the captured sizes; no MAdds (as
+    FlopCounterMode counts none), so the totals are the convs': by hand and by PyTorch."""
+    model = Resampling().eval()
+    graph = archcalc.from_torch(model, input_shape=shape)
+    ups = [graph.op(n) for n in graph.names if graph.op(n).kind is OpKind.UPSAMPLE]
+    assert [(op.mode, op.size) for op in ups] == [
+        ("nearest", (shape[1] // 2, shape[2] // 2)), ("bilinear", shape[1:])]
+    h, w = shape[1] // 4, shape[2] // 4
+    by_hand = 8 * 3 * 9 * h * w + 5 * 8 * (2 * h) * (2 * w)
+    table = archcalc.analyze(graph, "torchvision")
+    assert table.total("madds") == by_hand == fcm_madds(model, shape)
+    assert table.total("params") == sum(p.numel() for p in model.parameters())
 
 
 def test_batch_must_be_one():

@@ -62,6 +62,11 @@ def _axis(dim: int, shape: tuple) -> int:
     return axis
 
 
+# F.interpolate / nn.Upsample (2-d): the upsample rule (no MAdds, as FlopCounterMode counts)
+UPSAMPLES = {"upsample_nearest2d": "nearest", "_upsample_nearest_exact2d": "nearest",
+             "upsample_bilinear2d": "bilinear"}
+
+
 def kind_hint(n) -> OpKind | None:
     name = name_of(n)
     if name in CONVS:
@@ -116,6 +121,12 @@ def map_node(b, n) -> None:
         return b.emit(OpKind.ATTENTION, [b.node(q), b.node(k), b.node(v)])
     if name in ("channel_shuffle", "native_channel_shuffle"):
         return b.emit(OpKind.SHUFFLE, [b.node(x[0])], groups=n.arg("groups"))
+    if name in UPSAMPLES:
+        out = strip(n.outputs[0].shape)
+        if len(out) != 3:
+            raise Unsupported(f"resampling a rank-{len(out)} tensor")
+        return b.emit(OpKind.UPSAMPLE, [b.node(x[0])], size=tuple(out[1:]),
+                      mode=UPSAMPLES[name])
     raise Unsupported("")
 
 
