@@ -109,7 +109,7 @@ def test_choices_come_from_their_one_definition():
         assert tuple(actions["convention"].choices) == tuple(CONVENTIONS)
         assert tuple(actions["dtype"].choices) == tuple(DTYPE_BYTES)
     # the published presets and element sizes (docs/conventions.md)
-    assert set(CONVENTIONS) == {"paper", "torchvision", "tf-slim",
+    assert set(CONVENTIONS) == {"paper", "torchvision", "tf-slim", "tf-deeplab",
                                 "fvcore", "ptflops", "thop", "torchinfo", "torchprofile"}
     assert DTYPE_BYTES == {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
