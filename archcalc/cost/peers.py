@@ -64,10 +64,11 @@ def _ptflops_act(op, inputs, out, cost) -> dict:
 
 
 def _torchprofile_act(op, inputs, out, cost) -> dict:
-    """_leaky_relu and _mul (a product with a constant, `x * 0.5`): 1 per output element; every
-    other activation is a zero-cost or unknown op."""
-    counted = op.act in ("leaky_relu", "mul const")
-    return {"activation": numel(out)} if counted else {}
+    """_mul (a product with a constant, `x * 0.5`): 1 per output element. _leaky_relu is
+    registered for aten::leaky_relu only: nn.LeakyReLU(inplace=True) (aten::leaky_relu_, as
+    darknet ports and tests/reference_detection.py write it) is unknown to it, so 0, like every
+    other activation (zero-cost or unknown ops)."""
+    return {"activation": numel(out)} if op.act == "mul const" else {}
 
 
 # ---- pooling -------------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ TABLES: dict[str, dict] = {
     "torchprofile": _table(
         MACS, MACS,
         per_element("BN", 1, "BN (affine): 1 per element"),
-        Count(_torchprofile_act, "leaky ReLU and x * constant 1 per element"),
+        Count(_torchprofile_act, "x * constant 1 per element"),
         Count(_torchprofile_pool, "avg pools and x.mean 1 per output element, max pools 0"),
         mul=per_element("scale", 1, "SE product s * x: 1 per element")),
 }
