@@ -184,3 +184,29 @@ def test_thop_adaptive_average_pool_kernel_by_hand():
     op = Op(OpKind.ADAPTIVE_POOL, "p", "p", "p", pool="avg", size=(3, 3))
     parts = KINDS["thop"][OpKind.ADAPTIVE_POOL].parts(op, [(8, 7, 7)], (8, 3, 3), None)
     assert parts == {"pooling": 58 * 8}
+
+
+def test_every_imported_activation_has_a_ptflops_factor():
+    """Every activation name archcalc.imported gives an op (aten.py) has a ptflops rule."""
+    from archcalc.cost import peers
+    from archcalc.imported import aten
+    names = set(aten.ACTIVATIONS.values()) | {"hardtanh"} | \
+        {f"{op} const" for op in ("add", "sub", "rsub", "mul", "div")}
+    assert names <= set(peers.PTFLOPS_ACT_MODULE) & set(peers.PTFLOPS_ACT_FUNCTIONAL)
+
+
+@pytest.mark.parametrize("model_id, unhooked", [
+    ("ssd300_vgg16-300", lambda m: m.backbone.scale_weight.numel()),
+    ("groupnorm-adaptive-pools", lambda m: m.gn.weight.numel() + m.gn.bias.numel()),
+    ("convnext-block", lambda m: m.gamma.numel()),
+])
+def test_thop_params_leave_out_unhooked_parameters(model_id, unhooked):
+    """thop counts the parameters of the leaf modules it hooks only (docs/conventions.md)."""
+    if model_id in DETECTION:
+        spec, resolution, sets, build = DETECTION[model_id]
+        x = torch.zeros(1, 3, resolution, resolution)
+    else:
+        build, shape, _ = IMPORTED[model_id]
+        x = torch.zeros(shape)
+    _, params, numel = measure(model_id, "thop", build, x)
+    assert params == numel - unhooked(build())
