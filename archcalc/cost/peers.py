@@ -28,73 +28,31 @@ never a silent zero.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 from ..errors import OptionError
 from ..ops import CONV_KINDS, OpKind, numel
+from .peer_counts import (MACS, MACS_BIAS, ZERO, Count, bn_params_parts, mac_part,  # noqa: F401
+                          per_element, rule_parts)
+from .peer_kinds import KINDS
 
-PARTS = ("conv", "conv bias", "linear", "linear bias", "BN", "activation", "pooling", "add",
-         "scale")
+PARTS = ("conv", "conv bias", "linear", "linear bias", "matmul", "attention", "BN", "norm",
+         "activation", "softmax", "pooling", "upsample", "add", "scale")
 TOOLS = ("fvcore", "ptflops", "thop", "torchinfo", "torchprofile")
 
 
-@dataclass(frozen=True)
-class Count:
-    """One op kind's rule in one tool: `parts(op, inputs, out, cost)` -> {part: count}; `text`
-    says what it counts, for the convention's printed description (empty: counts nothing)."""
-    parts: Callable
-    text: str = ""
-
-
-def mac_part(op) -> str:
-    """The part an op's own multiply-accumulates belong to: conv, linear, or the kind's name."""
-    if op.kind in CONV_KINDS:
-        return "conv"
-    return "linear" if op.kind is OpKind.FC else op.kind.value
-
-
-def rule_parts(op, inputs, out, cost) -> dict:
-    """The registry rule's own MAdds (archcalc.ops): what the papers' conventions count."""
-    return {mac_part(op): cost.madds} if cost.madds else {}
-
-
-def _zero(op, inputs, out, cost) -> dict:
-    return {}
-
-
-ZERO = Count(_zero)
-MACS = Count(rule_parts, "multiply-accumulates (bias not counted)")
-
-
-def _macs_bias(op, inputs, out, cost) -> dict:
-    parts = rule_parts(op, inputs, out, cost)
-    if op.bias:
-        parts[mac_part(op) + " bias"] = numel(out)
-    return parts
-
-
-MACS_BIAS = Count(_macs_bias, "multiply-accumulates + 1 per output element for a bias")
-
-
-def per_element(part: str, factor: int, text: str, of: str = "out") -> Count:
-    """`factor` per element of the op's output (of="out") or first input (of="in")."""
-    def parts(op, inputs, out, cost):
-        return {part: factor * numel(out if of == "out" else inputs[0])}
-    return Count(parts, text)
-
-
-def _bn_params(op, inputs, out, cost) -> dict:
-    return {"BN": cost.bn_params}
-
-
-# ---- activations: ptflops hooks nn.ReLU / nn.ReLU6 and patches F.relu / F.silu ------------------
+# ---- activations: ptflops hooks nn.ReLU / nn.ReLU6 / nn.LeakyReLU / nn.ELU / nn.GELU and patches
+# F.relu / F.relu6 / F.elu / F.gelu / F.silu (pytorch_engine.py `patch_functional`)
 # (module hook, patched functional) counts per element, by activation, when written as a module
-# (nn.GELU: hook + F.gelu; not an archcalc activation yet, listed for the imported graphs)
-PTFLOPS_ACT_MODULE = {"relu": 2, "relu6": 1, "swish": 1, "hswish": 0, "sigmoid": 0,
-                       "hsigmoid": 0, "gelu": 2}
-PTFLOPS_ACT_FUNCTIONAL = {"relu": 1, "relu6": 1, "swish": 1, "hswish": 0, "sigmoid": 0,
-                           "hsigmoid": 0, "gelu": 1}
+# (nn.ReLU: hook + F.relu; nn.ReLU6 calls F.hardtanh, not patched; nn.LeakyReLU calls
+# F.leaky_relu, not patched). The names after gelu are those of imported models
+# (archcalc/imported/aten.py); "<op> const" is an arithmetic operator with a constant (`x * 0.5`),
+# which ptflops does not patch (only torch.add / torch.mul and their methods).
+_NOT_COUNTED = ("hswish", "sigmoid", "hsigmoid", "tanh", "selu", "celu", "mish", "softplus",
+                "clamp", "hardtanh", "sqrt", "rsqrt", "reciprocal", "neg", "exp", "log", "abs",
+                "erf", "pow", "add const", "sub const", "rsub const", "mul const", "div const")
+PTFLOPS_ACT_MODULE = {"relu": 2, "relu6": 1, "swish": 1, "gelu": 2, "elu": 2, "leaky_relu": 1,
+                      **dict.fromkeys(_NOT_COUNTED, 0)}
+PTFLOPS_ACT_FUNCTIONAL = {"relu": 1, "relu6": 1, "swish": 1, "gelu": 1, "elu": 1,
+                          "leaky_relu": 0, **dict.fromkeys(_NOT_COUNTED, 0)}
 
 
 def _ptflops_act(op, inputs, out, cost) -> dict:
@@ -103,6 +61,14 @@ def _ptflops_act(op, inputs, out, cost) -> dict:
         raise OptionError(f"convention 'ptflops' has no rule for activation {op.act!r} (node "
                           f"{op.name}); archcalc.cost.peers lists the ones it knows")
     return {"activation": table[op.act] * numel(out)}
+
+
+def _torchprofile_act(op, inputs, out, cost) -> dict:
+    """_mul (a product with a constant, `x * 0.5`): 1 per output element. _leaky_relu is
+    registered for aten::leaky_relu only: nn.LeakyReLU(inplace=True) (aten::leaky_relu_, as
+    darknet ports and tests/reference_detection.py write it) is unknown to it, so 0, like every
+    other activation (zero-cost or unknown ops)."""
+    return {"activation": numel(out)} if op.act == "mul const" else {}
 
 
 # ---- pooling -------------------------------------------------------------------------------------
@@ -144,6 +110,7 @@ _DATA = (OpKind.INPUT, OpKind.SLICE, OpKind.CONCAT, OpKind.SHUFFLE, OpKind.SHIFT
 
 def _table(conv: Count, fc: Count, bn: Count, act: Count, pool: Count, add: Count = ZERO,
            mul: Count = ZERO) -> dict:
+    """The rules of the classification-network kinds; peer_kinds.KINDS adds the others."""
     table = {k: conv for k in CONV_KINDS}
     table.update({k: ZERO for k in _DATA})
     table.update({OpKind.FC: fc, OpKind.BN: bn, OpKind.ACT: act, OpKind.POOL: pool,
@@ -160,8 +127,8 @@ TABLES: dict[str, dict] = {
     "ptflops": _table(
         MACS_BIAS, MACS_BIAS,
         per_element("BN", 2, "BN: 2 per element"),
-        Count(_ptflops_act, "nn.ReLU 2 per element (hook + F.relu), nn.ReLU6 and nn.SiLU 1, "
-                            "hswish / sigmoid / hsigmoid 0"),
+        Count(_ptflops_act, "nn.ReLU 2 per element (hook + F.relu), nn.ReLU6, "
+                            "nn.SiLU and nn.LeakyReLU 1, hswish / sigmoid / hsigmoid 0"),
         Count(_ptflops_pool, "pool modules 2 per input element (hook + F.*pool*), "
                              "F.*pool* 1, x.mean 0")),
     "thop": _table(
@@ -171,13 +138,16 @@ TABLES: dict[str, dict] = {
                           "nn.AvgPool2d 1; F.* and x.mean not hooked, max pools 0")),
     "torchinfo": _table(
         MACS_BIAS, MACS_BIAS,
-        Count(_bn_params, "BN: its 2C parameters once"), ZERO, ZERO),
+        Count(bn_params_parts, "BN: its 2C parameters once"), ZERO, ZERO),
     "torchprofile": _table(
         MACS, MACS,
-        per_element("BN", 1, "BN (affine): 1 per element"), ZERO,
+        per_element("BN", 1, "BN (affine): 1 per element"),
+        Count(_torchprofile_act, "x * constant 1 per element"),
         Count(_torchprofile_pool, "avg pools and x.mean 1 per output element, max pools 0"),
         mul=per_element("scale", 1, "SE product s * x: 1 per element")),
 }
+for _tool, _kinds in KINDS.items():
+    TABLES[_tool].update(_kinds)
 
 TOOL_CALLS = {
     "fvcore": "fvcore 0.1.5 FlopCountAnalysis(model, x).total()",
@@ -190,7 +160,7 @@ ZERO_TEXT = {"fvcore": "activations, adds, products",
              "ptflops": "adds and products written as operators",
              "thop": "activations, adds, products",
              "torchinfo": "activations, pooling, adds, products (no parameters)",
-             "torchprofile": "activations, adds, max pools"}
+             "torchprofile": "other activations, adds, max pools"}
 
 
 def _count_for(tool: str, op) -> Count:
