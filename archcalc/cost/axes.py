@@ -13,87 +13,19 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import OptionError
-from ..limits import MAX_GRID_AXIS
-from ..numbers import decimal_text, parse_decimal, quote
+from ..graph.point import (parse_resolution, parse_resolution_grid, parse_width,
+                           parse_width_grid, parse_width_interval)
+from ..numbers import parse_decimal
 
 
 # -- grids from text -------------------------------------------------------------------------
-
-def _fraction(text: str, what: str) -> Fraction:
-    """Exact value of decimal text ("0.35", "1e-3") or a ratio ("5/9"), bounded."""
-    return parse_decimal(text, what, ratio=True)
-
-
-def _unique(values: list) -> list:
-    return list(dict.fromkeys(values))
-
-
-def parse_widths(text) -> list[Fraction]:
-    """"0.75", "0.35,0.5,1", "0.25:1.5:0.05" (inclusive), or a mix: exact positive Fractions."""
-    if isinstance(text, (list, tuple)):
-        return _unique([w if isinstance(w, Fraction) else _fraction(str(w), "width") for w in text])
-    out: list[Fraction] = []
-    for item in str(text).split(","):
-        item = item.strip()
-        if not item:
-            raise OptionError(f"width: empty item in {quote(text)}")
-        parts = item.split(":")
-        if len(parts) == 1:
-            out.append(_fraction(parts[0], "width"))
-        elif len(parts) == 3:
-            lo, hi, step = (_fraction(p, "width range") for p in parts)
-            out.extend(_range(lo, hi, step, "width"))
-        else:
-            raise OptionError(f"width: expected A, A,B,... or LO:HI:STEP, got {quote(item)}")
-        _check_axis(len(out), "width")
-    for w in out:
-        if w <= 0:
-            raise OptionError(f"width must be positive, got {decimal_text(w)}")
-    return _unique(out)
-
-
-def parse_width_interval(text) -> tuple[Fraction, Fraction] | None:
-    """"LO:HI" (two parts, no step): a continuous interval of widths; None for anything else."""
-    parts = str(text).split(":")
-    if len(parts) != 2 or "," in str(text):
-        return None
-    lo, hi = (_fraction(p, "width interval") for p in parts)
-    if not 0 < lo <= hi:
-        raise OptionError(f"width interval must satisfy 0 < LO <= HI, got {quote(text)}")
-    return lo, hi
-
-
-def parse_resolutions(text, base: int) -> list[int]:
-    """"224", "96,128,160", "96:320:16" (inclusive) or multiples of the spec's own, "0.5x"."""
-    from ..graph.point import parse_resolution
-    if isinstance(text, (list, tuple)):
-        return _unique([parse_resolution(v, base) for v in text])
-    out: list[int] = []
-    for item in str(text).split(","):
-        item = item.strip()
-        parts = item.split(":")
-        if len(parts) == 1:
-            out.append(parse_resolution(item, base))
-        elif len(parts) == 3:
-            lo, hi, step = (_fraction(p, "resolution range") for p in parts)
-            if any(v.denominator != 1 for v in (lo, hi, step)):
-                raise OptionError(f"resolution range needs whole numbers, got {quote(item)}")
-            values = _range(lo, hi, step, "resolution")
-            out.extend(parse_resolution(int(v), base) for v in values)
-        else:
-            raise OptionError(f"resolution: expected R, R1,R2,... or LO:HI:STEP, got {quote(item)}")
-        _check_axis(len(out), "resolution")
-    return _unique(out)
-
-
-def _range(lo: Fraction, hi: Fraction, step: Fraction, what: str) -> list[Fraction]:
-    if step <= 0:
-        raise OptionError(f"{what} range step must be positive, got {decimal_text(step)}")
-    if hi < lo:
-        raise OptionError(f"{what} range is empty: {decimal_text(lo)} > {decimal_text(hi)}")
-    count = int((hi - lo) // step) + 1
-    _check_axis(count, f"{what} range")
-    return [lo + k * step for k in range(count)]
+# One parser of width and resolution text (archcalc/graph/point.py); the names the design
+# layer and the Evaluator use for it:
+parse_widths = parse_width_grid
+parse_resolutions = parse_resolution_grid
+__all__ = ["parse_widths", "parse_resolutions", "parse_width_interval", "axis_size",
+           "check_grid_size", "width_value", "width_values", "resolution_values",
+           "distinct_index"]
 
 
 def axis_size(text) -> int:
@@ -105,7 +37,7 @@ def axis_size(text) -> int:
     for item in str(text).split(","):
         parts = item.strip().split(":")
         if len(parts) == 3:
-            lo, hi, step = (_fraction(p, "range") for p in parts)
+            lo, hi, step = (parse_decimal(p, "range", ratio=True) for p in parts)
             if step > 0 and hi >= lo:
                 count += int((hi - lo) // step) + 1
         else:
@@ -130,12 +62,6 @@ def check_grid_size(widths, resolutions, streamed: bool = True) -> None:
                           f"resolutions; limit {name} = {limit:,}): {advice}")
 
 
-def _check_axis(count: int, what: str) -> None:
-    if count > MAX_GRID_AXIS:
-        raise OptionError(f"{what} has {count:,} values (limit MAX_GRID_AXIS = {MAX_GRID_AXIS:,}): "
-                          f"use a larger step")
-
-
 # -- coercion of a request ------------------------------------------------------------------
 
 def width_value(w) -> Fraction:
@@ -144,7 +70,6 @@ def width_value(w) -> Fraction:
         if w <= 0:
             raise OptionError(f"width must be positive, got {w}")
         return w
-    from ..graph.point import parse_width
     return parse_width(w)
 
 
@@ -158,7 +83,6 @@ def width_values(widths) -> list[Fraction]:
 def resolution_values(resolutions, base: int, unique: bool = True) -> list[int]:
     """Resolutions as ints (distinct unless `unique` is False): a grid text or a list; `base`
     is the spec's own resolution (for multipliers such as 0.5x)."""
-    from ..graph.point import parse_resolution
     if isinstance(resolutions, str):
         return parse_resolutions(resolutions, base)
     out = [r if isinstance(r, int) and not isinstance(r, bool) and r > 0
