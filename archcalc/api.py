@@ -22,19 +22,11 @@ import threading
 from collections import OrderedDict
 from typing import Any, Mapping
 
-from .cost import CONVENTIONS, DTYPE_BYTES, Convention, CostTable, analyze
+from .cost import DTYPE_BYTES, Convention, CostTable, analyze
+from .cost.convention import convention_named
 from .errors import OptionError
 from .graph import compile_graph
 from .spec import NetworkSpec, load_spec
-
-
-def convention_named(name: str | Convention) -> Convention:
-    if isinstance(name, Convention):
-        return name
-    try:
-        return CONVENTIONS[name]
-    except KeyError:
-        raise OptionError(f"unknown convention {name!r} (known: {', '.join(CONVENTIONS)})") from None
 
 
 def load(spec: str | os.PathLike | NetworkSpec, sets: Mapping[str, Any] | None = None,
