@@ -66,7 +66,7 @@ class CostTable:
         res = parse_resolution(self.spec.resolution if resolution is None else resolution,
                                self.spec.resolution)
         program = self.row_program()
-        if program.guard_fires(a) or self.spec.multiscale is not None:   # passes: compiled
+        if program.guard_fires(a) or getattr(self.spec, "multiscale", None) is not None:
             from ..graph.compile import compile_graph
             return analyze(compile_graph(self.spec, a, res), self.convention, self.dtype)
         rows = program.rows(a, res)
@@ -255,7 +255,7 @@ def analyze(graph, convention: Convention | str = "paper", dtype: str = "fp32") 
     if passes:      # rows: the pass at the point's own size; MAdds and FLOPs: all passes
         sums["madds"] = sum(p.madds for p in passes)
         sums["flops"] = flops_from_madds(sums["madds"])
-    elif graph.symbolic and graph.spec.multiscale is not None:
+    elif graph.symbolic and getattr(graph.spec, "multiscale", None) is not None:
         from .passes import symbolic_madds
         sums["madds"] = symbolic_madds(graph.spec.multiscale, sums["madds"])
         sums["flops"] = flops_from_madds(sums["madds"])

@@ -52,7 +52,7 @@ def inference_passes(graph, convention, dtype: str) -> tuple:
     compiled at its size and costed under `convention`; flipped passes reuse the cost of the
     unflipped one at the same size."""
     spec = graph.spec
-    if spec.multiscale is None or graph.symbolic:
+    if getattr(spec, "multiscale", None) is None or graph.symbolic:
         return ()
     from ..graph.compile import compile_graph
     from .analyze import analyze
