@@ -67,7 +67,7 @@ class CostTable:
         res = parse_resolution(self.spec.resolution if resolution is None else resolution,
                                self.spec.resolution)
         program = self.row_program()
-        if program.guard_fires(a) or self.spec.multiscale is not None:   # passes: compiled
+        if program.guard_fires(a) or getattr(self.spec, "multiscale", None) is not None:
             from ..graph.compile import compile_graph
             return analyze(compile_graph(self.spec, a, res), self.convention, self.dtype)
         rows, columns = program.rows(a, res, columns=True)

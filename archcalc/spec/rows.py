@@ -91,7 +91,7 @@ def decode_row(raw, line: int, where: str, defaults: tuple, names, path,
         what = f"op '{op}'"
     else:
         known = list(schema.ROW_TYPES) + list(cells)
-        raise SpecError(f"unknown op {quote(op)} (known: {', '.join(known)})", path=path,
+        raise SpecError(f"unknown op {quote(op)} (known: {cut(', '.join(known), 120)})", path=path,
                         line=raw.key_lines["op"], key=f"{where}.op", hint=closest(op, known))
     values: dict[str, Any] = {}
     if op not in cells and op not in NO_DEFAULTS:

@@ -76,9 +76,10 @@ def _pool(op: Op, in_shape: tuple) -> nn.Module:
     if isinstance(pad, int) and pad > op.kernel // 2:     # torch checks it only when it runs
         raise OptionError(f"padding {pad} is more than half the {op.pool} pool's kernel "
                           f"{op.kernel}: PyTorch refuses it (at most {op.kernel // 2})")
+    ceil = getattr(op, "ceil_mode", False)
     if op.pool == "avg":
-        return nn.AvgPool2d(op.kernel, op.stride, pad, ceil_mode=op.ceil_mode)
-    return nn.MaxPool2d(op.kernel, op.stride, pad, ceil_mode=op.ceil_mode)
+        return nn.AvgPool2d(op.kernel, op.stride, pad, ceil_mode=ceil)
+    return nn.MaxPool2d(op.kernel, op.stride, pad, ceil_mode=ceil)
 
 
 class Add(nn.Module):
