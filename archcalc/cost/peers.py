@@ -2,11 +2,13 @@
 conventions `fvcore`, `ptflops`, `thop`, `torchinfo` and `torchprofile` (archcalc.cost.convention).
 
 Each table maps an op kind to one `Count`: what that tool adds to its total for one op of the
-kind, split into named *parts* (conv, conv bias, linear, linear bias, BN, activation,
-pooling, add, scale) so that `archcalc compare --conventions` can say where two totals differ.
-The rules were read from each tool's source (docs/conventions.md, "Peer tools", names the file
-and function of each) and are checked against the installed packages on hand-written PyTorch
-twins of the zoo specs (tests/test_peer_conventions.py):
+kind, split into named *parts* (PARTS: conv, linear, their biases, matmul, attention, BN,
+norm, activation, softmax, pooling, upsample, add, scale) so that `archcalc compare
+--conventions` can say where two totals differ. The rules of the classification-network kinds
+are here, those of the detection / segmentation and imported kinds in peer_kinds.py. They were
+read from each tool's source (docs/conventions.md, "Peer tools", names the file and function
+of each) and are checked against the installed packages on hand-written PyTorch twins of the
+zoo specs and on small imported modules (tests/test_peer_conventions.py, _kinds.py):
 
 * fvcore 0.1.5 `FlopCountAnalysis(model, x).total()` (fvcore/nn/flop_count.py
   `_DEFAULT_SUPPORTED_OPS`, jit_handles.py),
