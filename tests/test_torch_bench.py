@@ -352,13 +352,26 @@ def test_time_fn_gives_up_at_max_time_and_says_so():
     assert not t.stable and t.elapsed < 0.5
 
 
-def test_compare_interleaves_and_estimates_the_ratio():
-    c = timing.compare_timings({"fast": lambda: time.sleep(0.001),
-                                "slow": lambda: time.sleep(0.003)},
+def test_compare_interleaves_and_estimates_the_ratio(monkeypatch):
+    """On a simulated clock (a busy machine cannot stretch it): each "fast" call costs 1 ms,
+    each "slow" one 3 ms, with a little jitter, so the ratio must come out near 3."""
+    import random
+    import types
+    clock = {"t": 0.0}
+    jitter = random.Random(1)
+    fake = types.SimpleNamespace(perf_counter=lambda: clock["t"],
+                                 thread_time=lambda: clock["t"])
+    monkeypatch.setattr(timing, "time", fake)
+
+    def costs(seconds):
+        def call():
+            clock["t"] += seconds * (1 + jitter.uniform(-0.02, 0.02))
+        return call
+    c = timing.compare_timings({"fast": costs(0.001), "slow": costs(0.003)},
                                min_time=0.2, max_time=1.5, precision=0.05, warmup=0.01)
     assert len(c.rounds) >= 7 and all(set(r) == {"fast", "slow"} for r in c.rounds)
     r = c.ratio("slow", "fast")
-    assert 1.5 < r["of_medians"] < 3.5 and 1.5 < r["paired_median"] < 3.5
+    assert 2.8 < r["of_medians"] < 3.2 and 2.8 < r["paired_median"] < 3.2
     assert r["paired_ci"][0] <= r["paired_median"] <= r["paired_ci"][1]
 
 

@@ -18,6 +18,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from .fast_meta import like, meta_outputs
 from .records import CaptureError, CapturedGraph, CapturedNode
 from .torch import bind, is_view, plain, stored_tensors, tensor_info, type_name
 
@@ -34,7 +35,9 @@ class _Recorder(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        out = None if kwargs else meta_outputs(func, args)
+        if out is None:
+            out = func(*args, **kwargs)
         self._record(func, args, kwargs, out)
         return out
 
@@ -88,7 +91,7 @@ def capture_dispatch(module, inputs, device: str | None = "meta") -> CapturedGra
                         ("buffer", module.named_buffers(remove_duplicate=False))):
         for path, t in named:
             if id(t) not in meta_of:
-                meta = torch.empty_like(t, device="meta") if device == "meta" else t
+                meta = like(t) if device == "meta" else t
                 meta_of[id(t)] = meta
                 stored = canonical[id(t)]
                 names[id(meta)] = tensor_info(meta, stored, kind, param=stored)
@@ -96,7 +99,7 @@ def capture_dispatch(module, inputs, device: str | None = "meta") -> CapturedGra
     meta_inputs = []
     graph_inputs = []
     for i, x in enumerate(inputs):
-        m = torch.empty_like(x, device="meta") if device == "meta" else x
+        m = like(x) if device == "meta" else x
         info = tensor_info(m, f"input_{i}" if len(inputs) > 1 else "input", "input")
         names[id(m)] = info
         meta_inputs.append(m)
