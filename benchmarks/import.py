@@ -3,7 +3,10 @@
 In one process, warm (one untimed run of every runner first), median of --repeats runs per
 model and runner; each runner builds the model anew and counts it once at 1 x 3 x R x R:
 
-* archcalc: `from_torch` (meta-device dispatch trace) + `analyze(graph, "torchvision")`;
+* archcalc: the model built on the meta device (as `archcalc report pkg.mod:callable` builds
+  it: no weight initialisation), `from_torch` (meta-device dispatch trace) + `analyze(graph,
+  "torchvision")`; archcalc+init: the same from a module built normally (weights initialised,
+  as `archcalc.from_torch(module)` gets it from a user);
 * FlopCounterMode: one real forward pass under torch.utils.flop_counter.FlopCounterMode;
 * fvcore, ptflops, thop, torchinfo: each tool's own call, when the package is installed
   (none of them is a dependency of archcalc; missing ones are skipped and named).
@@ -54,6 +57,12 @@ def runners(r: int) -> dict:
     import archcalc
 
     def run_archcalc(build):
+        with torch.device("meta"):       # as `archcalc report pkg.mod:callable` builds it
+            model = build()
+        table = archcalc.analyze(archcalc.from_torch(model, input_shape=(3, r, r)), "torchvision")
+        return table.total("madds")
+
+    def run_archcalc_init(build):
         table = archcalc.analyze(archcalc.from_torch(build(), input_shape=(3, r, r)), "torchvision")
         return table.total("madds")
 
@@ -63,7 +72,12 @@ def runners(r: int) -> dict:
             model(torch.randn(1, 3, r, r))
         return counter.get_total_flops() // 2
 
-    out = {"archcalc": run_archcalc, "FlopCounterMode": run_fcm}
+    # nn.MultiheadAttention's inference fast path is one fused op FlopCounterMode does not
+    # count; archcalc's capture turns it off, so the benchmark does too (ViT's counts agree)
+    torch.backends.mha.set_fastpath_enabled(False)
+
+    out = {"archcalc": run_archcalc, "archcalc+init": run_archcalc_init,
+           "FlopCounterMode": run_fcm}
     try:
         from fvcore.nn import FlopCountAnalysis
         out["fvcore"] = lambda build: FlopCountAnalysis(build().eval(),
@@ -92,35 +106,62 @@ def runners(r: int) -> dict:
     return out
 
 
+DONE_WHEN_MODELS = ("resnet18,resnet50,resnext50_32x4d,wide_resnet50_2,vgg16,alexnet,squeezenet1_1,"
+                    "densenet121,googlenet,mnasnet0_5,mnasnet0_75,mnasnet1_0,mnasnet1_3,"
+                    "regnet_y_400mf,regnet_x_800mf,convnext_tiny,efficientnet_b3,"
+                    "efficientnet_v2_s,mobilenet_v2,mobilenet_v3_large,mobilenet_v3_small,"
+                    "shufflenet_v2_x1_0")
+
+
+def measure(fn, build, repeats: int, rounds: list) -> None:
+    """Append (wall s, CPU s) of `repeats` calls; CPU is the process's over all threads."""
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn(build)
+        rounds.append((time.perf_counter() - wall, time.process_time() - cpu))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default=DEFAULT_MODELS)
+    p.add_argument("--models", default=DEFAULT_MODELS,
+                   help="comma-separated names, or 'issue12' for the issue's whole list")
     p.add_argument("--resolution", type=int, default=224)
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args(argv)
+    import os
     import warnings
     warnings.simplefilter("ignore")
-    models, source = builders(args.models.split(","))
+    names = DONE_WHEN_MODELS if args.models == "issue12" else args.models
+    models, source = builders(names.split(","))
     run = runners(args.resolution)
-    print(f"models: {source}; resolution {args.resolution}; median of {args.repeats}; "
-          f"runners: {', '.join(run)}")
-    print(f"{'model':<22}" + "".join(f"{n:>16}" for n in run))
+    print(f"models: {source}; resolution {args.resolution}; median of {args.repeats} "
+          f"interleaved rounds; runners: {', '.join(run)}; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    print("each cell: median wall seconds, then that runner's time / archcalc's (> 1: archcalc "
+          "faster); the CPU ratio (all threads) is in brackets")
+    print(f"{'model':<20}" + "".join(f"{n:>26}" for n in run))
+    slower = {"archcalc": [], "archcalc+init": []}
     for name, build in models.items():
-        times, counts = {}, {}
-        for runner, fn in run.items():
-            counts[runner] = fn(build)                  # warm-up, and the count
-            samples = []
-            for _ in range(args.repeats):
-                t = time.perf_counter()
-                fn(build)
-                samples.append(time.perf_counter() - t)
-            times[runner] = statistics.median(samples)
-        if counts["archcalc"] != counts["FlopCounterMode"]:
+        counts = {runner: fn(build) for runner, fn in run.items()}   # warm-up, and the count
+        samples = {runner: [] for runner in run}
+        for _ in range(args.repeats):              # interleaved: load changes hit all alike
+            for runner, fn in run.items():
+                measure(fn, build, 1, samples[runner])
+        if not counts["archcalc"] == counts["archcalc+init"] == counts["FlopCounterMode"]:
             print(f"{name}: MAdds differ: archcalc {counts['archcalc']:,} vs FlopCounterMode "
                   f"{counts['FlopCounterMode']:,}")
             return 1
-        base = times["archcalc"]
-        print(f"{name:<22}" + "".join(f"{times[n]:>9.3f}s {times[n] / base:>4.1f}x" for n in run))
+        wall = {n: statistics.median(w for w, _ in samples[n]) for n in run}
+        cpu = {n: statistics.median(c for _, c in samples[n]) for n in run}
+        print(f"{name:<20}" + "".join(
+            f"{wall[n]:>9.3f}s {wall[n] / wall['archcalc']:>6.1f}x [{cpu[n] / cpu['archcalc']:>5.1f}x]"
+            for n in run))
+        for base in ("archcalc", "archcalc+init"):
+            slower[base] += [f"{name}/{n}" for n in run
+                             if not n.startswith("archcalc") and wall[n] < wall[base]]
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    for base, names in slower.items():
+        print(f"{base} slower than: {', '.join(names) if names else 'none'}")
     return 0
 
 

@@ -60,8 +60,10 @@ def add_commands(subparsers) -> None:
                     "known to +-precision, median and IQR; per-layer times from "
                     "torch.profiler next to a roofline prediction from archcalc's MAdds and "
                     "bytes. The result is stored in the results database.")
-    bench.add_argument("spec", metavar="SPEC", help="a spec file, e.g. specs/mobilenet_v2.yaml")
-    _point_options(bench, ("dtype",))
+    bench.add_argument("spec", metavar="SPEC", help="a spec file, e.g. specs/mobilenet_v2.yaml; or "
+                       "a model (package.module:callable, file.py:callable): that module is "
+                       "timed as its constructor builds it, counted by archcalc's import")
+    _point_options(bench, ("dtype", "input_shape", "allow_unknown"))
     _retarget_dtype(bench)
     bench.add_argument("--batch", "-b", default=1, metavar="N", help="batch size (default 1)")
     bench.add_argument("--threads", "-t", default=None, metavar="N",
@@ -208,8 +210,13 @@ def cmd_bench(args) -> str:
         "batch", "threads", "min_time", "max_time", "precision", "warmup", "micro_time",
         "layer_runs")})                               # before torch is imported
     sets = _sets(args.sets)
-    spec = load(args.spec, sets, args.convention)
-    graph = compile_graph(spec, args.width, args.resolution)
+    from ..imported.refs import is_model_ref
+    module = None
+    if is_model_ref(args.spec):      # the user's own model: timed as it is, counted by import
+        graph, module = _bench_model(args, sets)
+    else:
+        spec = load(args.spec, sets, args.convention)
+        graph = compile_graph(spec, args.width, args.resolution)
     try:
         from ..torch_backend import bench as harness
     except ImportError as err:
@@ -225,7 +232,8 @@ def cmd_bench(args) -> str:
     try:
         bar, update = _progress_bar()
         with memory_check.torch_errors("bench", graph, _BENCH_HINT), bar:
-            result = harness.bench(graph, options, spec_path=args.spec, sets=sets, progress=update)
+            result = harness.bench(graph, options, spec_path=args.spec, sets=sets,
+                                   progress=update, module=module)
         data = result.to_dict()
         if db is not None:
             data["stored"] = _store(db, results.record_from_bench(data))
@@ -235,6 +243,24 @@ def cmd_bench(args) -> str:
     if args.format == "json":
         return json.dumps(data, indent=2) + "\n"
     return bench_text(data) + stored_text(data.get("stored"))
+
+
+def _bench_model(args, sets: dict) -> tuple:
+    """(graph, module) of a PyTorch model reference for bench: the graph captured on the meta
+    device (its counts), the module built for real (what is timed)."""
+    from ..imported.refs import build_module, model_graph
+    from .options import model_ref_options
+    if args.spec.lower().endswith(".onnx"):
+        raise OptionError("bench times a PyTorch model: give package.module:callable or "
+                          "file.py:callable, not an ONNX file")
+    if str(args.width).strip() not in ("1", "1.0"):
+        raise OptionError("--width needs a spec: an imported model has no width multiplier")
+    options = model_ref_options(args)
+    graph = model_graph(args.spec, sets, resolution=args.resolution, **options)
+    if len(graph.spec.input_shape) != 1:
+        raise OptionError(f"bench feeds one input; {args.spec} takes "
+                          f"{len(graph.spec.input_shape)}")
+    return graph, build_module(args.spec, sets, on_meta=False)
 
 
 def _progress_bar():

@@ -99,8 +99,10 @@ def _first_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def build_module(ref: str, sets: dict):
-    """Import the callable a reference names and call it with `sets`: an nn.Module."""
+def build_module(ref: str, sets: dict, on_meta: bool = True):
+    """Import the callable a reference names and call it with `sets`: an nn.Module, built on
+    the meta device where the constructor allows (shapes only: no weight initialisation),
+    unless on_meta is False (bench runs it)."""
     m = _REF.match(ref)
     if not m:
         raise OptionError(f"model reference {ref!r}: expected package.module:callable, "
@@ -126,6 +128,8 @@ def build_module(ref: str, sets: dict):
         raise OptionError(f"model reference {ref!r}: {m.group('attr')} is not callable")
     kwargs = {k: typed(v) for k, v in sets.items()}
     try:
+        if not on_meta:
+            raise RuntimeError("built for real")
         with torch.device("meta"):
             model = target(**kwargs)
     except Exception:            # a constructor that reads tensor values: build it for real

@@ -70,7 +70,9 @@ def _table(rows: list, source: str) -> str:
     machines = {}
     for r in rows:
         run = [r["device"], r["dtype"], f"t{r['threads']}"]
-        run += [{"channels_last": "NHWC"}.get(k, k) for k, v in sorted(r["options"].items()) if v]
+        run += [{"channels_last": "NHWC"}.get(k, k) for k, v in sorted(r["options"].items())
+                if v is True]
+        res = r["options"].get("input") or str(r["resolution"])     # HxW when not square
         spec = r["spec_name"]
         if r["sets"]:   # on a line of its own under the name
             spec += "\n[" + ",".join(f"{k}={v}" for k, v in sorted(r["sets"].items())) + "]"
@@ -78,7 +80,7 @@ def _table(rows: list, source: str) -> str:
         peak = (100 * r["gflops"] / r["peak_gflops"]) if r.get("gflops") and r.get("peak_gflops") else None
         machines[r["machine"]] = r
         grid.add_row(str(r["id"]), r["created"].replace("T", " ")[:16], escape(spec),
-                     str(r["width"]), str(r["resolution"]), str(r["batch"]), " ".join(run),
+                     str(r["width"]), str(res), str(r["batch"]), " ".join(run),
                      ms_text(r["median_s"]), f"{iqr:.1f}" + ("" if r["stable"] else "*"),
                      str(r["samples"]),
                      f"{r['gflops']:.1f}" if r.get("gflops") is not None else "",

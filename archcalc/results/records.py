@@ -78,15 +78,19 @@ def record_from_bench(d: Mapping[str, Any]) -> dict:
     """The record of one bench run, from its result (archcalc.torch_backend.bench's
     BenchResult.to_dict(), the JSON of `archcalc bench --format json`)."""
     t, roof = d["timing"], d.get("roofline") or {}
+    resolution = d["point"]["resolution"]
+    options = {"channels_last": d["options"]["channels_last"], "compile": d["options"]["compile"]}
+    if isinstance(resolution, (list, tuple)):     # H x W: the resolution column holds H and
+        options["input"] = "x".join(map(str, resolution))   # the options (part of the key) HxW
+        resolution = resolution[0]
     return {
         "machine_info": d["machine"], "spec_name": d["spec"]["name"],
         "spec_path": d["spec"]["path"], "spec_hash": d["spec"]["hash"],
-        "width": d["point"]["width"], "resolution": d["point"]["resolution"],
+        "width": d["point"]["width"], "resolution": resolution,
         "sets": d["point"]["sets"], "batch": d["options"]["batch"],
         "device": d["options"]["device"], "dtype": d["options"]["dtype"],
         "threads": d["options"]["threads"],
-        "options": {"channels_last": d["options"]["channels_last"],
-                    "compile": d["options"]["compile"]},
+        "options": options,
         "median_s": t["median"], "q1_s": t["q1"], "q3_s": t["q3"], "samples": t["samples"],
         "stable": t["stable"], "params": d["model"]["params"],
         "madds": d["model"]["madds_per_image"], "gflops": d["achieved"]["gflops"],

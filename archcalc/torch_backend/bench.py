@@ -126,17 +126,19 @@ def run_settings(threads: int, device: str):
         torch.backends.cudnn.benchmark = saved_cudnn
 
 
-def build(graph, opts: BenchOptions) -> Built:
-    """The seeded, calibrated model on the run's device, dtype and layout, and its input."""
+def build(graph, opts: BenchOptions, module: torch.nn.Module | None = None) -> Built:
+    """The seeded, calibrated model (or the user's own `module`, in eval mode, weights as its
+    constructor left them) on the run's device, dtype and layout, and its input."""
     dtype = DTYPES[opts.dtype]
     t_build = time.perf_counter()
-    eager = materialise(graph, seed=opts.seed)
+    eager = materialise(graph, seed=opts.seed) if module is None else module.eval()
     eager = eager.to(device=opts.device, dtype=dtype)
     layout = torch.channels_last if opts.channels_last else torch.contiguous_format
     if opts.channels_last:
         eager = eager.to(memory_format=torch.channels_last)
     gen = torch.Generator().manual_seed(opts.seed)
-    x = torch.randn(opts.batch, *graph.shape("input"), generator=gen)
+    shape = graph.shape("input") if module is None else graph.spec.input_shape[0][1:]
+    x = torch.randn(opts.batch, *shape, generator=gen)
     x = x.to(device=opts.device, dtype=dtype).contiguous(memory_format=layout)
     model = torch.compile(eager) if opts.compile else eager
     return Built(eager, model, x, time.perf_counter() - t_build)
@@ -211,8 +213,11 @@ def measure(built: Built, names: list[str], opts: BenchOptions, report: Progress
 
 
 def bench(graph, options: BenchOptions = BenchOptions(), *, spec_path: str | None = None,
-          sets: Mapping[str, str] | None = None, progress: Progress | None = None) -> BenchResult:
-    """Build `graph` (compiled at a point), time it and profile it; see the module docstring."""
+          sets: Mapping[str, str] | None = None, progress: Progress | None = None,
+          module: torch.nn.Module | None = None) -> BenchResult:
+    """Build `graph` (compiled at a point), time it and profile it; see the module docstring.
+    With `module` (the nn.Module an imported graph was captured from) that module is timed
+    instead of a build of the graph; the counts are the graph's."""
     opts = options.check()
     report = progress or (lambda what, fraction: None)
     threads = opts.threads or usable_cores()
@@ -220,7 +225,7 @@ def bench(graph, options: BenchOptions = BenchOptions(), *, spec_path: str | Non
         env = environment(opts.device)          # as the run sees it (threads, cuDNN flags)
         env["threads"] = torch.get_num_threads()
         report("building the model", 0.0)
-        built = build(graph, opts)
+        built = build(graph, opts, module)
         table = counted(graph)
         ops = table_op_costs(table, graph, opts.batch, DTYPES[opts.dtype].itemsize)
         with torch.inference_mode():
@@ -259,7 +264,8 @@ def result_data(graph, opts: BenchOptions, threads: int, env: dict, built: Built
                   "madds_per_image": madds, "flops_per_image": flops_from_madds(madds),
                   "bytes_moved": total_bytes, "ops": len(ops), "build_s": built.build_s,
                   "weights": "random (seeded default init), BN statistics calibrated on one "
-                             "random batch"},
+                             "random batch" if not getattr(spec, "imported", False) else
+                             "the model's own, as its constructor left them"},
         "timing": {**timing.to_dict(), **run.kernel},
         "achieved": {"gflops": flops_from_madds(madds) * opts.batch / timing.median / 1e9,
                      "images_per_s": opts.batch / timing.median,
