@@ -3,8 +3,8 @@
 In one process, warm (one untimed run of every runner first), median of --repeats runs per
 model and runner; each runner builds the model anew and counts it once at 1 x 3 x R x R:
 
-* archcalc: the model built on the meta device (as `archcalc report pkg.mod:callable` builds
-  it: no weight initialisation), `from_torch` (meta-device dispatch trace) + `analyze(graph,
+* archcalc: the model built on the meta device with torch.nn.init skipped (as `archcalc report
+  pkg.mod:callable` builds it: no weight initialisation), `from_torch` (meta-device dispatch trace) + `analyze(graph,
   "torchvision")`; archcalc+init: the same from a module built normally (weights initialised,
   as `archcalc.from_torch(module)` gets it from a user);
 * FlopCounterMode: one real forward pass under torch.utils.flop_counter.FlopCounterMode;
@@ -55,9 +55,12 @@ def runners(r: int) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     import archcalc
+    from archcalc.imported.refs import build_on_meta
 
     def run_archcalc(build):
-        with torch.device("meta"):       # as `archcalc report pkg.mod:callable` builds it
+        try:                             # as `archcalc report pkg.mod:callable` builds it:
+            model = build_on_meta(build)     # on the meta device, init skipped; for real
+        except Exception:                    # where the constructor reads tensor values
             model = build()
         table = archcalc.analyze(archcalc.from_torch(model, input_shape=(3, r, r)), "torchvision")
         return table.total("madds")

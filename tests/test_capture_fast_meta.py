@@ -78,3 +78,22 @@ def test_a_capture_with_the_shortcuts_equals_one_without(monkeypatch):
             slow = dispatch.capture_dispatch(model, x)
         assert fast.nodes == slow.nodes, build.__name__
         assert (fast.inputs, fast.outputs, fast.params) == (slow.inputs, slow.outputs, slow.params)
+
+
+def test_a_meta_build_skips_init_and_keeps_every_shape():
+    import torch.nn.init as init
+    import reference_torchvision as rtv
+    from archcalc.imported.refs import build_on_meta
+    before = {n: getattr(init, n) for n in dir(init)}
+    meta = build_on_meta(rtv.efficientnet_b0)
+    real = rtv.efficientnet_b0()
+    assert [(n, p.shape, p.device.type) for n, p in meta.named_parameters()] == \
+        [(n, p.shape, "meta") for n, p in real.named_parameters()]
+    assert [(n, b.shape) for n, b in meta.named_buffers()] == \
+        [(n, b.shape) for n, b in real.named_buffers()]
+
+    def boom():
+        raise ValueError("constructor failed")
+    with pytest.raises(ValueError):
+        build_on_meta(boom)
+    assert {n: getattr(init, n) for n in dir(init)} == before     # restored, also after a raise

@@ -4,7 +4,9 @@ and `model.onnx` wherever the command line accepts a SPEC (report, compare).
 A model reference is the only thing archcalc ever runs as Python, and only when the user
 names it: the callable is imported and called with the `--set NAME=VALUE` values as keyword
 arguments (numbers and true/false/none typed, other values as text), first under
-`torch.device("meta")` (no weight initialisation), again normally if that fails. The input
+`torch.device("meta")` with torch.nn.init's functions skipped (meta tensors hold no values,
+and on the meta device those functions run Python reference kernels: skipping them makes
+building MobileNetV2 about 7x faster), again normally if that fails. The input
 shape comes from `--input-shape CxHxW` (default 3x224x224) and `--resolution R` or `HxW`.
 Every failure (no module, no callable, not an nn.Module, the callable raised, the capture
 failed) is one OptionError line.
@@ -99,6 +101,27 @@ def _first_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def build_on_meta(build, **kwargs):
+    """`build(**kwargs)` under torch.device("meta") with every torch.nn.init function made a
+    no-op for the call (they only fill values; shapes are the constructor's). Process-wide
+    while it runs, restored after."""
+    import torch
+    import torch.nn.init as init
+    saved = {name: getattr(init, name) for name in dir(init)
+             if name.endswith("_") and not name.startswith("_") and callable(getattr(init, name))}
+
+    def keep(tensor, *args, **kw):
+        return tensor
+    try:
+        for name in saved:
+            setattr(init, name, keep)
+        with torch.device("meta"):
+            return build(**kwargs)
+    finally:
+        for name, fn in saved.items():
+            setattr(init, name, fn)
+
+
 def build_module(ref: str, sets: dict, on_meta: bool = True):
     """Import the callable a reference names and call it with `sets`: an nn.Module, built on
     the meta device where the constructor allows (shapes only: no weight initialisation),
@@ -130,8 +153,7 @@ def build_module(ref: str, sets: dict, on_meta: bool = True):
     try:
         if not on_meta:
             raise RuntimeError("built for real")
-        with torch.device("meta"):
-            model = target(**kwargs)
+        model = build_on_meta(target, **kwargs)
     except Exception:            # a constructor that reads tensor values: build it for real
         try:
             model = target(**kwargs)
