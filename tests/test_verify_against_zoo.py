@@ -32,6 +32,16 @@ CASES = [
      ["--width", "0.75", "--resolution", "96"]),
     ("mobilenet_v2", "reference_models.py:mobilenet_v2", {"width_mult": 1.4},
      ["--width", "1.4", "--resolution", "96"]),
+    ("mobilenet_v1", "reference_mobilenet_v1.py:mobilenet_v1", {}, ["--resolution", "96"]),
+    ("mobilenet_v1", "reference_mobilenet_v1.py:mobilenet_v1", {"depth_multiplier": 0.75},
+     ["--width", "0.75", "--resolution", "96"]),
+    ("mobilenet_v1", "reference_mobilenet_v1.py:mobilenet_v1", {"depth_multiplier": 0.25},
+     ["--width", "0.25", "--resolution", "96"]),
+    *[("shufflenet_v1", "reference_mobilenet_v1.py:shufflenet_v1", {"groups": g},
+       ["--resolution", "96"]) for g in (1, 2, 3, 4, 8)],
+    *[("shufflenet_v1", "reference_mobilenet_v1.py:shufflenet_v1",
+       {"groups": g, "model_size": f"{s}x"}, ["--width", s, "--resolution", "96"])
+      for g in (3, 8) for s in ("0.5", "2.0")],
     ("mobilenet_v3_large", "reference_torchvision.py:mobilenet_v3_large", {},
      ["--resolution", "96"]),
     ("mobilenet_v3_large", "reference_torchvision.py:mobilenet_v3_large",
@@ -131,7 +141,7 @@ def test_every_zoo_spec_has_a_twin():
     assert specs - {c[0] for c in CASES} == MISSING
 
 
-MISSING: set = {"mobilenet_v1", "shufflenet_v1", "nasnet_a_mobile", "ssd_mobilenet_v2",
+MISSING: set = {"nasnet_a_mobile", "ssd_mobilenet_v2",
                 "ssdlite_mobilenet_v2", "ssdlite_mobilenet_v1"}
 
 
@@ -160,3 +170,18 @@ def test_a_differing_head_is_the_first_difference(capsys):
            "1,493,316 params" in err
     assert "vs model head.classification_head.module_list.0 (conv 3x3, 364x38x38, " \
            "1,677,676 params" in err
+
+
+@pytest.mark.parametrize("groups, stem", [(3, 36), (8, 40)])
+def test_shufflenet_v1_at_1_5x_differs_from_the_release_in_its_first_conv(capsys, groups, stem):
+    # The spec scales the first conv's 24 channels by 1.5 (36, rounded to a multiple of g:
+    # 36 for g = 3, 40 for g = 8); the release keeps 24 at 1.5x. Released 1.5x g=3 (the twin):
+    # 292M MAdds, the paper's Table 5 figure; docs/zoo.md "ShuffleNet (v1)" and docs/import.md
+    rc, out, err = run(capsys, "verify", "specs/shufflenet_v1.yaml", "--width", "1.5",
+                       "--set", f"groups={groups}", "--set", "model_size=1.5x", "--against",
+                       "tests/reference_mobilenet_v1.py:shufflenet_v1", "--resolution", "96")
+    assert rc == 1
+    # 3x3 conv of 3 input channels at 48 x 48 outputs: 27 weights per output channel
+    assert (f"MISMATCH: first differing layer: spec stem.0.conv (conv 3x3/2, {stem}x48x48, "
+            f"{27 * stem:,} params, {27 * stem * 48 * 48:,} MAdds) vs model first_conv.0 "
+            f"(conv 3x3/2, 24x48x48, 648 params, {27 * 24 * 48 * 48:,} MAdds)") in err
