@@ -87,6 +87,11 @@ CASES = [
     ("ssd512_vgg16", "reference_detection.py:ssd512_vgg16", {}, ["--allow-unknown"]),
     ("ssd512_vgg16", "reference_detection.py:ssd512_vgg16", {"layout": "torchvision"},
      ["--allow-unknown"]),
+    ("ssd_mobilenet_v2", "reference_ssdlite.py:ssd_mobilenet_v2", {}, []),
+    ("ssdlite_mobilenet_v2", "reference_ssdlite.py:ssdlite_mobilenet_v2", {}, []),
+    ("ssdlite_mobilenet_v2", "reference_ssdlite.py:ssdlite_mobilenet_v2", {"num_classes": 91},
+     []),
+    ("ssdlite_mobilenet_v1", "reference_ssdlite.py:ssdlite_mobilenet_v1", {}, []),
     ("yolov2", "reference_detection.py:yolov2", {"passthrough_conv": False},
      ["--allow-unknown"]),
     ("yolov2", "reference_detection.py:yolov2", {"passthrough_conv": True}, ["--allow-unknown"]),
@@ -141,8 +146,7 @@ def test_every_zoo_spec_has_a_twin():
     assert specs - {c[0] for c in CASES} == MISSING
 
 
-MISSING: set = {"nasnet_a_mobile", "ssd_mobilenet_v2",
-                "ssdlite_mobilenet_v2", "ssdlite_mobilenet_v1"}
+MISSING: set = {"nasnet_a_mobile"}
 
 
 def test_parallel_branches_and_a_merged_predictor_are_reported(capsys):
