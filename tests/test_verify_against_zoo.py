@@ -4,8 +4,9 @@ params, MAdds and every conv / linear layer's output shape, params and MAdds.
 
 The twins (tests/reference_*.py) are plain PyTorch, transcribed from torchvision's or the
 papers' reference code, never generated from a spec. Besides verify's own comparison, each
-case checks the model side independently: the params verify prints for the model equal
-sum(p.numel()) of the twin built here (once per case, on the meta device). Resolutions are
+case checks the model side independently: the params and MAdds verify prints for the model
+equal sum(p.numel()) and FlopCounterMode's total / 2 of the twin built here (once per case, on
+the meta device). Resolutions are
 small where the spec allows it (a classifier's layer shapes scale; detection and segmentation
 specs keep their base resolution: their heads' sizes are fixed).
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch")
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from archcalc import cli  # noqa: E402
 
@@ -140,9 +142,14 @@ def test_zoo_spec_equals_its_twin(capsys, case):
                        *_cli_sets(sets), *extra)
     assert rc == 0, err
     assert OK in out
-    params = sum(p.numel() for p in _build(twin, sets).parameters())
-    m = re.search(r"params ([\d,]+) / ([\d,]+);", out)
+    model = _build(twin, sets)
+    params = sum(p.numel() for p in model.parameters())
+    m = re.search(r"params ([\d,]+) / ([\d,]+); MAdds ([\d,]+) / ([\d,]+)", out)
     assert m and m.group(1) == m.group(2) == f"{params:,}"
+    shape = re.search(r"input (\d+)x(\d+)x(\d+) against", out).groups()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.empty(1, *map(int, shape), device="meta"))
+    assert m.group(3) == m.group(4) == f"{counter.get_total_flops() // 2:,}"
 
 
 def test_every_zoo_spec_has_a_twin():
