@@ -197,3 +197,26 @@ def test_shufflenet_v1_at_1_5x_differs_from_the_release_in_its_first_conv(capsys
     assert (f"MISMATCH: first differing layer: spec stem.0.conv (conv 3x3/2, {stem}x48x48, "
             f"{27 * stem:,} params, {27 * stem * 48 * 48:,} MAdds) vs model first_conv.0 "
             f"(conv 3x3/2, 24x48x48, 648 params, {27 * 24 * 48 * 48:,} MAdds)") in err
+
+
+@pytest.mark.parametrize("backbone", ["v1", "v2"])
+def test_multiscale_passes_run_the_model_at_each_size(capsys, backbone):
+    # MobileNetV2 Table 7's multi-scale + flipped inference: TF DeepLab's eval scales 0.5 ..
+    # 1.75, each unflipped and flipped; a side of the pass is floor((257 - 1) s) + 1
+    spec, twin = f"deeplabv3_mobilenet_{backbone}", f"deeplabv3_mobilenet_{backbone}"
+    rc, out, err = run(capsys, "verify", f"specs/{spec}.yaml", "--set", "multiscale=true",
+                       "--resolution", "257", "--against",
+                       f"tests/reference_segmentation.py:{twin}")
+    assert rc == 0, err
+    sides = [int(256 * s) + 1 for s in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)]
+    assert sides == [129, 193, 257, 321, 385, 449]
+    assert ("12 inference passes at 6 input sizes (" +
+            ", ".join(f"3x{r}x{r}" for r in sides) + "), the model run at each") in out
+    model = _build(f"reference_segmentation.py:{twin}", {})
+    total = 0
+    for r in sides:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(torch.empty(1, 3, r, r, device="meta"))
+        total += 2 * (counter.get_total_flops() // 2)          # the flipped pass costs the same
+    assert re.search(r"MAdds ([\d,]+) / ([\d,]+)", out).groups() == (f"{total:,}",) * 2
+    assert OK in out

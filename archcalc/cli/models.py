@@ -41,49 +41,86 @@ def verify_against(args) -> str:
     of the model's callable; the spec keeps its own num_classes default, as the model's callable
     keeps its own): params and MAdds (torchvision convention: every parameter), then every
     conv / linear layer (output shape, params, MAdds), in order or matched across parallel
-    branches (archcalc/cli/verify_layers.py); the first that differs is reported. With
-    --allow-unknown the model's ops without a rule count as zero and are named in a warning."""
+    branches (archcalc/cli/verify_layers.py); the first that differs is reported. A spec with
+    multi-scale passes (cost/passes.py) is checked at every distinct pass size against the
+    model run at that size, and the model's MAdds are summed over the passes as the spec's are.
+    With --allow-unknown the model's ops without a rule count as zero and are named."""
     from dataclasses import replace
 
     from ..api import load
     from ..cost import analyze
     from ..cost.convention import convention_named
     from ..graph import compile_graph
-    from ..imported.refs import model_graph
+    from ..spec.schema import sides
     from .options import model_ref_options, parse_pairs
-    from .verify_layers import match_layers, weighted
     sets = parse_pairs(args.sets)
     convention = replace(convention_named("torchvision"), num_classes=None)
     declared = {p.name for p in load(args.spec, None, convention).params}
     spec = load(args.spec, {k: v for k, v in sets.items() if k in declared}, convention)
     graph = compile_graph(spec, args.width, args.resolution)
     c, h, w = graph.shape("input")
+    ours = analyze(graph, convention)
     options = model_ref_options(args)
-    options["shape_text"] = options["shape_text"] or f"{c}x{h}x{w}"
-    model = model_graph(args.against, sets, **options)
-    ours, theirs = analyze(graph, convention), analyze(model, "torchvision")
+    if ours.passes:
+        if options["shape_text"]:
+            raise OptionError("--input-shape does not apply to a multi-scale spec: each pass's "
+                              "input size comes from the spec")
+        single = replace(spec, multiscale=None)
+        sizes = list(dict.fromkeys(p.resolution for p in ours.passes))
+        points = [(compile_graph(single, args.width, s), "x".join(map(str, (c, *sides(s)))))
+                  for s in sizes]
+    else:
+        points = [(graph, options["shape_text"] or f"{c}x{h}x{w}")]
+    checks = [_check_point(g, convention, args.against, sets, dict(options, shape_text=shape))
+              for g, shape in points]
+    params = checks[0].params
+    by_shape = {shape: chk.madds[1] for (_, shape), chk in zip(points, checks)}
+    madds = sum(by_shape["x".join(map(str, (c, *sides(p.resolution))))] for p in ours.passes) \
+        if ours.passes else checks[0].madds[1]
     lines = [f"{spec.name} at width {args.width}, input {c}x{h}x{w} against {args.against}: "
-             f"params {ours.total('params'):,} / {theirs.total('params'):,}; MAdds "
-             f"{ours.total('madds'):,} / {theirs.total('madds'):,} (convention torchvision)"]
-    unknown = theirs.spec.unknown_ops
+             f"params {ours.total('params'):,} / {params[1]:,}; MAdds "
+             f"{ours.total('madds'):,} / {madds:,} (convention torchvision)"]
+    if ours.passes:
+        lines.append(f"{len(ours.passes)} inference passes at {len(points)} input sizes "
+                     f"({', '.join(shape for _, shape in points)}), the model run at each; "
+                     "MAdds summed over the passes")
+    unknown = sorted({u for chk in checks for u in chk.unknown})
     if unknown:
         lines.append(f"warning: the model's ops without a rule counted as zero: "
-                     f"{', '.join(sorted({str(u[0]) for u in unknown}))}")
-    a, b = weighted(ours), weighted(theirs)
-    lines.append(f"{len(a)} conv / linear layers in the spec, {len(b)} in the model")
-    match = match_layers(a, graph, b, model)
-    if match.first is None and match.reordered:
-        lines.append("matched across parallel branches: the spec and the model run them in "
-                     f"another order" + (f"; {match.merged} group(s) of layers reading one tensor "
-                                         "matched as one layer" if match.merged else ""))
-    same = ours.total("params") == theirs.total("params") and \
-        ours.total("madds") == theirs.total("madds")
-    if match.first is None and same:
+                     f"{', '.join(unknown)}")
+    first = None
+    for (_, shape), chk in zip(points, checks):
+        at = f" at {shape}" if ours.passes else ""
+        lines.append(f"{chk.layers[0]} conv / linear layers in the spec, {chk.layers[1]} in the "
+                     f"model{at}")
+        if chk.match.first is None and chk.match.reordered:
+            lines.append("matched across parallel branches: the spec and the model run them in "
+                         "another order" + (f"; {chk.match.merged} group(s) of layers reading one "
+                                            "tensor matched as one layer" if chk.match.merged
+                                            else ""))
+        first = first or (chk.match.first and chk.match.first + at)
+    same = ours.total("params") == params[1] and ours.total("madds") == madds
+    if first is None and same:
         lines.append("OK: the spec and the model agree on params, MAdds and every conv / "
                      "linear layer's output shape, params and MAdds")
         return "\n".join(lines) + "\n"
     from .main import VerifyFailed
     raise VerifyFailed("\n".join(lines) + "\nMISMATCH: " +
-                       (match.first or "the totals differ although every conv / linear layer "
-                        "agrees"))
+                       (first or "the totals differ although every conv / linear layer agrees"))
 
+
+def _check_point(graph, convention, against: str, sets: dict, options: dict):
+    """The spec's graph at one point against the model imported at the same input shape."""
+    from types import SimpleNamespace
+
+    from ..cost import analyze
+    from ..imported.refs import model_graph
+    from .verify_layers import match_layers, weighted
+    model = model_graph(against, sets, **options)
+    ours, theirs = analyze(graph, convention), analyze(model, "torchvision")
+    a, b = weighted(ours), weighted(theirs)
+    return SimpleNamespace(
+        params=(ours.total("params"), theirs.total("params")),
+        madds=(ours.total("madds"), theirs.total("madds")),
+        unknown={str(u[0]) for u in theirs.spec.unknown_ops},
+        layers=(len(a), len(b)), match=match_layers(a, graph, b, model))
