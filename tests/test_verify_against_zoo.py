@@ -220,3 +220,12 @@ def test_multiscale_passes_run_the_model_at_each_size(capsys, backbone):
         total += 2 * (counter.get_total_flops() // 2)          # the flipped pass costs the same
     assert re.search(r"MAdds ([\d,]+) / ([\d,]+)", out).groups() == (f"{total:,}",) * 2
     assert OK in out
+
+
+def test_input_shape_with_a_multiscale_spec_is_one_line(capsys):
+    rc, out, err = run(capsys, "verify", "specs/deeplabv3_mobilenet_v2.yaml", "--set",
+                       "multiscale=true", "--input-shape", "3x64x64", "--against",
+                       "tests/reference_segmentation.py:deeplabv3_mobilenet_v2")
+    assert rc == 2 and out == ""
+    assert err == ("archcalc: error: --input-shape does not apply to a multi-scale spec: each "
+                   "pass's input size comes from the spec\n")
