@@ -229,3 +229,56 @@ def test_input_shape_with_a_multiscale_spec_is_one_line(capsys):
     assert rc == 2 and out == ""
     assert err == ("archcalc: error: --input-shape does not apply to a multi-scale spec: each "
                    "pass's input size comes from the spec\n")
+
+
+TINY_SPEC = """\
+name: Tiny
+input: {channels: 3, resolution: 16}
+defaults: {act: relu}
+layers:
+  body:
+    - {op: conv, c: 8, k: 3, s: 2, scale: none}
+    - {op: conv, c: 7, k: 3, norm: none, bias: true, act: linear, scale: none}
+"""
+TINY_MODEL = """\
+import torch
+from torch import nn
+
+
+class Split(nn.Module):
+    def __init__(self, extra=False):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8),
+                                  nn.ReLU())
+        self.box, self.cls = nn.Conv2d(8, 4, 3, 1, 1), nn.Conv2d(8, 3, 3, 1, 1)
+        self.extra = nn.Conv2d(7, 7, 1) if extra else None
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = torch.cat([self.box(x), self.cls(x)], 1)
+        return self.extra(y) if self.extra is not None else y
+
+
+def build(extra=False):
+    return Split(extra)
+"""
+
+
+def test_a_model_group_stands_for_one_spec_layer_and_a_left_over_layer_is_named(capsys,
+                                                                                 tmp_path):
+    # the spec's one 3x3 conv to 7 channels (8 x 9 x 7 + 7 = 511 params, 504 x 64 = 32,256
+    # MAdds at 8 x 8) is the model's box (4) and class (3) convs on the same tensor
+    (tmp_path / "tiny.yaml").write_text(TINY_SPEC)
+    (tmp_path / "tiny_model.py").write_text(TINY_MODEL)
+    spec, model = str(tmp_path / "tiny.yaml"), f"{tmp_path / 'tiny_model.py'}:build"
+    rc, out, err = run(capsys, "verify", spec, "--against", model)
+    assert rc == 0, err
+    # stem: 3 x 9 x 8 = 216 weights + 16 BN; out: 511
+    assert "params 743 / 743" in out
+    assert "2 conv / linear layers in the spec, 3 in the model" in out
+    assert "1 group(s) of layers reading one tensor matched as one layer" in out and OK in out
+    rc, out, err = run(capsys, "verify", spec, "--against", model, "--set", "extra=true")
+    assert rc == 1
+    # a 1x1 conv 7 -> 7 with bias at 8 x 8: 56 params, 49 x 64 = 3,136 MAdds
+    assert err.endswith("MISMATCH: first differing layer: model has extra (pwconv 1x1, 7x8x8, "
+                        "56 params, 3,136 MAdds) with no counterpart in the spec\n")
