@@ -123,6 +123,16 @@ def mnasnet(alpha: float, num_classes: int = 1000) -> MNASNet:
     return MNASNet(alpha, num_classes).eval()
 
 
+def mnasnet_variant(variant: str = "a1", alpha: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """specs/mnasnet.yaml's `variant` parameter: "a1" the paper's MnasNet-A1 (alpha 1 only),
+    "b1" torchvision's mnasnet at depth multiplier `alpha`."""
+    if variant == "a1":
+        if float(alpha) != 1.0:
+            raise ValueError("MnasNet-A1 is written at alpha 1 only")
+        return mnasnet_a1(num_classes)
+    return mnasnet(float(alpha), num_classes)
+
+
 # --------------------------------------------------------------------------- MnasNet-A1
 
 # (expansion, kernel, stride, output channels, repeats, se) -- arXiv:1807.11626 Fig. 7(a);

@@ -298,13 +298,16 @@ class DeepLabV3TF(nn.Module):
 
 
 def deeplabv3_mobilenet_v2(output_stride: int = 16, aspp: bool = True,
-                           num_classes: int = 21) -> DeepLabV3TF:
+                           num_classes: int = 21, multiscale: bool = False) -> DeepLabV3TF:
+    """`multiscale` is accepted and ignored: multi-scale inference runs this same network once
+    per scale (`archcalc verify --against` runs it at each pass size of the spec)."""
     return DeepLabV3TF(mobilenet_v2_features(output_stride), 320, output_stride, aspp,
                        num_classes).eval()
 
 
 def deeplabv3_mobilenet_v1(output_stride: int = 16, aspp: bool = True,
-                           num_classes: int = 21) -> DeepLabV3TF:
+                           num_classes: int = 21, multiscale: bool = False) -> DeepLabV3TF:
+    """`multiscale`: as deeplabv3_mobilenet_v2's."""
     return DeepLabV3TF(mobilenet_v1_features(output_stride), 1024, output_stride, aspp,
                        num_classes).eval()
 

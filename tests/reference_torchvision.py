@@ -226,14 +226,26 @@ def _mobilenet_v3_conf(arch: str, width_mult: float = 1.0):
     return setting, last_channel
 
 
-def mobilenet_v3_large(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
+def _minimal(setting):
+    """TF-slim's minimalistic MobileNetV3 (mobilenet_v3.py V3_*_MINIMALISTIC, README: "no
+    squeeze-and-excite, no hard-swish, no 5x5 convolutions"): every block 3x3, no SE, ReLU."""
+    for cnf in setting:
+        cnf.kernel, cnf.use_se, cnf.use_hs = 3, False, False
+    return setting
+
+
+def mobilenet_v3_large(width_mult: float = 1.0, num_classes: int = 1000,
+                       minimalistic: bool = False) -> nn.Module:
     setting, last_channel = _mobilenet_v3_conf("mobilenet_v3_large", float(width_mult))
-    return _MobileNetV3(setting, last_channel, num_classes).eval()
+    return _MobileNetV3(_minimal(setting) if minimalistic else setting, last_channel,
+                        num_classes).eval()
 
 
-def mobilenet_v3_small(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
+def mobilenet_v3_small(width_mult: float = 1.0, num_classes: int = 1000,
+                       minimalistic: bool = False) -> nn.Module:
     setting, last_channel = _mobilenet_v3_conf("mobilenet_v3_small", float(width_mult))
-    return _MobileNetV3(setting, last_channel, num_classes).eval()
+    return _MobileNetV3(_minimal(setting) if minimalistic else setting, last_channel,
+                        num_classes).eval()
 
 
 # --------------------------------------------------------------------------- EfficientNet

@@ -35,62 +35,71 @@ def verify_model(args) -> str:
         (("params", result.params), ("MAdds", result.madds)) if a != b))
 
 
-WEIGHTED = ("conv", "grouped_conv", "depthwise", "pointwise", "fc", "linear")
-
-
-def _canon(shape) -> tuple:
-    """A shape without trailing 1s: a spec's fc output (1000, 1, 1) is the model's (1000,)."""
-    shape = tuple(shape)
-    while len(shape) > 1 and shape[-1] == 1:
-        shape = shape[:-1]
-    return shape
-
-
-def _weighted(table) -> list:
-    return [r for r in table.rows if r.op in WEIGHTED]
-
-
-def _describe(row) -> str:
-    return (f"{row.name} ({row.label}, {'x'.join(map(str, row.output_shape))}, "
-            f"{row.params:,} params, {row.madds:,} MAdds)")
-
-
 def verify_against(args) -> str:
     """`archcalc verify SPEC --against MODEL`: the spec at its point against an imported model
     at the same input (a --set applies to the spec when it declares it, and is a keyword argument
-    of the model's callable): params and MAdds (torchvision convention: every parameter), then every
-    conv / linear layer in order (output shape, params, MAdds); the first that differs is
-    reported."""
+    of the model's callable; the spec keeps its own num_classes default, as the model's callable
+    keeps its own): params and MAdds (torchvision convention: every parameter), then every
+    conv / linear layer (output shape, params, MAdds), in order or matched across parallel
+    branches (archcalc/cli/verify_layers.py); the first that differs is reported. A spec with
+    multi-scale passes (cost/passes.py) is checked at every distinct pass size against the
+    model run at that size, and the model's MAdds are summed over the passes as the spec's are.
+    With --allow-unknown the model's ops without a rule count as zero and are named."""
+    from dataclasses import replace
+
     from ..api import load
     from ..cost import analyze
+    from ..cost.convention import convention_named
     from ..graph import compile_graph
-    from ..imported.refs import model_graph
+    from ..spec.schema import sides
     from .options import model_ref_options, parse_pairs
     sets = parse_pairs(args.sets)
-    declared = {p.name for p in load(args.spec, None, "torchvision").params}
-    spec = load(args.spec, {k: v for k, v in sets.items() if k in declared}, "torchvision")
+    convention = replace(convention_named("torchvision"), num_classes=None)
+    declared = {p.name for p in load(args.spec, None, convention).params}
+    spec = load(args.spec, {k: v for k, v in sets.items() if k in declared}, convention)
     graph = compile_graph(spec, args.width, args.resolution)
     c, h, w = graph.shape("input")
+    ours = analyze(graph, convention)
     options = model_ref_options(args)
-    options["shape_text"] = options["shape_text"] or f"{c}x{h}x{w}"
-    model = model_graph(args.against, sets, **options)
-    ours, theirs = analyze(graph, "torchvision"), analyze(model, "torchvision")
+    if ours.passes:
+        if options["shape_text"]:
+            raise OptionError("--input-shape does not apply to a multi-scale spec: each pass's "
+                              "input size comes from the spec")
+        single = replace(spec, multiscale=None)
+        sizes = list(dict.fromkeys(p.resolution for p in ours.passes))
+        points = [(compile_graph(single, args.width, s), "x".join(map(str, (c, *sides(s)))))
+                  for s in sizes]
+    else:
+        points = [(graph, options["shape_text"] or f"{c}x{h}x{w}")]
+    checks = [_check_point(g, convention, args.against, sets, dict(options, shape_text=shape))
+              for g, shape in points]
+    params = checks[0].params
+    by_shape = {shape: chk.madds[1] for (_, shape), chk in zip(points, checks)}
+    madds = sum(by_shape["x".join(map(str, (c, *sides(p.resolution))))] for p in ours.passes) \
+        if ours.passes else checks[0].madds[1]
     lines = [f"{spec.name} at width {args.width}, input {c}x{h}x{w} against {args.against}: "
-             f"params {ours.total('params'):,} / {theirs.total('params'):,}; MAdds "
-             f"{ours.total('madds'):,} / {theirs.total('madds'):,} (convention torchvision)"]
-    a, b = _weighted(ours), _weighted(theirs)
-    lines.append(f"{len(a)} conv / linear layers in the spec, {len(b)} in the model")
+             f"params {ours.total('params'):,} / {params[1]:,}; MAdds "
+             f"{ours.total('madds'):,} / {madds:,} (convention torchvision)"]
+    if ours.passes:
+        lines.append(f"{len(ours.passes)} inference passes at {len(points)} input sizes "
+                     f"({', '.join(shape for _, shape in points)}), the model run at each; "
+                     "MAdds summed over the passes")
+    unknown = sorted({u for chk in checks for u in chk.unknown})
+    if unknown:
+        lines.append(f"warning: the model's ops without a rule counted as zero: "
+                     f"{', '.join(unknown)}")
     first = None
-    for x, y in zip(a, b):
-        if (_canon(x.output_shape), x.params, x.madds) != (_canon(y.output_shape), y.params, y.madds):
-            first = f"first differing layer: spec {_describe(x)} vs model {_describe(y)}"
-            break
-    if first is None and len(a) != len(b):
-        extra = a[len(b)] if len(a) > len(b) else b[len(a)]
-        first = f"first differing layer: {'spec' if len(a) > len(b) else 'model'} has " \
-                f"{_describe(extra)} with no counterpart"
-    same = ours.total("params") == theirs.total("params") and \
-        ours.total("madds") == theirs.total("madds")
+    for (_, shape), chk in zip(points, checks):
+        at = f" at {shape}" if ours.passes else ""
+        lines.append(f"{chk.layers[0]} conv / linear layers in the spec, {chk.layers[1]} in the "
+                     f"model{at}")
+        if chk.match.first is None and chk.match.reordered:
+            lines.append("matched across parallel branches: the spec and the model run them in "
+                         "another order" + (f"; {chk.match.merged} group(s) of layers reading one "
+                                            "tensor matched as one layer" if chk.match.merged
+                                            else ""))
+        first = first or (chk.match.first and chk.match.first + at)
+    same = ours.total("params") == params[1] and ours.total("madds") == madds
     if first is None and same:
         lines.append("OK: the spec and the model agree on params, MAdds and every conv / "
                      "linear layer's output shape, params and MAdds")
@@ -98,3 +107,20 @@ def verify_against(args) -> str:
     from .main import VerifyFailed
     raise VerifyFailed("\n".join(lines) + "\nMISMATCH: " +
                        (first or "the totals differ although every conv / linear layer agrees"))
+
+
+def _check_point(graph, convention, against: str, sets: dict, options: dict):
+    """The spec's graph at one point against the model imported at the same input shape."""
+    from types import SimpleNamespace
+
+    from ..cost import analyze
+    from ..imported.refs import model_graph
+    from .verify_layers import match_layers, weighted
+    model = model_graph(against, sets, **options)
+    ours, theirs = analyze(graph, convention), analyze(model, "torchvision")
+    a, b = weighted(ours), weighted(theirs)
+    return SimpleNamespace(
+        params=(ours.total("params"), theirs.total("params")),
+        madds=(ours.total("madds"), theirs.total("madds")),
+        unknown={str(u[0]) for u in theirs.spec.unknown_ops},
+        layers=(len(a), len(b)), match=match_layers(a, graph, b, model))
