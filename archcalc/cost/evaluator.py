@@ -321,17 +321,19 @@ class Evaluator:
         """The exact CostTable (every op's row and the totals) at one point: the rows compiled
         once (archcalc.cost.rows); where a structural guard fires or the spec cannot be built
         there, the point is compiled (and a SpecError raised where it cannot be built)."""
-        from ..graph.point import parse_resolution
+        from ..graph.point import parse_resolution, parse_width
+        from ..limits import MAX_WIDTH
         w = width_value(width)
+        if w > MAX_WIDTH:
+            parse_width(w)                    # refused as `at` refuses it
         res = parse_resolution(self.spec.resolution if resolution is None else resolution,
                                self.spec.resolution)
-        guarded = any(test(w) for test in self.guard_tests)
-        if guarded or (self.validity is not None and not (
-                self.validity.alpha_test(w) and self.validity.r_test(res))):
+        if self.validity is not None and not (
+                self.validity.alpha_test(w) and self.validity.r_test(res)):
             from ..graph import compile_graph
             from .analyze import analyze
             return analyze(compile_graph(self.spec, w, res), self.convention, self.dtype)
-        return self.symbolic_table.at(w, res)
+        return self.symbolic_table.at_point(w, res)     # compiles where a guard fires
 
 
 def bound_spec(spec, sets=None, convention="paper"):
