@@ -30,6 +30,16 @@ class ExactVector:
 
 def exact_vector(arr) -> ExactVector:
     import numpy as np
+    if len(arr) and set(map(type, arr)) == {int}:     # Python ints only (one C-level pass)
+        try:
+            ints = np.array(arr.tolist() if hasattr(arr, "tolist") else list(arr),
+                            dtype=np.int64)
+        except OverflowError:                         # past int64: exact objects below
+            pass
+        else:
+            bound = max(int(ints.max()), -int(ints.min()))
+            if bound <= INT64_MAX:                    # (not -2**63, as below)
+                return ExactVector(ints, bound)
     out = []
     integral = True
     for v in arr:

@@ -53,25 +53,30 @@ def _columns_of(width_texts, rs, block: dict, metrics, start: int, stop: int, va
     return cols if keep.all() else [c[keep] for c in cols]
 
 
-def _csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, valid) -> str:
+def _csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, valid,
+               binary: bool = False):
     """The block's CSV rows (no header), built column-wise: pyarrow's CSV writer where it is
-    installed, else one join per row over columns converted to text by numpy."""
+    installed, else one join per row over columns converted to text by numpy. With `binary`,
+    the ASCII bytes (a pyarrow Buffer or bytes, for a binary stream: no decoding and
+    re-encoding of the text), else a str."""
     import numpy as np
     cols = _columns_of(width_texts, rs, block, metrics, start, stop, valid)
     if not len(cols[0]):
-        return ""
+        return b"" if binary else ""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
     except ImportError:
         texts = [np.asarray(width_texts[start:stop])[cols[0]]] + [c.astype(str) for c in cols[1:]]
-        return "\n".join(map(",".join, zip(*(c.tolist() for c in texts)))) + "\n"
+        text = "\n".join(map(",".join, zip(*(c.tolist() for c in texts)))) + "\n"
+        return text.encode("ascii") if binary else text
     arrays = [pa.array(width_texts[start:stop]).take(pa.array(cols[0]))] + \
         [pa.array(c) for c in cols[1:]]
     table = pa.table(arrays, names=[str(k) for k in range(len(arrays))])
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
-    return sink.getvalue().to_pybytes().decode("ascii")
+    data = sink.getvalue()
+    return data if binary else data.to_pybytes().decode("ascii")
 
 
 def grid_provenance(forms, ws, rs) -> dict:
@@ -90,7 +95,8 @@ def _axis_text(values: list) -> str:
 
 def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
           progress=None, block_points: int = BLOCK_POINTS) -> tuple[int, int]:
-    """Stream the sweep to a text stream (csv, json) or binary stream (parquet); returns
+    """Stream the sweep to a text stream (csv, json) or binary stream (parquet; csv, as
+    UTF-8 bytes identical to the text); returns
     (points written, points skipped because the spec cannot be built there, e.g. no
     channels left at a tiny width or a vanishing spatial size at a tiny resolution). A grid
     where no point can be built raises the located SpecError `archcalc report` gives."""
@@ -110,10 +116,12 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     bar = _progress(total, progress)
     done = written = 0
     writer = None
+    binary = fmt == "csv" and not isinstance(stream, io.TextIOBase)
     try:
         if fmt == "csv":
             from ..report.provenance import csv_comments
-            stream.write(csv_comments(meta) + ",".join(_columns(forms, metrics)) + "\n")
+            head = csv_comments(meta) + ",".join(_columns(forms, metrics)) + "\n"
+            stream.write(head.encode("utf-8") if binary else head)
         elif fmt == "json":
             import json
             head = dict(meta, spec_path=forms.spec.path, spec_shown=meta["spec_path"],
@@ -122,7 +130,8 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
         for start, stop, block in forms.iter_grid(ws, rs, metrics, max_points=block_points):
             valid = forms.valid(ws[start:stop], rs)
             if fmt == "csv":
-                stream.write(_csv_block(width_texts, rs, block, metrics, start, stop, valid))
+                stream.write(_csv_block(width_texts, rs, block, metrics, start, stop, valid,
+                                        binary))
             elif fmt == "json":          # each CSV line as a JSON array of numbers
                 text = _csv_block(width_texts, rs, block, metrics, start, stop, valid)
                 if text:
@@ -212,7 +221,7 @@ def sweep_file(forms, widths, resolutions, path: str, fmt: str | None = None, me
     t0 = time.perf_counter()
     existed = os.path.exists(path)
     try:
-        with output_file(path, binary=fmt == "parquet") as fh:
+        with output_file(path, binary=fmt in ("parquet", "csv")) as fh:
             n, skipped = write(forms, widths, resolutions, fh, fmt, metrics, progress)
     except BaseException:
         if not existed and os.path.isfile(path):
