@@ -66,12 +66,13 @@ def _csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, val
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
+
+        from .arrow_columns import column, text_column
     except ImportError:
         texts = [np.asarray(width_texts[start:stop])[cols[0]]] + [c.astype(str) for c in cols[1:]]
         text = "\n".join(map(",".join, zip(*(c.tolist() for c in texts)))) + "\n"
         return text.encode("ascii") if binary else text
-    arrays = [pa.array(width_texts[start:stop]).take(pa.array(cols[0]))] + \
-        [pa.array(c) for c in cols[1:]]
+    arrays = [text_column(width_texts[start:stop], cols[0])] + [column(c) for c in cols[1:]]
     table = pa.table(arrays, names=[str(k) for k in range(len(arrays))])
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
@@ -115,7 +116,8 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     meta = grid_provenance(forms, ws, rs)
     bar = _progress(total, progress)
     done = written = 0
-    writer = None
+    parquet: dict = {"writer": None}      # the ParquetWriter, made by the first block
+    pipe = _Pipeline()
     binary = fmt == "csv" and not isinstance(stream, io.TextIOBase)
     try:
         if fmt == "csv":
@@ -130,30 +132,62 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
         for start, stop, block in forms.iter_grid(ws, rs, metrics, max_points=block_points):
             valid = forms.valid(ws[start:stop], rs)
             if fmt == "csv":
-                stream.write(_csv_block(width_texts, rs, block, metrics, start, stop, valid,
-                                        binary))
+                pipe.submit(lambda *a: stream.write(_csv_block(*a)), width_texts, rs, block,
+                            metrics, start, stop, valid, binary)
             elif fmt == "json":          # each CSV line as a JSON array of numbers
                 text = _csv_block(width_texts, rs, block, metrics, start, stop, valid)
                 if text:
                     rows = "[" + text[:-1].replace("\n", "],[") + "]"
                     stream.write(("," if written else "") + rows)
             else:
-                writer = _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid,
-                                        meta)
+                pipe.submit(_parquet_into, parquet, stream, ws, rs, block, metrics, start, stop,
+                            valid, meta)
             done += (stop - start) * len(rs)
             written += int(valid.sum())
             if bar is not None:
                 bar.update(bar.task_ids[0], completed=done)
+        pipe.wait()
         if written == 0 and done:
             fail_nowhere_buildable(forms, ws[0], rs[0], "sweep grid")
         if fmt == "json":
             stream.write("]}\n")
-        if writer is not None:
-            writer.close()
+        if parquet["writer"] is not None:
+            parquet["writer"].close()
     finally:
+        pipe.close()
         if bar is not None:
             bar.stop()
     return written, done - written
+
+
+class _Pipeline:
+    """One writer thread: block k is formatted and written while block k+1 is computed
+    (pyarrow's CSV and Parquet writers, numpy and file writes release the GIL); blocks are
+    written in order, at most one waiting, and a failure is raised in the caller by the next
+    submit or wait. No thread is started until the first block."""
+
+    def __init__(self):
+        self.pool = self.pending = None
+
+    def submit(self, fn, *args) -> None:
+        self.wait()
+        if self.pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="archcalc-sweep")
+        self.pending = self.pool.submit(fn, *args)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parquet_into(state: dict, stream, *args) -> None:
+    state["writer"] = _parquet_block(stream, state["writer"], *args)
 
 
 def _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid, meta=None):
@@ -163,18 +197,24 @@ def _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid, m
         import pyarrow.parquet as pq
     except ImportError:
         raise OptionError("--format parquet needs pyarrow: pip install pyarrow") from None
+    from .arrow_columns import column, number_column, text_column
     n_r = len(rs)
     rows = stop - start
-    data = {"width": pa.array(np.repeat([float(w) for w in ws[start:stop]], n_r)),
-            "width_text": pa.array(np.repeat([decimal_text(w) for w in ws[start:stop]], n_r)),
-            "resolution": pa.array(np.tile(np.array(rs, dtype=np.int64), rows))}
+    keep = np.asarray(valid).ravel()
+    every = keep.all()                # else filtered in numpy (pyarrow's filter needs compute)
+    which = np.repeat(np.arange(rows), n_r)         # each point's width, as an index
+    widths = np.repeat([float(w) for w in ws[start:stop]], n_r)
+    res = np.tile(np.array(rs, dtype=np.int64), rows)
+    data = {"width": number_column(widths if every else widths[keep]),
+            "width_text": text_column([decimal_text(w) for w in ws[start:stop]],
+                                      which if every else which[keep]),
+            "resolution": number_column(res if every else res[keep])}
     for m in metrics:
         arr = np.ascontiguousarray(block[m]).ravel()
         if arr.dtype == object:
-            data[m] = pa.array([decimal_text(v) for v in arr])
-        else:
-            data[m] = pa.array(arr)
-    table = pa.table(data).filter(pa.array(np.asarray(valid).ravel()))
+            arr = np.array([decimal_text(v) for v in arr], dtype=object)
+        data[m] = column(arr if every else arr[keep])
+    table = pa.table(list(data.values()), names=list(data))
     if writer is None:
         from ..report.provenance import parquet_metadata
         schema = table.schema.with_metadata(parquet_metadata(meta or {}))
