@@ -130,7 +130,7 @@ def writers(rounds: int) -> dict:
     import pyarrow.parquet as pq
 
     from archcalc.cost import Evaluator
-    from archcalc.design.sweep import sweep_file
+    from archcalc.design.sweep import BLOCK_POINTS, sweep_file
     out: dict = {}
     out["compile"] = timed(lambda: out.setdefault("forms", Evaluator(str(ROOT / SPEC))))[0]
     forms = out.pop("forms")
@@ -140,7 +140,7 @@ def writers(rounds: int) -> dict:
     runs: dict = {}
 
     def grid():
-        for _ in forms.iter_grid(ws, rs):
+        for _ in forms.iter_grid(ws, rs, max_points=BLOCK_POINTS):
             pass
 
     with tempfile.TemporaryDirectory(prefix="archcalc-fast-") as tmp:
