@@ -24,7 +24,19 @@ def make_divisible(v: Number, divisor: int = 8, min_value: int | None = None) ->
     min_value = divisor if min_value is None else min_value
     if not isinstance(v, (int, Fraction)):
         v = Fraction(v)
-    p, q = v.numerator, v.denominator      # in integers: floor(v/d + 1/2) = (2p + dq) // 2dq
+    return _make_divisible_pq(v.numerator, v.denominator, divisor, min_value)
+
+
+def make_divisible_scaled(num: int, den: int, x: Number, divisor: int, min_value: int) -> int:
+    """make_divisible(num / den * x, divisor, min_value) for an int or Fraction x and den > 0,
+    in integers: no Fraction is built (generated code calls it for `make_divisible(16*alpha)`,
+    archcalc.cost.codegen). The rule is invariant under scaling p and q together, so p / q
+    need not be in lowest terms."""
+    return _make_divisible_pq(num * x.numerator, den * x.denominator, divisor, min_value)
+
+
+def _make_divisible_pq(p: int, q: int, divisor: int, min_value: int) -> int:
+    """make_divisible of v = p / q (q > 0): floor(v/d + 1/2) = (2p + dq) // 2dq."""
     new = max(min_value, (2 * p + divisor * q) // (2 * divisor * q) * divisor)
     if 10 * new * q < 9 * p:               # new < 9/10 v
         new += divisor

@@ -66,6 +66,10 @@ class CostTable:
         a = parse_width(width)
         res = parse_resolution(self.spec.resolution if resolution is None else resolution,
                                self.spec.resolution)
+        return self.at_point(a, res)
+
+    def at_point(self, a: Fraction, res: int) -> "CostTable":
+        """`at` of an already parsed point: an exact positive width and an int side."""
         program = self.row_program()
         if program.guard_fires(a) or getattr(self.spec, "multiscale", None) is not None:
             from ..graph.compile import compile_graph

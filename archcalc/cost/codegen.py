@@ -47,6 +47,7 @@ NAMESPACE = {
     "_round_half_even": rounding.round_half_even, "_ceil": math.ceil, "_floor": math.floor,
     "_max": max, "_min": min, "_reciprocal": _reciprocal, "_ceil_div": _ceil_div,
     "_floor_div": _floor_div, "Fraction": Fraction,
+    "_make_divisible_scaled": rounding.make_divisible_scaled,
 }
 
 
@@ -113,6 +114,12 @@ class ExactSource:
                 n, d = fast
                 fn = "_ceil_div" if fname == "ceiling" else "_floor_div"
                 return f"{fn}({self.source(n, leaf)}, {d})"
+        if fname == "make_divisible" and len(e.args) == 3 and e.args[0].is_Mul:
+            coeff, rest = e.args[0].as_coeff_Mul()     # make_divisible(16*alpha, ...): ints
+            if coeff.is_Rational and coeff > 0 and rest != 1:
+                return (f"_make_divisible_scaled({int(coeff.p)}, {int(coeff.q)}, "
+                        f"{self.source(rest, leaf)}, {self.source(e.args[1], leaf)}, "
+                        f"{self.source(e.args[2], leaf)})")
         if fname in FUNCTION_NAMES:
             return (f"{FUNCTION_NAMES[fname]}("
                     + ", ".join(self.source(a, leaf) for a in e.args) + ")")

@@ -175,13 +175,15 @@ class Evaluator:
         return out
 
     # -- totals over grids and points ---------------------------------------------------------
-    def values(self, widths, resolutions):
-        """Exact atom values for these distinct widths and resolutions (reusable)."""
+    def values(self, widths, resolutions, r_memo: dict | None = None):
+        """Exact atom values for these distinct widths and resolutions (reusable; `r_memo`:
+        r atom values shared over one request's resolutions, vectors.AtomValues)."""
         from .vectors import AtomValues
         return AtomValues(self.planner, width_values(widths),
-                          resolution_values(resolutions, self.spec.resolution))
+                          resolution_values(resolutions, self.spec.resolution), r_memo)
 
-    def totals(self, widths, resolutions, metrics=None, values=None) -> dict:
+    def totals(self, widths, resolutions, metrics=None, values=None,
+               r_memo: dict | None = None) -> dict:
         """Every metric at every (width, resolution) of the grid: arrays of shape
         (len(widths), len(resolutions)), int64 (or exact Python ints/Fractions, dtype object)."""
         metrics = self.metrics_for(metrics)
@@ -189,8 +191,9 @@ class Evaluator:
             return self._grid(values, metrics)
         ws = width_values(widths)
         rs = resolution_values(resolutions, self.spec.resolution)
+        memo = {} if r_memo is None else r_memo
         return self._stitch(ws, lambda ev, idx: ev._grid(
-            ev.values([ws[i] for i in idx], rs), metrics))
+            ev.values([ws[i] for i in idx], rs, memo), metrics))
 
     grid = totals
 
@@ -214,9 +217,10 @@ class Evaluator:
         rs = resolution_values(resolutions, self.spec.resolution)
         rows = max(1, max_points // max(len(rs), 1))
         if list(self._partition(ws)) != [()]:
+            memo: dict = {}                   # r atoms: computed once for every block
             for start in range(0, len(ws), rows):
                 stop = min(len(ws), start + rows)
-                yield start, stop, self.totals(ws[start:stop], rs, metrics)
+                yield start, stop, self.totals(ws[start:stop], rs, metrics, r_memo=memo)
             return
         values = self.values(ws, rs)
         for start in range(0, values.n_a, rows):
@@ -321,17 +325,19 @@ class Evaluator:
         """The exact CostTable (every op's row and the totals) at one point: the rows compiled
         once (archcalc.cost.rows); where a structural guard fires or the spec cannot be built
         there, the point is compiled (and a SpecError raised where it cannot be built)."""
-        from ..graph.point import parse_resolution
+        from ..graph.point import parse_resolution, parse_width
+        from ..limits import MAX_WIDTH
         w = width_value(width)
+        if w > MAX_WIDTH:
+            parse_width(w)                    # refused as `at` refuses it
         res = parse_resolution(self.spec.resolution if resolution is None else resolution,
                                self.spec.resolution)
-        guarded = any(test(w) for test in self.guard_tests)
-        if guarded or (self.validity is not None and not (
-                self.validity.alpha_test(w) and self.validity.r_test(res))):
+        if self.validity is not None and not (
+                self.validity.alpha_test(w) and self.validity.r_test(res)):
             from ..graph import compile_graph
             from .analyze import analyze
             return analyze(compile_graph(self.spec, w, res), self.convention, self.dtype)
-        return self.symbolic_table.at(w, res)
+        return self.symbolic_table.at_point(w, res)     # compiles where a guard fires
 
 
 def bound_spec(spec, sets=None, convention="paper"):

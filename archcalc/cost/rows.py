@@ -11,6 +11,9 @@ archcalc.cost.analyze.totals, as for any table.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from ..numbers import exact_python
 from .analyze import LayerCost
 from .codegen import ExactSource, guard_test
@@ -19,6 +22,8 @@ from .codegen import ExactSource, guard_test
 ROW_FIELDS = ("params", "bn_params", "madds", "elementwise_ops", "memory_bytes", "live_bytes",
               "live_bytes_streamed")
 LAYER_FIELDS = ("name", "layer", "block", "op", "label", "output_shape") + ROW_FIELDS
+# the atoms whose generated code always returns an int (archcalc.cost.codegen, rounding)
+INT_ATOMS = frozenset({"make_divisible", "truncate", "round_half_even", "ceiling", "floor"})
 
 
 class RowProgram:
@@ -50,7 +55,12 @@ class RowProgram:
         for row in table.rows:
             for v in [*(getattr(row, m) for m in ROW_FIELDS), *row.output_shape]:
                 values.append(source(sympy.sympify(v), leaf))
-        self._rows = source.compile("alpha, r, b", "[" + ", ".join(values) + "]")
+        body = "[" + ", ".join(values) + "]"
+        self._rows = source.compile("alpha, r, b", body)
+        # Ints only (no conversion needed at a point) when every atom is an integer rounding
+        # and the rows use no rational constant, no bare alpha and no reciprocal.
+        self._ints = (not source.consts and all(type(e).__name__ in INT_ATOMS for e in atoms)
+                      and re.search(r"\balpha\b|_reciprocal", body) is None)
         point = {alpha: "alpha", r: "r"}.get
         self._atoms = source.compile(
             "alpha, r", "[" + ", ".join(source(e, point) for e in atoms) + "]")
@@ -63,17 +73,81 @@ class RowProgram:
         return any(g(width) for g in self._guards)
 
     def rows(self, width, resolution, columns: bool = False):
-        """Every row at (width, resolution): exact ints (Fractions where not whole); with
-        `columns`, (rows, {ROW_FIELDS name: its values in row order}) for the totals."""
+        """Every row at (width, resolution): exact ints (Fractions where not whole), as a
+        LazyRows (a sequence of LayerCost built on first access); with `columns`,
+        (rows, {ROW_FIELDS name: its values in row order}) for the totals."""
         vals = self._rows(width, resolution, self._atoms(width, resolution))
-        vals = [v if type(v) is int else exact_python(v) for v in vals]
+        if not self._ints and set(map(type, vals)) != {int}:   # convert only if needed
+            vals = [v if type(v) is int else exact_python(v) for v in vals]
         k = self._stride
-        new, fields, out = object.__new__, LAYER_FIELDS, []
-        for j, head in zip(range(0, len(vals), k), self._heads):
-            row = new(LayerCost)             # LayerCost(*fields) without its frozen __init__'s
-            row.__dict__.update(zip(fields, (*head, tuple(vals[j + 7:j + k]),  # per-field
-                                             *vals[j:j + 7])))               # setattr calls
-            out.append(row)
+        out = LazyRows(self._heads, vals, k)
         if columns:
-            return tuple(out), {m: vals[i::k] for i, m in enumerate(ROW_FIELDS)}
-        return tuple(out)
+            return out, {m: vals[i::k] for i, m in enumerate(ROW_FIELDS)}
+        return out
+
+
+class LazyRows(Sequence):
+    """A table's rows at a point, as a read-only sequence of LayerCost that builds the row
+    objects on first access (building 150 frozen dataclasses costs more than computing their
+    numbers). It equals the tuple of the same rows, hashes and pickles as that tuple, and
+    slices to tuples, so a table from it is indistinguishable from a compiled one."""
+
+    __slots__ = ("_heads", "_vals", "_stride", "_built")
+
+    def __init__(self, heads, vals, stride: int):
+        self._heads, self._vals, self._stride, self._built = heads, vals, stride, None
+
+    def _all(self) -> tuple:
+        built = self._built
+        if built is None:
+            vals, k = self._vals, self._stride
+            new, fields, out = object.__new__, LAYER_FIELDS, []
+            for j, head in zip(range(0, len(vals), k), self._heads):
+                row = new(LayerCost)       # LayerCost(*fields) without its frozen __init__'s
+                row.__dict__.update(zip(fields, (*head, tuple(vals[j + 7:j + k]),  # per-field
+                                                 *vals[j:j + 7])))               # setattr calls
+                out.append(row)
+            built = self._built = tuple(out)
+        return built
+
+    def __len__(self) -> int:
+        return len(self._heads)
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __reversed__(self):
+        return reversed(self._all())
+
+    def __contains__(self, row) -> bool:
+        return row in self._all()
+
+    def __eq__(self, other):
+        if isinstance(other, LazyRows):
+            return self._all() == other._all()
+        if isinstance(other, tuple):
+            return self._all() == other
+        return NotImplemented
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __add__(self, other):
+        return self._all() + tuple(other) if isinstance(other, (tuple, LazyRows)) \
+            else NotImplemented
+
+    def __radd__(self, other):
+        return tuple(other) + self._all() if isinstance(other, tuple) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+    def __reduce__(self):                 # pickles (and deep-copies) as the plain tuple
+        return tuple, (self._all(),)

@@ -30,6 +30,16 @@ class ExactVector:
 
 def exact_vector(arr) -> ExactVector:
     import numpy as np
+    if len(arr) and set(map(type, arr)) == {int}:     # Python ints only (one C-level pass)
+        try:
+            ints = np.array(arr.tolist() if hasattr(arr, "tolist") else list(arr),
+                            dtype=np.int64)
+        except OverflowError:                         # past int64: exact objects below
+            pass
+        else:
+            bound = max(int(ints.max()), -int(ints.min()))
+            if bound <= INT64_MAX:                    # (not -2**63, as below)
+                return ExactVector(ints, bound)
     out = []
     integral = True
     for v in arr:
@@ -52,22 +62,37 @@ def fits_int64(value) -> bool:
     return isinstance(value, int) and abs(value) <= INT64_MAX
 
 
+def _memo(memo: dict, key, make):
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = make()
+    return found
+
+
 class AtomValues:
     """Exact atom values for one request: per distinct alpha and per distinct r (`planner`:
     the archcalc.cost.plan.Planner whose atoms these are)."""
 
-    def __init__(self, planner, alphas: Sequence[Fraction], rs: Sequence[int]):
+    def __init__(self, planner, alphas: Sequence[Fraction], rs: Sequence[int],
+                 r_memo: dict | None = None):
+        """`r_memo`: {atom expression: values} shared by the AtomValues of one request over
+        the same resolutions (the structural variants of a sweep: their r atoms are mostly
+        the same expressions, e.g. ceiling(r/2)); a value is a function of its expression
+        and the resolutions alone, so sharing it changes nothing."""
         import numpy as np
         self.n_a, self.n_r = len(alphas), len(rs)
+        memo = {} if r_memo is None else r_memo
         self.a_base = [np.array([fn(a) for a in alphas] or [0], dtype=object)[:self.n_a]
                        for fn in planner.alpha_side.base_fns]
-        self.r_base = [np.array([fn(r) for r in rs] or [0], dtype=object)[:self.n_r]
-                       for fn in planner.r_side.base_fns]
+        self.r_base = [_memo(memo, ("base", e), lambda: np.array(
+            [fn(r) for r in rs] or [0], dtype=object)[:self.n_r])
+            for e, fn in zip(planner.r_side.base, planner.r_side.base_fns)]
         za = np.zeros(self.n_a, dtype=object)
         zr = np.zeros(self.n_r, dtype=object)
         self.alpha_vectors = [exact_vector(fn(self.a_base, za))
                               for fn in planner.alpha_side.comp_fns]
-        self.r_vectors = [exact_vector(fn(self.r_base, zr)) for fn in planner.r_side.comp_fns]
+        self.r_vectors = [_memo(memo, ("comp", e), lambda: exact_vector(fn(self.r_base, zr)))
+                          for e, fn in zip(planner.r_side.comp, planner.r_side.comp_fns)]
         self.alphas, self.rs = alphas, rs
 
     def nonnegative(self, alpha_idx, r_idx) -> bool:

@@ -53,25 +53,31 @@ def _columns_of(width_texts, rs, block: dict, metrics, start: int, stop: int, va
     return cols if keep.all() else [c[keep] for c in cols]
 
 
-def _csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, valid) -> str:
+def _csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, valid,
+               binary: bool = False):
     """The block's CSV rows (no header), built column-wise: pyarrow's CSV writer where it is
-    installed, else one join per row over columns converted to text by numpy."""
+    installed, else one join per row over columns converted to text by numpy. With `binary`,
+    the ASCII bytes (a pyarrow Buffer or bytes, for a binary stream: no decoding and
+    re-encoding of the text), else a str."""
     import numpy as np
     cols = _columns_of(width_texts, rs, block, metrics, start, stop, valid)
     if not len(cols[0]):
-        return ""
+        return b"" if binary else ""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
+
+        from .arrow_columns import column, text_column
     except ImportError:
         texts = [np.asarray(width_texts[start:stop])[cols[0]]] + [c.astype(str) for c in cols[1:]]
-        return "\n".join(map(",".join, zip(*(c.tolist() for c in texts)))) + "\n"
-    arrays = [pa.array(width_texts[start:stop]).take(pa.array(cols[0]))] + \
-        [pa.array(c) for c in cols[1:]]
+        text = "\n".join(map(",".join, zip(*(c.tolist() for c in texts)))) + "\n"
+        return text.encode("ascii") if binary else text
+    arrays = [text_column(width_texts[start:stop], cols[0])] + [column(c) for c in cols[1:]]
     table = pa.table(arrays, names=[str(k) for k in range(len(arrays))])
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
-    return sink.getvalue().to_pybytes().decode("ascii")
+    data = sink.getvalue()
+    return data if binary else data.to_pybytes().decode("ascii")
 
 
 def grid_provenance(forms, ws, rs) -> dict:
@@ -90,7 +96,8 @@ def _axis_text(values: list) -> str:
 
 def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
           progress=None, block_points: int = BLOCK_POINTS) -> tuple[int, int]:
-    """Stream the sweep to a text stream (csv, json) or binary stream (parquet); returns
+    """Stream the sweep to a text stream (csv, json) or binary stream (parquet; csv, as
+    UTF-8 bytes identical to the text); returns
     (points written, points skipped because the spec cannot be built there, e.g. no
     channels left at a tiny width or a vanishing spatial size at a tiny resolution). A grid
     where no point can be built raises the located SpecError `archcalc report` gives."""
@@ -109,11 +116,14 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     meta = grid_provenance(forms, ws, rs)
     bar = _progress(total, progress)
     done = written = 0
-    writer = None
+    parquet: dict = {"writer": None}      # the ParquetWriter, made by the first block
+    pipe = _Pipeline()
+    binary = fmt == "csv" and not isinstance(stream, io.TextIOBase)
     try:
         if fmt == "csv":
             from ..report.provenance import csv_comments
-            stream.write(csv_comments(meta) + ",".join(_columns(forms, metrics)) + "\n")
+            head = csv_comments(meta) + ",".join(_columns(forms, metrics)) + "\n"
+            stream.write(head.encode("utf-8") if binary else head)
         elif fmt == "json":
             import json
             head = dict(meta, spec_path=forms.spec.path, spec_shown=meta["spec_path"],
@@ -122,29 +132,62 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
         for start, stop, block in forms.iter_grid(ws, rs, metrics, max_points=block_points):
             valid = forms.valid(ws[start:stop], rs)
             if fmt == "csv":
-                stream.write(_csv_block(width_texts, rs, block, metrics, start, stop, valid))
+                pipe.submit(lambda *a: stream.write(_csv_block(*a)), width_texts, rs, block,
+                            metrics, start, stop, valid, binary)
             elif fmt == "json":          # each CSV line as a JSON array of numbers
                 text = _csv_block(width_texts, rs, block, metrics, start, stop, valid)
                 if text:
                     rows = "[" + text[:-1].replace("\n", "],[") + "]"
                     stream.write(("," if written else "") + rows)
             else:
-                writer = _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid,
-                                        meta)
+                pipe.submit(_parquet_into, parquet, stream, ws, rs, block, metrics, start, stop,
+                            valid, meta)
             done += (stop - start) * len(rs)
             written += int(valid.sum())
             if bar is not None:
                 bar.update(bar.task_ids[0], completed=done)
+        pipe.wait()
         if written == 0 and done:
             fail_nowhere_buildable(forms, ws[0], rs[0], "sweep grid")
         if fmt == "json":
             stream.write("]}\n")
-        if writer is not None:
-            writer.close()
+        if parquet["writer"] is not None:
+            parquet["writer"].close()
     finally:
+        pipe.close()
         if bar is not None:
             bar.stop()
     return written, done - written
+
+
+class _Pipeline:
+    """One writer thread: block k is formatted and written while block k+1 is computed
+    (pyarrow's CSV and Parquet writers, numpy and file writes release the GIL); blocks are
+    written in order, at most one waiting, and a failure is raised in the caller by the next
+    submit or wait. No thread is started until the first block."""
+
+    def __init__(self):
+        self.pool = self.pending = None
+
+    def submit(self, fn, *args) -> None:
+        self.wait()
+        if self.pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="archcalc-sweep")
+        self.pending = self.pool.submit(fn, *args)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parquet_into(state: dict, stream, *args) -> None:
+    state["writer"] = _parquet_block(stream, state["writer"], *args)
 
 
 def _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid, meta=None):
@@ -154,18 +197,24 @@ def _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid, m
         import pyarrow.parquet as pq
     except ImportError:
         raise OptionError("--format parquet needs pyarrow: pip install pyarrow") from None
+    from .arrow_columns import column, number_column, text_column
     n_r = len(rs)
     rows = stop - start
-    data = {"width": pa.array(np.repeat([float(w) for w in ws[start:stop]], n_r)),
-            "width_text": pa.array(np.repeat([decimal_text(w) for w in ws[start:stop]], n_r)),
-            "resolution": pa.array(np.tile(np.array(rs, dtype=np.int64), rows))}
+    keep = np.asarray(valid).ravel()
+    every = keep.all()                # else filtered in numpy (pyarrow's filter needs compute)
+    which = np.repeat(np.arange(rows), n_r)         # each point's width, as an index
+    widths = np.repeat([float(w) for w in ws[start:stop]], n_r)
+    res = np.tile(np.array(rs, dtype=np.int64), rows)
+    data = {"width": number_column(widths if every else widths[keep]),
+            "width_text": text_column([decimal_text(w) for w in ws[start:stop]],
+                                      which if every else which[keep]),
+            "resolution": number_column(res if every else res[keep])}
     for m in metrics:
         arr = np.ascontiguousarray(block[m]).ravel()
         if arr.dtype == object:
-            data[m] = pa.array([decimal_text(v) for v in arr])
-        else:
-            data[m] = pa.array(arr)
-    table = pa.table(data).filter(pa.array(np.asarray(valid).ravel()))
+            arr = np.array([decimal_text(v) for v in arr], dtype=object)
+        data[m] = column(arr if every else arr[keep])
+    table = pa.table(list(data.values()), names=list(data))
     if writer is None:
         from ..report.provenance import parquet_metadata
         schema = table.schema.with_metadata(parquet_metadata(meta or {}))
@@ -212,7 +261,7 @@ def sweep_file(forms, widths, resolutions, path: str, fmt: str | None = None, me
     t0 = time.perf_counter()
     existed = os.path.exists(path)
     try:
-        with output_file(path, binary=fmt == "parquet") as fh:
+        with output_file(path, binary=fmt in ("parquet", "csv")) as fh:
             n, skipped = write(forms, widths, resolutions, fh, fmt, metrics, progress)
     except BaseException:
         if not existed and os.path.isfile(path):

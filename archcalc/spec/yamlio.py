@@ -47,13 +47,12 @@ _CORE = [
 ]
 
 
-class _Loader(yaml.SafeLoader):
-    yaml_implicit_resolvers: dict = {}     # replaced below by the core schema's
+class _Bounds:
+    """The composer's bounds (nesting depth, values after expanding aliases), for a loader
+    whose composer is PyYAML's Python Composer."""
 
-    def __init__(self, stream):
-        super().__init__(stream)
-        self._depth = 0
-        self._sizes: dict[int, tuple] = {}   # id(node) -> (values, depth) of its expansion
+    _depth = 0
+    _sizes: dict               # id(node) -> (values, depth) of its expansion
 
     def compose_node(self, parent, index):
         """Compose one node, refusing nesting deeper than MAX_YAML_DEPTH as it is met and
@@ -94,6 +93,57 @@ class _Loader(yaml.SafeLoader):
                             f"aliases (limit MAX_YAML_DEPTH)", line=node.start_mark.line + 1)
         return total, depth + 1
 
+
+class _Loader(_Bounds, yaml.SafeLoader):
+    yaml_implicit_resolvers: dict = {}     # replaced below by the core schema's
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._sizes = {}
+
+
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastLoader(_Bounds, yaml.composer.Composer, yaml.cyaml.CParser,
+                      yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """_Loader with libyaml's scanner and parser (C) under the same Python composer,
+        constructors and resolvers: the same nodes, lines and values, several times faster.
+        load_yaml uses it only where _libyaml_agrees(text) and falls back to
+        _Loader wherever it fails, so errors read as before."""
+
+        def __init__(self, stream):
+            yaml.cyaml.CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self._sizes = {}
+else:                                       # PyYAML built without libyaml
+    _FastLoader = None
+# Text where libyaml and PyYAML's Python scanner may disagree on valid input (tabs as
+# separators, a BOM inside the text, tags, block scalars, directives) goes to the Python
+# parser only; elsewhere they agree (tests/test_yaml_fast.py compares them).
+_PYTHON_ONLY = re.compile("[!|>%]")
+_LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
+_MARKER = re.compile("(?:^|[\n\r\x85\u2028\u2029])(?:---|\\.\\.\\.)")   # document markers
+
+
+def _libyaml_agrees(text: str) -> bool:
+    """Whether the text is free of what the two parsers may read differently: no tab, no BOM
+    and no document marker (--- or ... at a line's start) anywhere, and none of ! | > %
+    outside comments. A comment here is a `#` at the start
+    of a line or after a space with no quote before it on its line; anything else counts."""
+    if "\t" in text or "\ufeff" in text or _MARKER.search(text) is not None:
+        return False
+    if _PYTHON_ONLY.search(text) is None:
+        return True
+    for line in _LINE_BREAKS.split(text):
+        i = line.find("#")
+        while i > 0 and line[i - 1] != " ":
+            i = line.find("#", i + 1)
+        if i >= 0 and "'" not in line[:i] and '"' not in line[:i]:
+            line = line[:i]
+        if _PYTHON_ONLY.search(line) is not None:
+            return False
+    return True
 
 for _tag, _pattern, _first in _CORE:
     _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
@@ -182,10 +232,22 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _int)
 _Loader.add_constructor("tag:yaml.org,2002:float", _float)
 _Loader.add_constructor("tag:yaml.org,2002:bool", _bool)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _refused)
+if _FastLoader is not None:                 # the same constructors and resolvers
+    _FastLoader.yaml_constructors = _Loader.yaml_constructors
+    _FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _FastLoader.yaml_path_resolvers = _Loader.yaml_path_resolvers
 
 
 def load_yaml(text: str, path: str):
-    """Parse YAML text; any syntax error, refused tag or limit becomes a one-line SpecError."""
+    """Parse YAML text; any syntax error, refused tag or limit becomes a one-line SpecError.
+    libyaml's parser (_FastLoader) reads it where it can; wherever that fails for any reason
+    the text is read again by the Python parser (_Loader), whose result or error is the one
+    given, as before the fast path existed."""
+    if _FastLoader is not None and _libyaml_agrees(text):
+        try:
+            return yaml.load(text, Loader=_FastLoader)  # noqa: S506 (SafeConstructor)
+        except Exception:                   # noqa: BLE001 (re-read below, errors as before)
+            pass
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except SpecError as err:
