@@ -55,12 +55,12 @@ def runners(r: int) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     import archcalc
-    from archcalc.imported.refs import build_on_meta
+    from archcalc.imported.refs import build_for_counting
 
     def run_archcalc(build):
         try:                             # as `archcalc report pkg.mod:callable` builds it:
-            model = build_on_meta(build)     # on the meta device, init skipped; for real
-        except Exception:                    # where the constructor reads tensor values
+            model = build_for_counting(build)   # init skipped, on the meta device (on the CPU
+        except Exception:                      # where the constructor reads values)
             model = build()
         table = archcalc.analyze(archcalc.from_torch(model, input_shape=(3, r, r)), "torchvision")
         return table.total("madds")

@@ -83,9 +83,9 @@ def test_a_capture_with_the_shortcuts_equals_one_without(monkeypatch):
 def test_a_meta_build_skips_init_and_keeps_every_shape():
     import torch.nn.init as init
     import reference_torchvision as rtv
-    from archcalc.imported.refs import build_on_meta
+    from archcalc.imported.refs import build_for_counting
     before = {n: getattr(init, n) for n in dir(init)}
-    meta = build_on_meta(rtv.efficientnet_b0)
+    meta = build_for_counting(rtv.efficientnet_b0)
     real = rtv.efficientnet_b0()
     assert [(n, p.shape, p.device.type) for n, p in meta.named_parameters()] == \
         [(n, p.shape, "meta") for n, p in real.named_parameters()]
@@ -95,5 +95,18 @@ def test_a_meta_build_skips_init_and_keeps_every_shape():
     def boom():
         raise ValueError("constructor failed")
     with pytest.raises(ValueError):
-        build_on_meta(boom)
+        build_for_counting(boom)
     assert {n: getattr(init, n) for n in dir(init)} == before     # restored, also after a raise
+
+
+def test_a_constructor_that_reads_values_is_built_on_the_cpu_without_init():
+    from torch import nn
+    from archcalc.imported.refs import build_for_counting
+
+    def value_reading():          # as RegNet computes its widths with torch
+        width = int(torch.tensor([3.0]).mul(4).item())
+        return nn.Sequential(nn.Conv2d(3, width, 3), nn.BatchNorm2d(width))
+    model = build_for_counting(value_reading)
+    assert [(n, p.shape, p.device.type) for n, p in model.named_parameters()] == \
+        [("0.weight", (12, 3, 3, 3), "cpu"), ("0.bias", (12,), "cpu"), ("1.weight", (12,), "cpu"),
+         ("1.bias", (12,), "cpu")]

@@ -6,7 +6,8 @@ names it: the callable is imported and called with the `--set NAME=VALUE` values
 arguments (numbers and true/false/none typed, other values as text), first under
 `torch.device("meta")` with torch.nn.init's functions skipped (meta tensors hold no values,
 and on the meta device those functions run Python reference kernels: skipping them makes
-building MobileNetV2 about 7x faster), again normally if that fails. The input
+building MobileNetV2 about 7x faster); on the CPU, init still skipped, where the constructor
+reads tensor values; again normally if that fails. The input
 shape comes from `--input-shape CxHxW` (default 3x224x224) and `--resolution R` or `HxW`.
 Every failure (no module, no callable, not an nn.Module, the callable raised, the capture
 failed) is one OptionError line.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from contextlib import contextmanager
 
 from ..errors import ArchcalcError, OptionError
 
@@ -101,11 +103,10 @@ def _first_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def build_on_meta(build, **kwargs):
-    """`build(**kwargs)` under torch.device("meta") with every torch.nn.init function made a
-    no-op for the call (they only fill values; shapes are the constructor's). Process-wide
-    while it runs, restored after."""
-    import torch
+@contextmanager
+def init_skipped():
+    """Every torch.nn.init function a no-op (it returns its tensor) while the block runs:
+    they only fill values, shapes are the constructor's. Process-wide, restored after."""
     import torch.nn.init as init
     saved = {name: getattr(init, name) for name in dir(init)
              if name.endswith("_") and not name.startswith("_") and callable(getattr(init, name))}
@@ -115,11 +116,23 @@ def build_on_meta(build, **kwargs):
     try:
         for name in saved:
             setattr(init, name, keep)
-        with torch.device("meta"):
-            return build(**kwargs)
+        yield
     finally:
         for name, fn in saved.items():
             setattr(init, name, fn)
+
+
+def build_for_counting(build, **kwargs):
+    """`build(**kwargs)` for a count, init skipped (init_skipped): under torch.device("meta");
+    where the constructor reads tensor values (RegNet computes its widths with torch), on the
+    CPU (the count never reads a value: the capture runs on meta copies)."""
+    import torch
+    try:
+        with init_skipped(), torch.device("meta"):
+            return build(**kwargs)
+    except Exception:
+        with init_skipped():
+            return build(**kwargs)
 
 
 def build_module(ref: str, sets: dict, on_meta: bool = True):
@@ -153,7 +166,7 @@ def build_module(ref: str, sets: dict, on_meta: bool = True):
     try:
         if not on_meta:
             raise RuntimeError("built for real")
-        model = build_on_meta(target, **kwargs)
+        model = build_for_counting(target, **kwargs)
     except Exception:            # a constructor that reads tensor values: build it for real
         try:
             model = target(**kwargs)
