@@ -52,9 +52,13 @@ class RowProgram:
 
         source = ExactSource()
         values = []
+        # every row takes the same slots (so a metric's values are every k-th value): its
+        # output shape padded with zeros to the widest rank (C x H x W, or a token tensor's)
+        rank = max([len(row.output_shape) for row in table.rows] + [3])
         for row in table.rows:
             for v in [*(getattr(row, m) for m in ROW_FIELDS), *row.output_shape]:
                 values.append(source(sympy.sympify(v), leaf))
+            values += ["0"] * (rank - len(row.output_shape))
         body = "[" + ", ".join(values) + "]"
         self._rows = source.compile("alpha, r, b", body)
         # Ints only (no conversion needed at a point) when every atom is an integer rounding
@@ -65,8 +69,9 @@ class RowProgram:
         self._atoms = source.compile(
             "alpha, r", "[" + ", ".join(source(e, point) for e in atoms) + "]")
         self._guards = [guard_test(g, alpha, source) for g in table.guards]
-        self._stride = len(ROW_FIELDS) + 3
+        self._stride = len(ROW_FIELDS) + rank
         self._heads = [(row.name, row.layer, row.block, row.op, row.label) for row in table.rows]
+        self._ranks = [len(row.output_shape) for row in table.rows]
 
     def guard_fires(self, width) -> bool:
         """Whether a structural guard fires at this width (the closed forms do not hold)."""
@@ -80,7 +85,7 @@ class RowProgram:
         if not self._ints and set(map(type, vals)) != {int}:   # convert only if needed
             vals = [v if type(v) is int else exact_python(v) for v in vals]
         k = self._stride
-        out = LazyRows(self._heads, vals, k)
+        out = LazyRows(self._heads, vals, k, self._ranks)
         if columns:
             return out, {m: vals[i::k] for i, m in enumerate(ROW_FIELDS)}
         return out
@@ -92,20 +97,21 @@ class LazyRows(Sequence):
     numbers). It equals the tuple of the same rows, hashes and pickles as that tuple, and
     slices to tuples, so a table from it is indistinguishable from a compiled one."""
 
-    __slots__ = ("_heads", "_vals", "_stride", "_built")
+    __slots__ = ("_heads", "_vals", "_stride", "_ranks", "_built")
 
-    def __init__(self, heads, vals, stride: int):
-        self._heads, self._vals, self._stride, self._built = heads, vals, stride, None
+    def __init__(self, heads, vals, stride: int, ranks):
+        self._heads, self._vals, self._stride, self._ranks = heads, vals, stride, ranks
+        self._built = None
 
     def _all(self) -> tuple:
         built = self._built
         if built is None:
             vals, k = self._vals, self._stride
             new, fields, out = object.__new__, LAYER_FIELDS, []
-            for j, head in zip(range(0, len(vals), k), self._heads):
+            for j, head, rank in zip(range(0, len(vals), k), self._heads, self._ranks):
                 row = new(LayerCost)       # LayerCost(*fields) without its frozen __init__'s
-                row.__dict__.update(zip(fields, (*head, tuple(vals[j + 7:j + k]),  # per-field
-                                                 *vals[j:j + 7])))               # setattr calls
+                row.__dict__.update(zip(fields, (*head, tuple(vals[j + 7:j + 7 + rank]),
+                                                 *vals[j:j + 7])))    # per-field setattr calls
                 out.append(row)
             built = self._built = tuple(out)
         return built
