@@ -138,7 +138,7 @@ def test_streamed_blocks_survive(tmp_path):
     the streamed peak is below the naive one, and equal in both."""
     _, _, graph = imported("mobilenet_v2")
     text = export_spec(graph)
-    assert text.count("stream: s17") >= 1 and "stream: s18" not in text
+    assert text.count("stream_group: s17") >= 1 and "stream_group: s18" not in text
     a = archcalc.analyze(graph, "paper").totals
     b = archcalc.analyze(compiled(text, tmp_path), "paper").totals
     assert a["peak_memory_bytes_streamed"] == b["peak_memory_bytes_streamed"] < \

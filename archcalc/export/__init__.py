@@ -21,7 +21,8 @@ def _source(graph) -> tuple[str, int, object]:
     model = graph.spec
     c, *rest = graph.shape(graph.names[0])
     if len(rest) != 2:
-        raise OptionError(f"a spec's input is C x H x W; this model's is {list(graph.shape(graph.names[0]))}")
+        raise OptionError(f"a spec's input is C x H x W; this model's is "
+                          f"{list(graph.shape(graph.names[0]))}")
     h, w = rest
     ref = getattr(model, "path", None) or getattr(model, "name", "model")
     return f"{ref}, input {c}x{h}x{w}", c, (h if h == w else (h, w))

@@ -7,7 +7,7 @@ bias as the model has them); pools, `fc`, and the rows of the ops an imported mo
 of (`bn`, `act`, `add`, `mul`, `concat`, `flatten`, `linear`, `view`, ...). A row whose input
 is not the previous row's output says so with `from:`; a tensor read again later gets a
 `name:`. The ops of a streamed block (MobileNetV2 Sec. 5.1, imported/stream.py) carry one
-`stream:` id, so the streamed memory is the model's.
+`stream_group:` id, so the streamed memory is the model's.
 
 Width: channel counts get `scale: none` where they are tied to an output (the classifier's
 classes, a head's logits: a weighted op from which an output is reached through shape-keeping
@@ -110,10 +110,6 @@ def _chain(graph, order, i: int, conv: str) -> list:
     return members
 
 
-def _padding(p):
-    return p
-
-
 def _conv_keys(graph, members: list, tied: set) -> dict:
     conv = graph.op(members[0])
     kinds = [graph.op(m).kind for m in members]
@@ -122,14 +118,15 @@ def _conv_keys(graph, members: list, tied: set) -> dict:
     c_in = graph.shape(graph.inputs(members[0])[0])[0]
     if conv.kind is OpKind.DEPTHWISE:
         keys = {"op": "dwconv", "k": conv.kernel}
-    elif conv.kind is OpKind.POINTWISE and conv.stride == 1 and conv.padding in (0, "same", "valid"):
+    elif conv.kind is OpKind.POINTWISE and conv.stride == 1 and \
+            conv.padding in (0, "same", "valid"):
         keys = {"op": "pwconv", "c": conv.out_ch}
     else:
         keys = {"op": "conv", "c": conv.out_ch, "k": conv.kernel}
     if keys["op"] != "pwconv":
         if conv.stride != 1:
             keys["s"] = conv.stride
-        keys["padding"] = _padding(conv.padding)
+        keys["padding"] = conv.padding
         if conv.dilation != 1:
             keys["dilation"] = conv.dilation
     if conv.groups != 1 and keys["op"] != "dwconv":
@@ -257,7 +254,7 @@ def emit_rows(graph) -> Emitted:
             if op.kind is OpKind.CONCAT and op.axis != -3:
                 keys["axis"] = op.axis
         if op.stream_group is not None:
-            keys["stream"] = streams.setdefault(op.stream_group, f"s{len(streams) + 1}")
+            keys["stream_group"] = streams.setdefault(op.stream_group, f"s{len(streams) + 1}")
         section = op.block or "layers"
         row = Row(keys=keys, nodes=members, section=section, comment=op.layer)
         for m in members:

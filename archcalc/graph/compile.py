@@ -107,14 +107,14 @@ class RowCompiler:
             kind = OpKind.CONV if row.groups == 1 else OpKind.GROUPED_CONV
         node = self.conv_layer(row, x.node, path, kind, self.channels(row), row.k,
                                stride, row.act, row.groups, row.norm, row.bias, row.padding,
-                               dilation=row.dilation, stream_group=row.stream)
+                               dilation=row.dilation, stream_group=row.stream_group)
         return RowOutput(node, row.c)
 
     def pwconv(self, row: schema.PointwiseRow, x: RowOutput, stride: int, path: str,
                rep: int) -> RowOutput:
         node = self.conv_layer(row, x.node, path, OpKind.POINTWISE, self.channels(row),
                                1, stride, row.act, row.groups, row.norm, row.bias,
-                               stream_group=row.stream)
+                               stream_group=row.stream_group)
         return RowOutput(node, row.c)
 
     def dwconv(self, row: schema.DepthwiseRow, x: RowOutput, stride: int, path: str,
@@ -122,7 +122,7 @@ class RowCompiler:
         c = self.g.shape(x.node)[0]
         node = self.conv_layer(row, x.node, path, OpKind.DEPTHWISE, c, row.k, stride, row.act,
                                c, row.norm, row.bias, row.padding, dilation=row.dilation,
-                               stream_group=row.stream)
+                               stream_group=row.stream_group)
         return RowOutput(node, x.design_c)
 
     def sepconv(self, row: schema.SeparableRow, x: RowOutput, stride: int, path: str,

@@ -115,7 +115,7 @@ def standalone(c, row: schema.StandaloneRow, x: RowOutput, stride: int, path: st
     """One op on the row's input (or none, for `param`)."""
     op, h = row.op, x.node
     shape = c.g.shape(h)
-    common = dict(layer=path, stream_group=row.stream)
+    common = dict(layer=path, stream_group=row.stream_group)
     keep = x.design_c                 # ops that keep the channels keep the design count
     if op == "bn":
         fields = dict(kind=OpKind.BN, name=f"{path}.bn")

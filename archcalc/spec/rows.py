@@ -42,7 +42,7 @@ def row_keys(row_type: type, op: str | None = None) -> list[str]:
 
 DEFAULT_KEYS = sorted({k for op, t in schema.ROW_TYPES.items() for k in row_keys(t)
                        if op not in schema.STANDALONE_KEYS} - {"c", "n", "t", "from", "name",
-                                                               "when", "stream"})
+                                                               "when", "stream_group"})
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ class ConvRow(Row):
     padding: Any = "same"
     scale: str = "all"
     divisor: int | None = None       # this row's rounding divisor (default: width.divisor)
-    stream: str | None = None        # streamed block (MobileNetV2 Sec. 5.1) it belongs to
+    stream_group: str | None = None  # streamed block (MobileNetV2 Sec. 5.1) it belongs to
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class DepthwiseRow(Row):
     norm: str = "bn"
     bias: bool = False
     padding: Any = "same"
-    stream: str | None = None        # streamed block (MobileNetV2 Sec. 5.1) it belongs to
+    stream_group: str | None = None  # streamed block (MobileNetV2 Sec. 5.1) it belongs to
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class PointwiseRow(Row):
     bias: bool = False
     scale: str = "all"
     divisor: int | None = None       # this row's rounding divisor (default: width.divisor)
-    stream: str | None = None        # streamed block (MobileNetV2 Sec. 5.1) it belongs to
+    stream_group: str | None = None  # streamed block (MobileNetV2 Sec. 5.1) it belongs to
 
 
 @dataclass(frozen=True)
@@ -324,8 +324,8 @@ NORM_ROWS = ("layernorm", "groupnorm")
 class StandaloneRow(Row):
     """An op of its own on the row's input: `bn` (BatchNorm), `act` (an element-wise function
     `fn`, e.g. gelu or `mul const`), `softmax`, `flatten` (a view to one axis), `view` / `copy`
-    (to a fixed `shape`), `mean` (a global average pool to C values), `shuffle` (channel shuffle in `groups`), `slice` (part `index` of
-    `parts` equal parts along `axis`), `linear` (over the last axis to `c`), `layernorm` (over
+    (to a fixed `shape`), `mean` (a global average pool to C values), `shuffle` (channel
+    shuffle in `groups`), `slice` (part `index` of `parts` equal parts along `axis`), `linear` (over the last axis to `c`), `layernorm` (over
     the last `axes` axes) / `groupnorm` (`groups`), `adaptive_avgpool` / `adaptive_maxpool`
     (to `size`), `param` (a stored tensor of a fixed `shape`)."""
     fn: str = "relu"
@@ -341,7 +341,7 @@ class StandaloneRow(Row):
     bias: bool = True
     scale: str = "all"
     divisor: int | None = None
-    stream: str | None = None        # streamed block (MobileNetV2 Sec. 5.1) the op belongs to
+    stream_group: str | None = None  # streamed block (MobileNetV2 Sec. 5.1) of its op
     expects: tuple = ()              # view: the input shape it was written for (a selection)
 
 
@@ -351,7 +351,7 @@ class MergeRow(Row):
     broadcasting), `concat` (two or more, along `axis`), `matmul` (two), `attention` (q, k, v)."""
     of: tuple = ()
     axis: int = -3
-    stream: str | None = None
+    stream_group: str | None = None
 
 
 ROW_TYPES: dict[str, type[Row]] = {
@@ -362,19 +362,20 @@ ROW_TYPES: dict[str, type[Row]] = {
     "sigmoid": ActivationRow, "hsigmoid": ActivationRow, "identity": IdentityRow, "fit": FitRow,
     "shuffle_v2_unit": ShuffleV2UnitRow, "leaky_relu": ActivationRow, "upsample": UpsampleRow,
     "space_to_depth": SpaceToDepthRow, "l2norm": L2NormRow,
-    **{op: StandaloneRow for op in ("bn", "act", "softmax", "flatten", "view", "copy", "mean", "shuffle",
-                                    "slice", "linear", "param", *NORM_ROWS, *ADAPTIVE_POOLS)},
+    **{op: StandaloneRow for op in ("bn", "act", "softmax", "flatten", "view", "copy", "mean",
+                                    "shuffle", "slice", "linear", "param", *NORM_ROWS,
+                                    *ADAPTIVE_POOLS)},
     **{op: MergeRow for op in ("add", "mul", "concat", "matmul", "attention")},
 }
 # keys each imported-op row takes (StandaloneRow holds the union); spec/rows.py checks them
-STANDALONE_KEYS = {"bn": ("stream",), "act": ("fn", "stream"), "softmax": ("stream",),
-                   "flatten": ("stream",), "view": ("shape", "expects"), "copy": ("shape",),
-                   "mean": (),
-                   "shuffle": ("groups", "stream"), "slice": ("index", "parts", "axis", "stream"),
-                   "linear": ("c", "bias", "scale", "divisor", "stream"), "param": ("shape",),
+_S = "stream_group"
+STANDALONE_KEYS = {"bn": (_S,), "act": ("fn", _S), "softmax": (_S,), "flatten": (_S,),
+                   "view": ("shape", "expects"), "copy": ("shape",), "mean": (),
+                   "shuffle": ("groups", _S), "slice": ("index", "parts", "axis", _S),
+                   "linear": ("c", "bias", "scale", "divisor", _S), "param": ("shape",),
                    "layernorm": ("axes", "affine"), "groupnorm": ("groups", "affine"),
                    "adaptive_avgpool": ("size",), "adaptive_maxpool": ("size",),
-                   "add": ("of", "stream"), "mul": ("of", "stream"), "concat": ("of", "axis", "stream"),
+                   "add": ("of", _S), "mul": ("of", _S), "concat": ("of", "axis", _S),
                    "matmul": ("of",), "attention": ("of",)}
 
 

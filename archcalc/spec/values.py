@@ -208,7 +208,7 @@ KEY_CHECKS: dict[str, Callable] = {
                                                         "MAX_STRIDE"),
     "size": input_size, "to": reference,
     "block": _int_in(1, MAX_STRIDE, "positive integer", "MAX_STRIDE"), "when": boolean,
-    "fn": function, "shape": shape, "expects": shape, "of": references, "axis": axis, "stream": identifier,
+    "fn": function, "shape": shape, "expects": shape, "of": references, "axis": axis, "stream_group": identifier,
     "axes": _int_in(1, MAX_RANK, "positive integer", "MAX_RANK"), "affine": boolean,
     "index": _int_in(0, MAX_CHANNELS, "non-negative integer", "MAX_CHANNELS"), "parts": pos_int,
 }
