@@ -86,7 +86,7 @@ def merge(c, row: schema.MergeRow, x: RowOutput, stride: int, path: str, rep: in
                               f"axis {row.axis}", "of")
         fields["axis"] = row.axis
     node = emit(c, row, ins, kind=kind, name=f"{path}.{row.op}", layer=path,
-                stream_group=row.stream, **fields)
+                stream_group=row.stream_group, **fields)
     first = next((o for o in c.names.values() if o.node == ins[0]), None)
     keeps = kind in (OpKind.ADD, OpKind.MUL) and c.g.shape(node) == c.g.shape(ins[0])
     return RowOutput(node, first.design_c if keeps and first else None)
