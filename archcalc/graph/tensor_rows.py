@@ -72,6 +72,17 @@ def merge(c, row: schema.MergeRow, x: RowOutput, stride: int, path: str, rep: in
     if arity is not None and len(ins) != arity:
         _fail(c, row, f"'{row.op}' takes {arity} tensors, `of` names {len(ins)}", "of")
     fields = {}
+    if kind in (OpKind.MATMUL, OpKind.ATTENTION) and not c.domain.symbolic:
+        shapes = [c.g.shape(u) for u in ins]
+        if min(len(s) for s in shapes) < 2:
+            _fail(c, row, f"'{row.op}' of a rank-1 tensor", "of")
+        pairs = [(shapes[0][-1], shapes[1][-2])] if kind is OpKind.MATMUL else \
+            [(shapes[0][-1], shapes[1][-1]), (shapes[1][-2], shapes[2][-2])]
+        a, b = shapes[0][:-2], shapes[1][:-2]
+        batch = [(x, y) for x, y in zip(a[::-1], b[::-1]) if 1 not in (x, y)]
+        if any(x != y for x, y in pairs + batch):
+            _fail(c, row, f"'{row.op}' of shapes {' and '.join(str(list(s)) for s in shapes)}: "
+                          f"the sizes do not match", "of")
     if kind is OpKind.CONCAT:
         ranks = {len(c.g.shape(u)) for u in ins}
         if len(ranks) > 1 or -row.axis > min(ranks):
