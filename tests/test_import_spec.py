@@ -26,6 +26,7 @@ import reference_torchvision as rtv  # noqa: E402
 import test_import_torch as tit  # noqa: E402
 from archcalc import cli  # noqa: E402
 from archcalc.export import export_spec, round_trip_differences  # noqa: E402
+from archcalc.export.rows import emit_rows  # noqa: E402
 from test_import_onnx import fcm_meta  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,36 +114,59 @@ def test_cli_round_trip(capsys, monkeypatch, tmp_path, ref, extra):
     assert capsys.readouterr().out == text
 
 
-def test_mobilenet_v2_spec_rows_and_width(tmp_path):
-    """Conv + BN + ReLU6 chains are one row each; the classifier keeps its 1000 classes at any
-    width; the other channels scale: at width 0.5, MobileNetV2's stem conv has
-    make_divisible(16, 8) = 16 outputs: 16 * 3 * 9 = 432 weights (by hand)."""
+def test_mobilenet_v2_is_written_as_table_2(tmp_path):
+    """MobileNetV2's inverted residuals are written as `bottleneck` rows, repeats as `n`: the
+    paper's Table 2 (t, c, n, s) comes back from the PyTorch model; the classifier keeps its
+    1000 classes at any width, the other channels scale, so at width 1.4 the spec is
+    torchvision's `mobilenet_v2(width_mult=1.4)` (its twin) exactly."""
     model, shape, graph = imported("mobilenet_v2")
     text = export_spec(graph)
-    rows = [line for line in text.splitlines() if line.startswith("    - ")]
-    assert rows[0].startswith("    - {op: conv, c: 32, k: 3, s: 2, padding: 1, act: relu6")
-    assert "{op: linear, c: 1000, scale: none}" in text
+    rows = [line.split("  #")[0].strip() for line in text.splitlines() if line.startswith("    - ")]
+    table2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+              (6, 160, 3, 2), (6, 320, 1, 1)]           # Sandler et al. 2018, Table 2
+    expected = [f"- {{op: bottleneck, t: {t}, c: {c}"
+                + (f", n: {n}" if n > 1 else "") + (f", s: {s}" if s > 1 else "")
+                + ", padding: 1}" for t, c, n, s in table2]
+    assert rows[0] == "- {op: conv, c: 32, k: 3, s: 2, padding: 1, act: relu6}"
+    assert rows[1:8] == expected
+    assert rows[8:] == ["- {op: pwconv, c: 1280, act: relu6}", "- {op: avgpool, global: true}",
+                        "- {op: flatten}", "- {op: linear, c: 1000, scale: none}"]
     assert "width: {rounding: make_divisible, divisor: 8}" in text
-    # 52 convs with BN (+ ReLU6 on 35): 52 conv rows, 10 adds, the pool, flatten, linear
-    assert len(rows) == 52 + 10 + 3
-    half = archcalc.analyze(compiled(text, tmp_path, width="0.5"), "torchvision")
-    first = next(r for r in half.rows if r.op == "conv")
-    assert first.output_shape == (16, 112, 112) and first.params == 16 * 3 * 9
-    assert half.rows[-1].output_shape == (1000,)
-    last = [r for r in half.rows if r.op == "pointwise"][-1]       # 1280 -> 640
-    assert last.output_shape == (640, 7, 7) and last.params == 640 * 160
+    wide = archcalc.analyze(compiled(text, tmp_path, width="1.4"), "torchvision")
+    twin = rm.mobilenet_v2(width_mult=1.4).eval()
+    assert wide.total("params") == sum(p.numel() for p in twin.parameters())
+    assert wide.total("madds") == fcm_meta(twin, shape)
+    assert wide.rows[-1].output_shape == (1000,)
+
+
+def test_flat_rows_when_no_block_matches(tmp_path):
+    """ResNet-18 has no inverted residuals: conv + BN (+ ReLU) rows, the residual adds as
+    `add` rows naming their operands, the block's ReLU after the add as an `act` row."""
+    _, _, graph = imported("resnet18")
+    text = export_spec(graph)
+    assert "- {op: conv, c: 64, k: 7, s: 2, padding: 3, act: relu}  # conv1" in text
+    assert "- {op: add, of: [layer1_0_conv2, maxpool]}  # layer1.0" in text
+    assert "- {op: conv, from: layer1_1, c: 128, k: 1, s: 2, padding: 0, act: linear, " \
+        "name: layer2_0_downsample}  # layer2.0.downsample" in text
+    # 20 conv rows, 8 adds and their 8 ReLUs, the max pool, the global pool, flatten, fc
+    assert sum(1 for line in text.splitlines() if line.startswith("    - ")) == 20 + 16 + 4
 
 
 def test_streamed_blocks_survive(tmp_path):
-    """MobileNetV2's 17 inverted-residual blocks stream (Sec. 5.1) in the model and the spec:
-    the streamed peak is below the naive one, and equal in both."""
+    """MobileNetV2's 17 inverted-residual blocks stream (Sec. 5.1) in the model and the spec,
+    as `bottleneck` rows or as flat rows with a `stream_group` each: the streamed peak is below
+    the naive one, and equal in all three."""
     _, _, graph = imported("mobilenet_v2")
     text = export_spec(graph)
-    assert text.count("stream_group: s17") >= 1 and "stream_group: s18" not in text
+    flat = emit_rows(graph, readable=False)
+    assert len({r.keys.get("stream_group") for r in flat.rows} - {None}) == 17
     a = archcalc.analyze(graph, "paper").totals
     b = archcalc.analyze(compiled(text, tmp_path), "paper").totals
     assert a["peak_memory_bytes_streamed"] == b["peak_memory_bytes_streamed"] < \
         b["peak_memory_bytes"]
+    from archcalc.export.text import spec_text
+    flat_text = spec_text(flat, name="m", source="m", channels=3, resolution=224)
+    assert round_trip_differences(graph, flat_text) == []
 
 
 def test_sweep_runs_on_a_written_spec(tmp_path, capsys):

@@ -9,7 +9,7 @@ is never handed back.
 """
 from __future__ import annotations
 
-from ..errors import OptionError
+from ..errors import ArchcalcError, OptionError
 
 __all__ = ["export_spec", "round_trip_differences"]
 
@@ -34,15 +34,22 @@ def export_spec(graph, *, check: bool = True) -> str:
     from .rows import emit_rows
     from .text import spec_text
     source, channels, resolution = _source(graph)
-    emitted = emit_rows(graph)
     name = getattr(graph.spec, "name", "model")
-    text = spec_text(emitted, name=name, source=source, channels=channels, resolution=resolution)
-    if check:
-        problems = round_trip_differences(graph, text)
-        if problems:
-            raise OptionError(f"the spec written for {name} does not compile to the model "
-                              f"(archcalc import cannot express it): {problems[0]}")
-    return text
+    problems: list = []
+    for readable in (True, False):      # readable rows where they compile to the model
+        emitted = emit_rows(graph, readable)
+        text = spec_text(emitted, name=name, source=source, channels=channels,
+                         resolution=resolution)
+        if not check:
+            return text
+        try:
+            problems = round_trip_differences(graph, text)
+        except ArchcalcError as err:
+            problems = [str(err)]
+        if not problems:
+            return text
+    raise OptionError(f"the spec written for {name} does not compile to the model (archcalc "
+                      f"import cannot express it): {problems[0]}")
 
 
 def round_trip_differences(graph, text: str, conventions=("paper", "torchvision")) -> list:

@@ -227,8 +227,10 @@ def _single_keys(graph, n: str, tied: set) -> dict:
     refuse(graph, n, f"no spec row writes a '{k}' op")
 
 
-def emit_rows(graph) -> Emitted:
-    """The rows of `graph` (an imported model's ArchGraph), in its execution order."""
+def emit_rows(graph, readable: bool = True) -> Emitted:
+    """The rows of `graph` (an imported model's ArchGraph), in its execution order; with
+    `readable`, inverted-residual blocks as `bottleneck` rows and repeats as `n`
+    (export/blocks.py)."""
     order = graph.names
     inputs = [n for n in order if graph.op(n).kind is OpKind.INPUT]
     if inputs != [order[0]]:
@@ -261,7 +263,14 @@ def emit_rows(graph) -> Emitted:
             row_of[m] = row
         rows.append((row, graph.inputs(n)))
         i += len(members)
-    return _wire(graph, rows, row_of)
+    if not readable:
+        return _wire(graph, rows, row_of)
+    from .blocks import bottlenecks, repeats
+    rows = bottlenecks(graph, rows)
+    row_of = {m: row for row, _ in rows for m in row.nodes}
+    out = _wire(graph, rows, row_of)
+    out.rows = repeats(out.rows)
+    return out
 
 
 def _wire(graph, rows: list, row_of: dict) -> Emitted:
@@ -284,7 +293,8 @@ def _wire(graph, rows: list, row_of: dict) -> Emitted:
     for row, ins in rows:
         op = graph.op(row.nodes[0])
         if op.kind in MERGES:
-            row.keys["of"] = [ref(u, row) for u in ins]
+            row.keys = {"op": row.keys["op"], "of": [ref(u, row) for u in ins],
+                        **{k: v for k, v in row.keys.items() if k != "op"}}
         elif ins and ins[0] != previous:
             row.keys = {"op": row.keys["op"], "from": ref(ins[0], row),
                         **{k: v for k, v in row.keys.items() if k != "op"}}
