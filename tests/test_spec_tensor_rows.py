@@ -70,7 +70,8 @@ def test_view_copy_param_and_merges(tmp_path):
 
 
 @pytest.mark.parametrize("row,message,key", [
-    ("{op: add, of: [a]}", "expected a list of 2 to 64 earlier row names", "layers.body[1].of"),
+    ("{op: add, of: []}", "expected a list of 1 to 64 earlier row names", "layers.body[1].of"),
+    ("{op: add, of: [a]}", "'add' takes 2 tensors, `of` names 1", "of"),
     ("{op: add, of: [nope, a]}", "no earlier row or layer named 'nope'", "of"),
     ("{op: act}", "missing required key 'fn'", "layers.body[1].fn"),
     ("{op: act, fn: Gel U}", "expected a function name", "layers.body[1].fn"),

@@ -169,10 +169,11 @@ def shape(v):
 
 
 def references(v):
-    """`of`: the earlier tensors an op reads, in order (2 to MAX_OPERANDS names)."""
-    if not isinstance(v, list) or not 2 <= len(v) <= MAX_OPERANDS:
-        raise ValueError(f"expected a list of 2 to {MAX_OPERANDS} earlier row names (MAX_OPERANDS), "
-                         f"got {quote(v)}")
+    """`of`: the earlier tensors an op reads, in order (1 to MAX_OPERANDS names: DenseNet
+    concatenates a single tensor, `torch.cat([x], 1)`)."""
+    if not isinstance(v, list) or not 1 <= len(v) <= MAX_OPERANDS:
+        raise ValueError(f"expected a list of 1 to {MAX_OPERANDS} earlier row names "
+                         f"(MAX_OPERANDS), got {quote(v)}")
     return tuple(reference(r) for r in v)
 
 
