@@ -250,3 +250,25 @@ def test_unknown_ops_are_refused_in_one_line(tmp_path):
 def test_import_refuses_a_spec_file(capsys):
     assert cli.main(["import", "specs/mobilenet_v2.yaml"]) == 2
     assert capsys.readouterr().err.startswith("archcalc: error: import takes a model")
+
+
+@pytest.mark.parametrize("name,extra", [("mobilenet_v2", ("--resolution", "96")),
+                                        ("se_block", ()), ("resnet18", ("--resolution", "64"))])
+def test_verify_builds_a_written_spec_in_pytorch(name, extra, tmp_path, capsys):
+    """`archcalc verify` on a written spec builds it in PyTorch (flatten, linear, the `act`,
+    `add`, `mul`, `slice`, `view`, `copy`, `groupnorm` rows included) and agrees on params,
+    MAdds (FlopCounterMode) and every op's shape."""
+    _, _, graph = imported(name)
+    path = tmp_path / "model.yaml"
+    path.write_text(export_spec(graph))
+    assert cli.main(["verify", str(path), *extra]) == 0
+    assert "OK: archcalc and PyTorch agree on every layer" in capsys.readouterr().out
+
+
+def test_verify_refuses_a_param_row_in_one_line(tmp_path, capsys):
+    _, _, graph = imported("convnext_ish")
+    path = tmp_path / "model.yaml"
+    path.write_text(export_spec(graph))
+    assert cli.main(["verify", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no torch builder for op kind 'param'" in err
