@@ -272,3 +272,23 @@ def test_verify_refuses_a_param_row_in_one_line(tmp_path, capsys):
     assert cli.main(["verify", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no torch builder for op kind 'param'" in err
+
+
+def test_identical_rows_are_one_row_with_n(tmp_path):
+    """A VGG-like stack: three 3x3 convs (3 -> 16, then 16 -> 16) with a bias and ReLU, written
+    as one row with n: 3 (the repeats take the row's own 16 channels); by hand: params
+    3 * 16 * 9 + 16 + 2 * (16 * 16 * 9 + 16) + 16 * 16 * 16 * 10 + 10."""
+    from torch import nn
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(),
+                          nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+                          nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 16 * 16, 10)).eval()
+    graph = archcalc.from_torch(model, input_shape=(3, 32, 32))
+    text = export_spec(graph)
+    rows = [line.split("  #")[0].strip() for line in text.splitlines() if line.startswith("    - ")]
+    assert rows[0] == "- {op: conv, n: 3, c: 16, k: 3, padding: 1, act: relu, norm: none}"
+    assert text.splitlines()[[i for i, line in enumerate(text.splitlines())
+                              if line.startswith("    - ")][0]].endswith("# 0 .. 4")
+    table = archcalc.analyze(compiled(text, tmp_path), "torchvision")
+    assert table.total("params") == 3 * 16 * 9 + 16 + 2 * (16 * 16 * 9 + 16) + 4096 * 10 + 10
+    assert table.total("madds") == (3 * 16 * 9 + 2 * 16 * 16 * 9) * 32 * 32 + 4096 * 10

@@ -257,7 +257,8 @@ def emit_rows(graph, readable: bool = True) -> Emitted:
                 keys["axis"] = op.axis
         if op.stream_group is not None:
             keys["stream_group"] = streams.setdefault(op.stream_group, f"s{len(streams) + 1}")
-        section = op.block or "layers"
+        # a top-level nn.Sequential's children (blocks "0", "1", ...) share one section
+        section = "layers" if not op.block or op.block.isdigit() else op.block
         row = Row(keys=keys, nodes=members, section=section, comment=op.layer)
         for m in members:
             row_of[m] = row
