@@ -31,6 +31,9 @@ MAX_WIDTH = 100                   # the width multiplier alpha (--width)
 MAX_RESOLUTION = 100_000          # an input side in pixels (input.resolution, --resolution)
 MAX_CELL_DEPTH = 1_000            # cells inside cells (node names grow with the depth)
 MAX_GRAPH_OPS = 50_000            # primitive ops (and rows, cell instances) in one compiled graph
+MAX_RANK = 8                      # sizes of a fixed `shape:` (view, copy, param rows); axes
+MAX_SHAPE_SIZE = 10**9            # one size of a fixed `shape:`
+MAX_OPERANDS = 64                 # tensors one `of:` names (add, mul, concat, ... rows)
 
 # -- design space and outputs (design/grid.py, design/steps.py, design/sweep.py, frontier) ----
 MAX_INFERENCE_SCALES = 64         # scales of a spec's multiscale: section (x2 passes with flip)

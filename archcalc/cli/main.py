@@ -17,7 +17,8 @@ from ..errors import ArchcalcError
 GROUP = "archcalc.commands"
 # archcalc's own groups, in the order `archcalc --help` lists them
 OWN = {"report": "archcalc.cli.report", "design": "archcalc.cli.design",
-       "pytorch": "archcalc.cli.pytorch", "space": "archcalc.cli.space"}
+       "pytorch": "archcalc.cli.pytorch", "space": "archcalc.cli.space",
+       "export": "archcalc.cli.export"}
 # the commands of each own group: `archcalc report ...` builds only the report group's parser,
 # without scanning the installed packages' metadata for plug-ins (about 20 ms of a cold
 # start); tests/test_cli_flags.py checks this against what the groups register
@@ -25,7 +26,7 @@ OWN_COMMANDS = {"report": "report", "compare": "report", "zoo": "report",
                 "formula": "design", "derive": "design", "explain": "design", "sweep": "design",
                 "fit": "design", "frontier": "design",
                 "verify": "pytorch", "bench": "pytorch", "results": "pytorch",
-                "space": "space"}
+                "space": "space", "import": "export"}
 
 
 def command_groups(command: str | None = None) -> list:

@@ -203,7 +203,10 @@ CHECKS = (ResidualShapes(), GateShape(), ConcatSizes(), GroupsDivide(), BlocksDi
 
 
 def first_violation(op, in_shapes, shape) -> Violation | None:
-    """The first check `op` fails at a concrete point, or None."""
+    """The first check `op` fails at a concrete point, or None (the checks are of C x H x W
+    tensors: an op of other ranks, from a row of an imported model's ops, checks its own)."""
+    if any(len(s) != 3 for s in (shape, *in_shapes)):
+        return None
     for check in CHECKS:
         found = check.violation(op, in_shapes, shape)
         if found is not None:
@@ -214,4 +217,6 @@ def first_violation(op, in_shapes, shape) -> Violation | None:
 def conditions(op, in_shapes, shape, guarded=frozenset()) -> list:
     """Every check's conditions for one op of a symbolic graph (`guarded`: pairs of channel
     expressions whose equality a structural guard already covers)."""
+    if any(len(s) != 3 for s in (shape, *in_shapes)):
+        return []
     return [c for check in CHECKS for c in check.conditions(op, in_shapes, shape, guarded)]

@@ -16,7 +16,7 @@ from ..spec import schema
 from .archgraph import ArchGraph
 from .cells import run_cell
 from .checks import first_violation
-from . import resample
+from . import resample, tensor_rows
 from .point import parse_input_size, parse_resolution, parse_width
 from .rows import RowOutput, repeats
 from .width import (ConcreteDomain, SymbolicDomain, expanded_channels, scaled_channels,
@@ -43,7 +43,8 @@ class RowCompiler:
                          schema.IdentityRow: self.identity, schema.FitRow: self.fit,
                          schema.CellRow: self.cell}
         self.handlers.update({t: (lambda fn: lambda *a: fn(self, *a))(fn)
-                              for t, fn in resample.HANDLERS.items()})
+                              for t, fn in (*resample.HANDLERS.items(),
+                                            *tensor_rows.HANDLERS.items())})
         self.layer_rate = 1          # atrous rate of the row being built (output_stride)
         self.names: dict[str, RowOutput] = {}
         self.history: list[RowOutput] = []   # row outputs in order (cells read the last two)
@@ -106,20 +107,22 @@ class RowCompiler:
             kind = OpKind.CONV if row.groups == 1 else OpKind.GROUPED_CONV
         node = self.conv_layer(row, x.node, path, kind, self.channels(row), row.k,
                                stride, row.act, row.groups, row.norm, row.bias, row.padding,
-                               dilation=row.dilation)
+                               dilation=row.dilation, stream_group=row.stream_group)
         return RowOutput(node, row.c)
 
     def pwconv(self, row: schema.PointwiseRow, x: RowOutput, stride: int, path: str,
                rep: int) -> RowOutput:
         node = self.conv_layer(row, x.node, path, OpKind.POINTWISE, self.channels(row),
-                               1, stride, row.act, row.groups, row.norm, row.bias)
+                               1, stride, row.act, row.groups, row.norm, row.bias,
+                               stream_group=row.stream_group)
         return RowOutput(node, row.c)
 
     def dwconv(self, row: schema.DepthwiseRow, x: RowOutput, stride: int, path: str,
                rep: int) -> RowOutput:
         c = self.g.shape(x.node)[0]
         node = self.conv_layer(row, x.node, path, OpKind.DEPTHWISE, c, row.k, stride, row.act,
-                               c, row.norm, row.bias, row.padding, dilation=row.dilation)
+                               c, row.norm, row.bias, row.padding, dilation=row.dilation,
+                               stream_group=row.stream_group)
         return RowOutput(node, x.design_c)
 
     def sepconv(self, row: schema.SeparableRow, x: RowOutput, stride: int, path: str,

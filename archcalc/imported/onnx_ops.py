@@ -45,8 +45,8 @@ def _square(values, what: str) -> int:
 def map_node(b, n) -> None:
     op = n.op
     x = b.activations(n)
-    if op in PLUMBING:
-        return None
+    if op in PLUMBING or (op == "CastLike" and (not x or x[0] is not n.inputs[0])):
+        return None     # CastLike(constant, x) reads x for its type only: constant plumbing
     if op == "Conv":
         return _conv(b, n)
     if op in ("Gemm", "MatMul"):

@@ -171,7 +171,7 @@ def to_graph(captured, model, mapper, allow_unknown: bool = False) -> ArchGraph:
             # constant plumbing: shape arithmetic, empty(), views of parameters (an ONNX
             # Transpose of a weight is still that weight)
             read = {t.param or t.name for t in n.inputs if t.kind == "parameter"}
-            if len(read) == 1:
+            if len(read) == 1 and short(n.op) not in ("shape", "size"):   # not its shape
                 derived.update((t.name, next(iter(read))) for t in n.outputs)
             continue
         try:

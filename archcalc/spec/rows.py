@@ -19,21 +19,30 @@ from .yamlio import Located
 
 REQUIRED = {"conv": ("c",), "pwconv": ("c",), "sepconv": ("c",), "bottleneck": ("t", "c"),
             "fc": ("c",), "shuffle_unit": ("c",), "shuffle_v2_unit": ("c",),
-            "predictor": ("anchors", "classes"), "fit": ("c",)}
-NO_DEFAULTS = ("fc",)   # the classifier stays linear unless its own row says otherwise
+            "predictor": ("anchors", "classes"), "fit": ("c",), "act": ("fn",),
+            "param": ("shape",), "shuffle": ("groups",),
+            "slice": ("index", "parts"), "linear": ("c",), "groupnorm": ("groups",),
+            "adaptive_avgpool": ("size",), "adaptive_maxpool": ("size",),
+            **{op: ("of",) for op in ("add", "mul", "concat", "matmul", "attention")}}
+# the classifier stays linear unless its own row says otherwise; an imported op's row is
+# written out whole (`archcalc import`), so no default changes it
+NO_DEFAULTS = ("fc", *schema.STANDALONE_KEYS)
 CELL_ROW_KEYS = ("n", "from", "name", "when")
 FIELD_NAMES = {"global": "global_", "from": "from_"}
 
 
-def row_keys(row_type: type) -> list[str]:
+def row_keys(row_type: type, op: str | None = None) -> list[str]:
+    if op in schema.STANDALONE_KEYS:
+        return list(schema.STANDALONE_KEYS[op]) + ["n", "from", "name", "when"]
     internal = {"op", "line", "key_lines"} | ({"pool"} if row_type is schema.PoolRow else set()) \
         | ({"act"} if row_type is schema.ActivationRow else set())   # both set by the op name
     names = [f.name for f in dataclasses.fields(row_type) if f.name not in internal]
     return [{"global_": "global", "from_": "from"}.get(n, n) for n in names]
 
 
-DEFAULT_KEYS = sorted({k for t in schema.ROW_TYPES.values() for k in row_keys(t)}
-                      - {"c", "n", "t", "from", "name", "when"})
+DEFAULT_KEYS = sorted({k for op, t in schema.ROW_TYPES.items() for k in row_keys(t)
+                       if op not in schema.STANDALONE_KEYS} - {"c", "n", "t", "from", "name",
+                                                               "when", "stream_group"})
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ def decode_row(raw, line: int, where: str, defaults: tuple, names, path,
         allowed = list(CELL_ROW_KEYS) + [name for name, _ in cells[op].params]
         what = f"cell '{cut(op)}'"
     elif op in schema.ROW_TYPES:
-        allowed = row_keys(schema.ROW_TYPES[op])
+        allowed = row_keys(schema.ROW_TYPES[op], op)
         what = f"op '{op}'"
     else:
         known = list(schema.ROW_TYPES) + list(cells)

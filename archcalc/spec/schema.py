@@ -117,6 +117,7 @@ class ConvRow(Row):
     padding: Any = "same"
     scale: str = "all"
     divisor: int | None = None       # this row's rounding divisor (default: width.divisor)
+    stream_group: str | None = None  # streamed block (MobileNetV2 Sec. 5.1) it belongs to
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class DepthwiseRow(Row):
     norm: str = "bn"
     bias: bool = False
     padding: Any = "same"
+    stream_group: str | None = None  # streamed block (MobileNetV2 Sec. 5.1) it belongs to
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class PointwiseRow(Row):
     bias: bool = False
     scale: str = "all"
     divisor: int | None = None       # this row's rounding divisor (default: width.divisor)
+    stream_group: str | None = None  # streamed block (MobileNetV2 Sec. 5.1) it belongs to
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,46 @@ class CellDef:
     depth: int = 1                      # nesting: 1 + the deepest cell it uses
 
 
+# ---- rows of the ops an imported model is made of (`archcalc import` writes them; graph/
+# tensor_rows.py compiles each onto an existing op kind and its one rule in archcalc/ops) ------
+ADAPTIVE_POOLS = ("adaptive_avgpool", "adaptive_maxpool")
+NORM_ROWS = ("layernorm", "groupnorm")
+
+
+@dataclass(frozen=True)
+class StandaloneRow(Row):
+    """An op of its own on the row's input: `bn` (BatchNorm), `act` (an element-wise function
+    `fn`, e.g. gelu or `mul const`), `softmax`, `flatten` (a view to one axis), `view` / `copy`
+    (to a fixed `shape`), `mean` (a global average pool to C values), `shuffle` (channel
+    shuffle in `groups`), `slice` (part `index` of `parts` equal parts along `axis`), `linear` (over the last axis to `c`), `layernorm` (over
+    the last `axes` axes) / `groupnorm` (`groups`), `adaptive_avgpool` / `adaptive_maxpool`
+    (to `size`), `param` (a stored tensor of a fixed `shape`)."""
+    fn: str = "relu"
+    shape: tuple = ()
+    groups: int = 1
+    index: int = 0
+    parts: int = 1
+    axis: int = -3
+    axes: int = 1
+    affine: bool = True
+    size: Any = None
+    c: int = 0
+    bias: bool = True
+    scale: str = "all"
+    divisor: int | None = None
+    stream_group: str | None = None  # streamed block (MobileNetV2 Sec. 5.1) of its op
+    expects: tuple = ()              # view: the input shape it was written for (a selection)
+
+
+@dataclass(frozen=True)
+class MergeRow(Row):
+    """An op of several earlier tensors, named in order by `of`: `add` and `mul` (two, under
+    broadcasting), `concat` (two or more, along `axis`), `matmul` (two), `attention` (q, k, v)."""
+    of: tuple = ()
+    axis: int = -3
+    stream_group: str | None = None
+
+
 ROW_TYPES: dict[str, type[Row]] = {
     "conv": ConvRow, "dwconv": DepthwiseRow, "pwconv": PointwiseRow, "sepconv": SeparableRow,
     "bottleneck": BottleneckRow, "shuffle_unit": ShuffleUnitRow, "predictor": PredictorRow,
@@ -319,7 +362,21 @@ ROW_TYPES: dict[str, type[Row]] = {
     "sigmoid": ActivationRow, "hsigmoid": ActivationRow, "identity": IdentityRow, "fit": FitRow,
     "shuffle_v2_unit": ShuffleV2UnitRow, "leaky_relu": ActivationRow, "upsample": UpsampleRow,
     "space_to_depth": SpaceToDepthRow, "l2norm": L2NormRow,
+    **{op: StandaloneRow for op in ("bn", "act", "softmax", "flatten", "view", "copy", "mean",
+                                    "shuffle", "slice", "linear", "param", *NORM_ROWS,
+                                    *ADAPTIVE_POOLS)},
+    **{op: MergeRow for op in ("add", "mul", "concat", "matmul", "attention")},
 }
+# keys each imported-op row takes (StandaloneRow holds the union); spec/rows.py checks them
+_S = "stream_group"
+STANDALONE_KEYS = {"bn": (_S,), "act": ("fn", _S), "softmax": (_S,), "flatten": (_S,),
+                   "view": ("shape", "expects"), "copy": ("shape",), "mean": (),
+                   "shuffle": ("groups", _S), "slice": ("index", "parts", "axis", _S),
+                   "linear": ("c", "bias", "scale", "divisor", _S), "param": ("shape",),
+                   "layernorm": ("axes", "affine"), "groupnorm": ("groups", "affine"),
+                   "adaptive_avgpool": ("size",), "adaptive_maxpool": ("size",),
+                   "add": ("of", _S), "mul": ("of", _S), "concat": ("of", "axis", _S),
+                   "matmul": ("of",), "attention": ("of",)}
 
 
 @dataclass(frozen=True)

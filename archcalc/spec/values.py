@@ -15,8 +15,9 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping
 
 from ..errors import SpecError, closest
-from ..limits import (MAX_CHANNELS, MAX_KERNEL, MAX_QUOTED_CHARS, MAX_REPEATS,
-                      MAX_RESOLUTION, MAX_STRIDE)
+from ..limits import (MAX_CHANNELS, MAX_KERNEL, MAX_OPERANDS, MAX_QUOTED_CHARS, MAX_RANK,
+                      MAX_SHAPE_SIZE,
+                      MAX_REPEATS, MAX_RESOLUTION, MAX_STRIDE)
 from ..numbers import parse_decimal, quote
 from ..rounding import PADDINGS
 from . import schema
@@ -156,6 +157,40 @@ def reference(v):
     return v
 
 
+shape_size = _int_in(1, MAX_SHAPE_SIZE, "positive integer", "MAX_SHAPE_SIZE")
+
+
+def shape(v):
+    """A fixed tensor shape (batch excluded): a list of at most MAX_RANK positive integers."""
+    if not isinstance(v, list) or len(v) > MAX_RANK:
+        raise ValueError(f"expected a shape such as [197, 192] (at most {MAX_RANK} sizes, "
+                         f"MAX_RANK), got {quote(v)}")
+    return tuple(shape_size(d) for d in v)
+
+
+def references(v):
+    """`of`: the earlier tensors an op reads, in order (1 to MAX_OPERANDS names: DenseNet
+    concatenates a single tensor, `torch.cat([x], 1)`)."""
+    if not isinstance(v, list) or not 1 <= len(v) <= MAX_OPERANDS:
+        raise ValueError(f"expected a list of 1 to {MAX_OPERANDS} earlier row names "
+                         f"(MAX_OPERANDS), got {quote(v)}")
+    return tuple(reference(r) for r in v)
+
+
+def function(v):
+    """`act`'s `fn`: an element-wise function's name (gelu, tanh, ...) or `OP const` (x * 0.5)."""
+    if not isinstance(v, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,30}( const)?", v):
+        raise ValueError(f"expected a function name such as gelu or 'mul const', got {quote(v)}")
+    return v
+
+
+def axis(v):
+    """An axis counted from the end (-1 the last), as imported models' concat and split use."""
+    if isinstance(v, bool) or not isinstance(v, int) or not -MAX_RANK <= v <= -1:
+        raise ValueError(f"expected an axis from -1 (the last) to -{MAX_RANK}, got {quote(v)}")
+    return v
+
+
 KEY_CHECKS: dict[str, Callable] = {
     "n": _int_in(1, MAX_REPEATS, "positive integer", "MAX_REPEATS"), "c": pos_int,
     "k": _int_in(1, MAX_KERNEL, "positive integer", "MAX_KERNEL"),
@@ -174,6 +209,9 @@ KEY_CHECKS: dict[str, Callable] = {
                                                         "MAX_STRIDE"),
     "size": input_size, "to": reference,
     "block": _int_in(1, MAX_STRIDE, "positive integer", "MAX_STRIDE"), "when": boolean,
+    "fn": function, "shape": shape, "expects": shape, "of": references, "axis": axis, "stream_group": identifier,
+    "axes": _int_in(1, MAX_RANK, "positive integer", "MAX_RANK"), "affine": boolean,
+    "index": _int_in(0, MAX_CHANNELS, "non-negative integer", "MAX_CHANNELS"), "parts": pos_int,
 }
 
 

@@ -57,7 +57,11 @@ def _leaky(inplace: bool = True) -> nn.Module:
 
 
 ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6, "hswish": nn.Hardswish, "swish": nn.SiLU,
-               "sigmoid": nn.Sigmoid, "hsigmoid": nn.Hardsigmoid, "leaky_relu": _leaky}
+               "sigmoid": nn.Sigmoid, "hsigmoid": nn.Hardsigmoid, "leaky_relu": _leaky,
+               # an imported model's (`{op: act, fn: ...}` rows of archcalc import)
+               "gelu": lambda inplace=True: nn.GELU(), "tanh": lambda inplace=True: nn.Tanh(),
+               "elu": nn.ELU, "selu": nn.SELU, "celu": nn.CELU, "mish": nn.Mish,
+               "softplus": lambda inplace=True: nn.Softplus()}
 
 
 @builder(OpKind.ACT)
@@ -209,6 +213,8 @@ class GraphNet(nn.Module):
                 if slot[name] != 0:
                     raise OptionError("the torch backend needs the input node first")
                 continue
+            if not graph.inputs(name):      # a stored tensor (an imported model's PARAM)
+                raise UnsupportedOpError(f"no torch builder for op kind '{op.kind}' (node {name})")
             in_shape = graph.shape(graph.inputs(name)[0])
             if not all(isinstance(v, int) for v in (*graph.shape(name), *in_shape)):
                 raise OptionError(f"{name}: channel counts are not whole numbers (rounding: none); "
@@ -327,3 +333,6 @@ def _space_to_depth(op: Op, in_shape: tuple) -> nn.Module:
 @builder(OpKind.L2NORM)
 def _l2norm(op: Op, in_shape: tuple) -> nn.Module:
     return L2Norm(in_shape[0])
+
+
+from . import tensor_build  # noqa: E402,F401  (registers the imported ops' builders)
