@@ -37,11 +37,11 @@ class ArchcalcDash(Dash):
 
 
 def create_app(specs_dir, db_path=None, *, workspace: Workspace | None = None,
-               host: str | None = None, port: int | None = None) -> Dash:
+               host: str | None = None, port: int | None = None, extra_specs=()) -> Dash:
     """The dashboard for the specs in `specs_dir` (and measured latencies from `db_path`).
     With `host` and `port` (a loopback bind), requests for any other Host are refused; `run`
     installs the same check for the address it serves."""
-    ws = workspace or Workspace(specs_dir, db_path)
+    ws = workspace or Workspace(specs_dir, db_path, extra_specs=extra_specs)
     app = ArchcalcDash(__name__, assets_folder=str(HERE / "assets"), title="archcalc dashboard",
                        update_title=None, suppress_callback_exceptions=True)
     app.server.config["MAX_CONTENT_LENGTH"] = 4 * L.DASHBOARD_MAX_UPLOAD_BYTES
@@ -52,7 +52,8 @@ def create_app(specs_dir, db_path=None, *, workspace: Workspace | None = None,
     return app
 
 
-def main(host: str = "127.0.0.1", port: int = 8050, specs_dir="specs", db_path=None) -> int:
+def main(host: str = "127.0.0.1", port: int = 8050, specs_dir="specs", db_path=None,
+         extra_specs=()) -> int:
     """Serve the dashboard (blocking). Warns on stderr when `host` is not a loopback address;
     on a loopback address, answers only requests for localhost / 127.0.0.1 / [::1]."""
     serving.validate_bind(host, port)
@@ -62,7 +63,7 @@ def main(host: str = "127.0.0.1", port: int = 8050, specs_dir="specs", db_path=N
               f"use it (pasted specs are checked in a sandbox with size, time and memory limits, "
               f"and nothing outside {specs_dir} is read). Use --host 127.0.0.1 to keep it local.",
               file=sys.stderr)
-    app = create_app(specs_dir, db_path)
+    app = create_app(specs_dir, db_path, extra_specs=extra_specs)
     ws = app.archcalc_workspace
 
     def warm():        # the first page load then finds the frontier and the designer ready

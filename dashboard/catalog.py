@@ -35,7 +35,9 @@ class Catalog:
     """The spec files directly inside --specs. A browser request names a spec by its file name;
     anything not in this listing is refused, so nothing outside --specs is ever read."""
 
-    def __init__(self, specs_dir):
+    def __init__(self, specs_dir, extra_files=()):
+        """`extra_files`: spec files named by the server's own command line (`dashboard
+        --model`: the specs archcalc import wrote), listed after the folder's."""
         self.dir = Path(specs_dir).expanduser().resolve()
         self.entries: dict[str, CatalogEntry] = {}
         self.errors: dict[str, str] = {}
@@ -43,6 +45,8 @@ class Catalog:
             raise archcalc.OptionError(f"--specs: not a directory: {specs_dir}")
         files = sorted(p for p in self.dir.iterdir()
                        if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+        files += [Path(f) for f in extra_files if Path(f).name not in {p.name for p in files}]
+        self.extra_dirs = sorted({str(Path(f).resolve().parent) for f in extra_files})
         for i, p in enumerate(files):
             try:
                 spec = archcalc.load_spec(str(p))
@@ -62,7 +66,10 @@ class Catalog:
     def scrub(self, message: str) -> str:
         """A message for the browser: the specs folder's path removed (file names stay)."""
         folder = str(self.dir)
-        return str(message).replace(folder + os.sep, "").replace(folder, self.dir.name)
+        message = str(message)
+        for extra in getattr(self, "extra_dirs", ()):      # dashboard --model's private folder
+            message = message.replace(extra + os.sep, "")
+        return message.replace(folder + os.sep, "").replace(folder, self.dir.name)
 
     def path(self, key: str) -> str:
         entry = self.entries.get(key)

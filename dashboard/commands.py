@@ -8,7 +8,8 @@ from .serving import port_number
 
 
 def add_commands(subparsers) -> None:
-    """Register `dashboard [--host 127.0.0.1] [--port 8050] [--specs DIR] [--db PATH]`."""
+    """Register `dashboard [--host 127.0.0.1] [--port 8050] [--specs DIR] [--model MODEL ...]
+    [--db PATH]`."""
     p = subparsers.add_parser(
         "dashboard", help="serve the interactive dashboard (frontiers, designer, compare, editor)",
         description="Serve the archcalc dashboard: accuracy-vs-cost frontiers of the published "
@@ -22,6 +23,13 @@ def add_commands(subparsers) -> None:
     p.add_argument("--specs", default=None, metavar="DIR",
                    help="folder of spec files to offer (default: the zoo that ships with "
                         "archcalc); the browser can open nothing outside it")
+    p.add_argument("--model", dest="models", action="append", default=[], metavar="MODEL",
+                   help="also offer this model (package.module:callable, file.py:callable or "
+                        "model.onnx; repeatable): imported and written as a spec (archcalc "
+                        "import) when the server starts, so the browser can name it but never "
+                        "run Python")
+    p.add_argument("--input-shape", default=None, metavar="CxHxW",
+                   help="the --model inputs' shape (default 3x224x224)")
     p.add_argument("--db", default=None, metavar="PATH",
                    help="results database with measured latencies (default: archcalc's results "
                         "database if it exists)")
@@ -42,5 +50,9 @@ def run(args: argparse.Namespace) -> str:
     if args.specs is None:
         from archcalc.zoo import zoo_dir
         args.specs = str(zoo_dir())
-    main(args.host, args.port, args.specs, args.db)
+    extra = ()
+    if args.models:
+        from .models import write_model_specs
+        extra = write_model_specs(args.models, args.input_shape)
+    main(args.host, args.port, args.specs, args.db, extra_specs=extra)
     return ""

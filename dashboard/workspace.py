@@ -74,9 +74,10 @@ def text_sha(text: str) -> str:
 class Workspace:
     """The dashboard's state: catalog, caches, user specs, worker pools, results database."""
 
-    def __init__(self, specs_dir, db_path=None, *, sandbox=None, wait_for_compile=False):
+    def __init__(self, specs_dir, db_path=None, *, sandbox=None, wait_for_compile=False,
+                 extra_specs=()):
         from .trust import published_sets
-        self.catalog = Catalog(specs_dir)
+        self.catalog = Catalog(specs_dir, extra_specs)
         self.wait_for_compile = wait_for_compile
         self.db_path = db_path
         self._lock = threading.RLock()
