@@ -63,7 +63,8 @@ def main(host: str = "127.0.0.1", port: int = 8050, specs_dir="specs", db_path=N
               f"use it (pasted specs are checked in a sandbox with size, time and memory limits, "
               f"and nothing outside {specs_dir} is read). Use --host 127.0.0.1 to keep it local.",
               file=sys.stderr)
-    app = create_app(specs_dir, db_path, extra_specs=extra_specs)
+    app = create_app(specs_dir, db_path, extra_specs=extra_specs) if extra_specs else \
+        create_app(specs_dir, db_path)
     ws = app.archcalc_workspace
 
     def warm():        # the first page load then finds the frontier and the designer ready

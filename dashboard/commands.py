@@ -50,9 +50,10 @@ def run(args: argparse.Namespace) -> str:
     if args.specs is None:
         from archcalc.zoo import zoo_dir
         args.specs = str(zoo_dir())
-    extra = ()
     if args.models:
         from .models import write_model_specs
-        extra = write_model_specs(args.models, args.input_shape)
-    main(args.host, args.port, args.specs, args.db, extra_specs=extra)
+        main(args.host, args.port, args.specs, args.db,
+             extra_specs=write_model_specs(args.models, args.input_shape))
+    else:
+        main(args.host, args.port, args.specs, args.db)
     return ""

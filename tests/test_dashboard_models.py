@@ -78,3 +78,28 @@ def test_a_model_error_names_the_file_never_the_servers_folder():
     bad = designer_view(ws, "file:model_vit_tiny.yaml", 1, 64)       # token shapes are fixed
     text = str(bad)
     assert "model_vit_tiny.yaml:" in text and folder not in text
+
+
+def test_the_command_line_hands_the_written_specs_to_the_app(monkeypatch):
+    import argparse
+    import dashboard.app as dash_app
+    from dashboard.commands import add_commands
+    monkeypatch.chdir(REPO)
+    seen = {}
+
+    def main(host, port, specs, db, extra_specs=()):
+        app = dash_app.create_app(specs, db, extra_specs=extra_specs)
+        seen["keys"] = sorted(app.archcalc_workspace.catalog.entries)
+        seen["page"] = app.server.test_client().get("/").status_code
+    monkeypatch.setattr(dash_app, "main", main)
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers())
+    args = parser.parse_args(["dashboard", "--port", str(port), "--model", REF,
+                              "--input-shape", "3x64x64"])
+    args.run(args)
+    assert "model_resnet18.yaml" in seen["keys"] and "mobilenet_v2.yaml" in seen["keys"]
+    assert seen["page"] == 200
