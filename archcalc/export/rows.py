@@ -20,12 +20,12 @@ other numbers is never written.
 """
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass, field
 
 from ..errors import OptionError
 from ..ops import CONV_KINDS, OpKind, numel
 from ..spec.schema import ACTIVATIONS
+from .text import unique_name
 
 PASS_THROUGH = (OpKind.BN, OpKind.ACT, OpKind.VIEW, OpKind.COPY, OpKind.UPSAMPLE,
                 OpKind.SOFTMAX, OpKind.POOL, OpKind.ADAPTIVE_POOL)
@@ -77,18 +77,6 @@ def _tied_to_output(graph) -> set:
             elif op.kind in PASS_THROUGH:
                 stack.extend(graph.inputs(n))
     return tied
-
-
-def _identifier(text: str, taken: set) -> str:
-    base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text).strip("_") or "t"
-    if base[0].isdigit() or keyword.iskeyword(base) or base == "input":
-        base = "t_" + base
-    name, k = base, 1
-    while name in taken:
-        k += 1
-        name = f"{base}_{k}"
-    taken.add(name)
-    return name
 
 
 def _chain(graph, order, i: int, conv: str) -> list:
@@ -287,7 +275,8 @@ def _wire(graph, rows: list, row_of: dict) -> Emitted:
         if owner.output != node:
             refuse(graph, node, "a later op reads it from inside a fused conv row")
         if owner.name is None:
-            owner.name = _identifier(owner.comment or owner.output, taken)
+            owner.name = unique_name(owner.comment or owner.output, taken, prefix="t_", empty="t",
+                                     reserved=("input",))
         return owner.name
 
     previous = graph.names[0]

@@ -31,10 +31,13 @@ def row_text(keys: dict) -> str:
     return "{" + ", ".join(f"{k}: {scalar(v)}" for k, v in keys.items()) + "}"
 
 
-def _section_name(block: str, taken: set) -> str:
-    base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in block).strip("_") or "layers"
-    if base[0].isdigit() or keyword.iskeyword(base):
-        base = "s_" + base
+def unique_name(text: str, taken: set, *, prefix: str, empty: str, reserved=()) -> str:
+    """A YAML-safe identifier from `text` (other characters as `_`; `prefix` before a leading
+    digit, a Python keyword or a reserved word), made unique against `taken` (`_2`, `_3`,
+    ...) and added to it: a row's `name:` and a section's key."""
+    base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text).strip("_") or empty
+    if base[0].isdigit() or keyword.iskeyword(base) or base in reserved:
+        base = prefix + base
     name, k = base, 1
     while name in taken:
         k += 1
@@ -58,7 +61,7 @@ def spec_text(emitted, *, name: str, source: str, channels: int, resolution,
     current = None
     for row in emitted.rows:
         if row.section != (current[0] if current else None):
-            current = (row.section, _section_name(row.section, taken))
+            current = (row.section, unique_name(row.section, taken, prefix="s_", empty="layers"))
             lines.append(f"  {current[1]}:")
         keys = dict(row.keys)
         if row.name is not None:
