@@ -44,7 +44,7 @@ MODEL_FILE = textwrap.dedent('''
     NOT_CALLABLE = 3
 
     def odd():
-        return nn.Sequential(nn.Conv2d(3, 4, 3), nn.LeakyReLU())
+        return nn.Sequential(nn.Conv2d(3, 4, 3), nn.PixelShuffle(2))
 ''')
 
 
@@ -127,7 +127,7 @@ def test_resolution_hxw_and_compare(capsys):
     ("{file}:build", ["--symbolic"], "no closed forms"),
     ("{file}:build", ["--input-shape", "3x224"], "--input-shape expects CxHxW"),
     ("{file}:build", ["--resolution", "0.5x"], "--resolution for a model expects"),
-    ("{file}:odd", [], "leaky_relu"),
+    ("{file}:odd", [], "pixel_shuffle"),
     ("missing.onnx", [], "no such ONNX file"),
     ("/no/such/dir/m.py:build", [], "no such file"),
 ])
@@ -144,10 +144,10 @@ def test_allow_unknown_on_the_command_line(capsys, model_file):
     rc, out, err = run(capsys, "report", f"{model_file}:odd", "--allow-unknown", "-f", "json")
     assert rc == 0, err
     data = json.loads(out)
-    assert data["warnings"] == ["unknown op aten.leaky_relu.default at 1 x1: counted as zero"]
+    assert data["warnings"] == ["unknown op aten.pixel_shuffle.default at 1 x1: counted as zero"]
     assert data["totals"]["madds"] == 4 * 27 * 222 * 222
     rc, out, err = run(capsys, "report", f"{model_file}:odd", "--allow-unknown")
-    assert "warnings:\n  unknown op aten.leaky_relu.default at 1 x1" in out
+    assert "warnings:\n  unknown op aten.pixel_shuffle.default at 1 x1" in out
 
 
 def test_subprocess_bad_reference_has_no_traceback(model_file):
@@ -205,12 +205,12 @@ def test_compare_prints_a_models_warnings(capsys, model_file):
     rc, out, err = run(capsys, "compare", f"{model_file}:odd", f"{model_file}:odd@1,64",
                        "--allow-unknown")
     assert rc == 0, err
-    assert out.endswith("warnings:\n  odd: unknown op aten.leaky_relu.default at 1 x1: "
-                        "counted as zero\n  odd @64: unknown op aten.leaky_relu.default at 1 x1: "
+    assert out.endswith("warnings:\n  odd: unknown op aten.pixel_shuffle.default at 1 x1: "
+                        "counted as zero\n  odd @64: unknown op aten.pixel_shuffle.default at 1 x1: "
                         "counted as zero\n")
     rc, out, err = run(capsys, "compare", f"{model_file}:odd", f"{REF}:resnet18",
                        "--allow-unknown", "-f", "json")
     entries = json.loads(out)["entries"]
     assert [len(e["warnings"]) for e in entries] == [1, 0]
     rc, out, err = run(capsys, "compare", f"{model_file}:odd", "--allow-unknown", "-f", "csv")
-    assert out.startswith("# warning: odd: unknown op aten.leaky_relu.default at 1 x1")
+    assert out.startswith("# warning: odd: unknown op aten.pixel_shuffle.default at 1 x1")

@@ -19,7 +19,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import archcalc  # noqa: E402
+import reference_detection as rd  # noqa: E402
 import reference_models as rm  # noqa: E402
+import reference_nasnet as rna  # noqa: E402
 import reference_mnasnet as rmn  # noqa: E402
 import reference_segmentation as rs  # noqa: E402
 import reference_torchvision as rtv  # noqa: E402
@@ -48,6 +50,10 @@ MODELS = {   # name: (builder, input C x H x W)
     "lraspp_mobilenet_v3_large": (rs.lraspp_mobilenet_v3_large, (3, 224, 224)),
     "deeplabv3_mobilenet_v3_large": (rs.deeplabv3_mobilenet_v3_large, (3, 224, 224)),
     "deeplabv3_mobilenet_v2": (rs.deeplabv3_mobilenet_v2, (3, 257, 257)),
+    # leaky ReLU and the pixel_unshuffle passthrough (YOLOv2), NASNet's padded shifted path
+    "yolov2": (rd.yolov2, (3, 160, 160)),
+    "yolov2_released_cfg": (lambda: rd.yolov2(passthrough_conv=True), (3, 160, 160)),
+    "nasnet_a_mobile": (rna.nasnet_a_mobile, (3, 96, 96)),
 }
 
 
@@ -237,7 +243,7 @@ def test_unknown_ops_are_refused_in_one_line(tmp_path):
     """An op counted as zero under --allow-unknown cannot be written as a row: one line, exit 2."""
     model = tmp_path / "odd.py"
     model.write_text("from torch import nn\n\ndef build():\n"
-                     "    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.LeakyReLU())\n")
+                     "    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.PixelShuffle(2))\n")
     proc = subprocess.run([sys.executable, "-m", "archcalc", "import", f"{model}:build",
                            "--allow-unknown"], capture_output=True, text=True, timeout=120,
                           cwd=ROOT)

@@ -94,12 +94,10 @@ CASES = [
     ("ssdlite_mobilenet_v2", "reference_ssdlite.py:ssdlite_mobilenet_v2", {"num_classes": 91},
      []),
     ("ssdlite_mobilenet_v1", "reference_ssdlite.py:ssdlite_mobilenet_v1", {}, []),
-    ("nasnet_a_mobile", "reference_nasnet.py:nasnet_a_mobile", {}, ["--allow-unknown"]),
-    ("nasnet_a_mobile", "reference_nasnet.py:nasnet_a_mobile", {}, ["--allow-unknown",
-                                                                    "--resolution", "96"]),
-    ("yolov2", "reference_detection.py:yolov2", {"passthrough_conv": False},
-     ["--allow-unknown"]),
-    ("yolov2", "reference_detection.py:yolov2", {"passthrough_conv": True}, ["--allow-unknown"]),
+    ("nasnet_a_mobile", "reference_nasnet.py:nasnet_a_mobile", {}, []),
+    ("nasnet_a_mobile", "reference_nasnet.py:nasnet_a_mobile", {}, ["--resolution", "96"]),
+    ("yolov2", "reference_detection.py:yolov2", {"passthrough_conv": False}, []),
+    ("yolov2", "reference_detection.py:yolov2", {"passthrough_conv": True}, []),
 ]
 
 
@@ -162,13 +160,12 @@ def test_parallel_branches_and_a_merged_predictor_are_reported(capsys):
     # the spec's predictor writes box (5 x 5 = 25) and class (5 x 80 = 400) convs on the same
     # tensor: 1024 x 425 + 425 = 435,625 parameters together
     rc, out, err = run(capsys, "verify", "specs/yolov2.yaml", "--against",
-                       "tests/reference_detection.py:yolov2", "--allow-unknown",
+                       "tests/reference_detection.py:yolov2",
                        "--set", "passthrough_conv=false")
     assert rc == 0, err
     assert "1 group(s) of layers reading one tensor matched as one layer" in out
-    # leaky ReLU and the passthrough's space-to-depth have no import rule yet: named, zero
-    assert "warning: the model's ops without a rule counted as zero: " \
-           "aten.leaky_relu_.default, aten.pixel_unshuffle.default" in out
+    # leaky ReLU and the passthrough's pixel_unshuffle are imported (no unknown op left)
+    assert "warning" not in out
 
 
 def test_a_differing_head_is_the_first_difference(capsys):

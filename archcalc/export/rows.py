@@ -149,11 +149,13 @@ def _single_keys(graph, n: str, tied: set) -> dict:
             return {"op": "flatten"}
         if tuple(shape) == tuple(in_shape):
             return {"op": word}
-        if numel(shape) != numel(in_shape):          # a selection (select, narrow, expand)
+        if numel(shape) != numel(in_shape):  # a selection (select, narrow, expand), a padding
             return {"op": word, "shape": list(shape), "expects": list(in_shape)}
         return {"op": word, "shape": list(shape)}
     if k is OpKind.SHUFFLE:
         return {"op": "shuffle", "groups": op.groups}
+    if k is OpKind.SPACE_TO_DEPTH:
+        return {"op": "space_to_depth", "block": op.stride}
     if k is OpKind.SLICE:
         total = in_shape[op.axis]
         if op.out_ch <= 0 or total % op.out_ch or op.start % op.out_ch:

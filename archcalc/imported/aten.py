@@ -18,12 +18,14 @@ ACTIVATIONS = {"relu": "relu", "hardswish": "hswish", "silu": "swish", "sigmoid"
                "selu": "selu", "celu": "celu", "mish": "mish", "softplus": "softplus",
                "relu6": "relu6", "clamp": "clamp", "clamp_min": "clamp", "clamp_max": "clamp",
                "sqrt": "sqrt", "rsqrt": "rsqrt", "reciprocal": "reciprocal", "neg": "neg",
-               "exp": "exp", "log": "log", "abs": "abs", "erf": "erf", "pow": "pow"}
+               "exp": "exp", "log": "log", "abs": "abs", "erf": "erf", "pow": "pow",
+               "leaky_relu": "leaky_relu"}
 VIEWS = {"view", "_unsafe_view", "reshape", "_reshape_alias", "flatten", "unflatten", "permute",
          "transpose", "t", "unsqueeze", "squeeze", "expand", "alias", "detach", "view_as",
          "expand_as", "movedim", "swapaxes", "select", "slice", "narrow", "as_strided",
          "dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout", "identity"}
-COPIES = {"clone", "contiguous", "_to_copy", "to"}
+COPIES = {"clone", "contiguous", "_to_copy", "to", "constant_pad_nd", "pad"}   # pad: a new
+#                                   tensor, no arithmetic (NASNet's shifted path pads by one)
 CONVS = {"convolution", "conv2d", "_convolution"}
 LINEARS = {"linear", "addmm", "mm", "matmul"}
 BATCH_NORMS = {"native_batch_norm", "batch_norm", "_native_batch_norm_legit_no_training",
@@ -100,6 +102,8 @@ def map_node(b, n) -> None:
         return _binary(b, n, name)
     if name in VIEWS:
         return b.emit(OpKind.VIEW, [b.node(x[0])], size=strip(n.outputs[0].shape))
+    if name == "pixel_unshuffle":     # YOLOv2's passthrough "reorg": b x b blocks to channels
+        return b.emit(OpKind.SPACE_TO_DEPTH, [b.node(x[0])], stride=n.arg("downscale_factor"))
     if name in COPIES:
         return b.emit(OpKind.COPY, [b.node(x[0])], size=strip(n.outputs[0].shape))
     if name in ("mean", "adaptive_avg_pool2d", "_adaptive_avg_pool2d", "adaptive_max_pool2d",

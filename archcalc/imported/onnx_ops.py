@@ -5,7 +5,8 @@ torchvision's classification models: Conv, Gemm, MatMul, BatchNormalization,
 LayerNormalization, Relu / Clip / HardSwish / HardSigmoid / Sigmoid / Gelu / Tanh, Add / Mul /
 Sub / Div, MaxPool / AveragePool / GlobalAveragePool / ReduceMean, Concat, Split /
 SplitToSequence + SequenceAt, Softmax, and the data-movement operators (Reshape, Transpose,
-Flatten, Squeeze, Unsqueeze, Gather, Slice, Expand, Identity, Dropout, Cast) as free views.
+Flatten, Squeeze, Unsqueeze, Gather, Slice, Expand, Identity, Dropout, Cast) as free views;
+LeakyRelu, SpaceToDepth (YOLOv2) and a constant Pad (a copy, no arithmetic).
 Shape plumbing (Shape, Constant, ... on initializers) reads no activation and leaves no node.
 A Conv's bias counts only when it is an initializer (optimize=False adds a runtime zero bias
 built by Expand / CastLike: not a parameter). MatMul with an initializer as its right operand
@@ -20,7 +21,7 @@ ACTIVATIONS = {"Relu": "relu", "Clip": "clip", "HardSwish": "hswish", "HardSigmo
                "Sigmoid": "sigmoid", "Gelu": "gelu", "Tanh": "tanh", "Elu": "elu", "Selu": "selu",
                "Softplus": "softplus", "Mish": "mish", "Celu": "celu", "Sqrt": "sqrt",
                "Reciprocal": "reciprocal", "Neg": "neg", "Exp": "exp", "Log": "log",
-               "Abs": "abs", "Erf": "erf", "Pow": "pow"}
+               "Abs": "abs", "Erf": "erf", "Pow": "pow", "LeakyRelu": "leaky_relu"}
 VIEWS = {"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Gather", "Slice", "Expand",
          "Identity", "Dropout", "Cast", "CastLike"}
 BINARY = {"Add": OpKind.ADD, "Sub": OpKind.ADD, "Mul": OpKind.MUL, "Div": OpKind.MUL}
@@ -72,6 +73,10 @@ def map_node(b, n) -> None:
         return b.emit(OpKind.ACT, present, act=f"{op.lower()} const")
     if op in VIEWS:
         return b.emit(OpKind.VIEW, [b.node(x[0])], size=strip(n.outputs[0].shape))
+    if op == "Pad" and n.arg("mode", "constant") in ("constant", b"constant"):
+        return b.emit(OpKind.COPY, [b.node(x[0])], size=strip(n.outputs[0].shape))
+    if op == "SpaceToDepth":
+        return b.emit(OpKind.SPACE_TO_DEPTH, [b.node(x[0])], stride=n.arg("blocksize"))
     if op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean"):
         return _pool(b, n, x[0])
     if op == "Concat":

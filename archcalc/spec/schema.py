@@ -342,7 +342,8 @@ class StandaloneRow(Row):
     scale: str = "all"
     divisor: int | None = None
     stream_group: str | None = None  # streamed block (MobileNetV2 Sec. 5.1) of its op
-    expects: tuple = ()              # view: the input shape it was written for (a selection)
+    expects: tuple = ()              # view / copy: the input shape it was written for (a
+    #                                  selection, a padding)
 
 
 @dataclass(frozen=True)
@@ -370,7 +371,7 @@ ROW_TYPES: dict[str, type[Row]] = {
 # keys each imported-op row takes (StandaloneRow holds the union); spec/rows.py checks them
 _S = "stream_group"
 STANDALONE_KEYS = {"bn": (_S,), "act": ("fn", _S), "softmax": (_S,), "flatten": (_S,),
-                   "view": ("shape", "expects"), "copy": ("shape",), "mean": (),
+                   "view": ("shape", "expects"), "copy": ("shape", "expects"), "mean": (),
                    "shuffle": ("groups", _S), "slice": ("index", "parts", "axis", _S),
                    "linear": ("c", "bias", "scale", "divisor", _S), "param": ("shape",),
                    "layernorm": ("axes", "affine"), "groupnorm": ("groups", "affine"),
