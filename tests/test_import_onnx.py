@@ -19,7 +19,22 @@ import reference_models as rm  # noqa: E402
 import reference_torchvision as rtv  # noqa: E402
 from archcalc import cli  # noqa: E402
 
+class LeakyReorgPad(torch.nn.Module):
+    """YOLOv2's leaky ReLU and passthrough reorg, NASNet's padded shifted path, in small."""
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.act = torch.nn.LeakyReLU(0.1)
+        self.head = torch.nn.Conv2d(32, 4, 1)
+
+    def forward(self, x):
+        x = torch.nn.functional.pixel_unshuffle(self.act(self.conv(x)), 2)
+        x = torch.nn.functional.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
+        return self.head(x)
+
+
 CASES = {   # name: (builder, input C x H x W)
+    "leaky_reorg_pad_64": (LeakyReorgPad, (3, 64, 64)),
     "mobilenet_v2_160": (rm.mobilenet_v2, (3, 160, 160)),
     "resnet18_224x320": (rm.resnet18, (3, 224, 320)),
     "mobilenet_v3_small_224": (rtv.mobilenet_v3_small, (3, 224, 224)),
