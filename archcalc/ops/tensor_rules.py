@@ -133,8 +133,8 @@ class ViewRule:
 
 @rule(OpKind.COPY)
 class CopyRule:
-    """contiguous / clone: the data copied into a new tensor of shape `op.size`; no
-    arithmetic (it matters for memory only)."""
+    """contiguous / clone / constant padding (F.pad, NASNet's shifted path): the data copied
+    into a new tensor of shape `op.size`; no arithmetic (it matters for memory only)."""
     @staticmethod
     def shape(op, inputs):
         return tuple(op.size)
