@@ -12,12 +12,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 pytest.importorskip("onnxscript")
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import archcalc  # noqa: E402
 import reference_models as rm  # noqa: E402
 import reference_torchvision as rtv  # noqa: E402
 from archcalc import cli  # noqa: E402
+from test_import_torch import fcm_madds as fcm_meta  # noqa: E402  (one definition)
 
 class LeakyReorgPad(torch.nn.Module):
     """YOLOv2's leaky ReLU and passthrough reorg, NASNet's padded shifted path, in small."""
@@ -44,17 +44,12 @@ CASES = {   # name: (builder, input C x H x W)
 }
 
 
-def fcm_meta(model, shape) -> int:
-    meta = {k: torch.empty_like(v, device="meta") for k, v in
-            list(model.named_parameters()) + list(model.named_buffers())}
-    fast = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with FlopCounterMode(display=False) as counter, torch.no_grad():
-            torch.func.functional_call(model, meta, (torch.empty(1, *shape, device="meta"),))
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fast)
-    return counter.get_total_flops() // 2
+def export_onnx(model, shape, path) -> None:
+    """torch.onnx.export as the tests use it: dynamo, optimize=False (every parameter kept)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, *shape),), str(path), dynamo=True,
+                          optimize=False, verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +60,7 @@ def exported(tmp_path_factory):
     for name, (build, shape) in CASES.items():
         model = build().eval()
         path = folder / f"{name}.onnx"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, (torch.randn(1, *shape),), str(path), dynamo=True,
-                              optimize=False, verbose=False)
+        export_onnx(model, shape, path)
         out[name] = (model, shape, path)
     return out
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ import test_import_torch as tit  # noqa: E402
 from archcalc import cli  # noqa: E402
 from archcalc.export import export_spec, round_trip_differences  # noqa: E402
 from archcalc.export.rows import emit_rows  # noqa: E402
-from test_import_onnx import fcm_meta  # noqa: E402
+from test_import_onnx import export_onnx, fcm_meta  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -215,10 +214,7 @@ def onnx_files(tmp_path_factory):
                                ("mobilenet_v3_small", rtv.mobilenet_v3_small, (3, 224, 224))):
         model = build().eval()
         path = folder / f"{name}.onnx"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, (torch.randn(1, *shape),), str(path), dynamo=True,
-                              optimize=False, verbose=False)
+        export_onnx(model, shape, path)
         out[name] = (model, shape, path)
     return out
 

@@ -145,14 +145,7 @@ def _conv(b, n) -> None:
     d = _pair(n.arg("dilation", 1), "dilation")
     pad = n.arg("padding", 0)
     p = pad if isinstance(pad, str) else _pair(pad, "padding")
-    g = int(n.arg("groups", 1))
-    c_in, c_out = strip(x.shape)[-3], w.shape[0]
-    kind = OpKind.POINTWISE if k == 1 else OpKind.CONV if g == 1 else \
-        OpKind.DEPTHWISE if g == c_in == c_out else OpKind.GROUPED_CONV
-    has_bias = bias is not None and bias.kind == "parameter"
-    b.consume(w, bias)
-    b.emit(kind, [b.node(x)], out_ch=c_out, kernel=k, stride=s, padding=p, groups=g,
-           bias=has_bias, dilation=d if k != 1 else 1)
+    b.conv(x, w, bias, k, s, p, int(n.arg("groups", 1)), d)
 
 
 def _linear(b, n, name: str) -> None:

@@ -28,6 +28,17 @@ def parent(path: str) -> str:
     return path.rpartition(".")[0]
 
 
+
+def _unique(base: str, taken: set) -> str:
+    """`base`, or `base_1`, `base_2`, ... the first not in `taken` (then added to it): node
+    and layer names stay distinct when a module runs twice."""
+    name, k = base, 0
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    taken.add(name)
+    return name
+
 class Namer:
     """Gives each emitted op its node name, layer and block, in execution order."""
 
@@ -43,13 +54,7 @@ class Namer:
         self.current: tuple | None = None          # (anchor module, layer name)
 
     def node_name(self, module: str, op_short: str) -> str:
-        base = module or op_short
-        name, k = base, 0
-        while name in self.nodes:
-            k += 1
-            name = f"{base}_{k}"
-        self.nodes.add(name)
-        return name
+        return _unique(module or op_short, self.nodes)
 
     def _is_leaf(self, path: str) -> bool:
         return not self.children.get(path)
@@ -65,12 +70,7 @@ class Namer:
         return module
 
     def _fresh(self, base: str) -> str:
-        name, k = base, 0
-        while name in self.layers:
-            k += 1
-            name = f"{base}_{k}"
-        self.layers.add(name)
-        return name
+        return _unique(base, self.layers)
 
     def layer(self, kind: OpKind, module: str, op_short: str) -> tuple[str, str]:
         """(layer, block) of the next op."""

@@ -119,14 +119,7 @@ def _conv(b, n) -> None:
     if n.arg("auto_pad", "NOTSET") not in ("NOTSET", ""):
         raise Unsupported(f"auto_pad {n.arg('auto_pad')}")
     p = _square(n.arg("pads", (0, 0, 0, 0)), "padding")
-    g = int(n.arg("group", 1))
-    c_in, c_out = strip(x.shape)[-3], w.shape[0]
-    kind = OpKind.POINTWISE if k == 1 else OpKind.CONV if g == 1 else \
-        OpKind.DEPTHWISE if g == c_in == c_out else OpKind.GROUPED_CONV
-    has_bias = bias is not None and bias.kind == "parameter"
-    b.consume(w, bias)
-    b.emit(kind, [b.node(x)], out_ch=c_out, kernel=k, stride=s, padding=p, groups=g, bias=has_bias,
-           dilation=d if k != 1 else 1)
+    b.conv(x, w, bias, k, s, p, int(n.arg("group", 1)), d)
 
 
 def _matmul(b, n) -> None:

@@ -145,6 +145,20 @@ class Builder:
                     self.node_of[t.name] = name
         return name
 
+    def conv(self, x, w, bias, kernel: int, stride: int, padding, groups: int,
+             dilation: int) -> str:
+        """A 2-d convolution of activation `x` by weight `w` (and `bias`, counted when it is a
+        stored parameter), of the kind its kernel and groups make it: pointwise (1 x 1),
+        dense, depthwise (groups = C_in = C_out) or grouped. Both op maps (ATen, ONNX) end here."""
+        c_in, c_out = strip(x.shape)[-3], w.shape[0]
+        kind = OpKind.POINTWISE if kernel == 1 else OpKind.CONV if groups == 1 else \
+            OpKind.DEPTHWISE if groups == c_in == c_out else OpKind.GROUPED_CONV
+        has_bias = bias is not None and bias.kind == "parameter"
+        self.consume(w, bias)
+        return self.emit(kind, [self.node(x)], out_ch=c_out, kernel=kernel, stride=stride,
+                         padding=padding, groups=groups, bias=has_bias,
+                         dilation=dilation if kernel != 1 else 1)
+
     def alias(self, result, node: str) -> None:
         self.node_of[result.name] = node
 
