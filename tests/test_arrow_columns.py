@@ -13,7 +13,8 @@ import pytest
 
 pa = pytest.importorskip("pyarrow")
 
-from archcalc.design.arrow_columns import column, number_column, text_column  # noqa: E402
+from archcalc.design.arrow_columns import (column, number_column, repeated_text_column,  # noqa: E402
+                                           text_column, tiled_text_column)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +45,17 @@ def test_text_columns_equal_pa_array_take():
     assert column(np.array(["12", "3/4"])).to_pylist() == ["12", "3/4"]
     assert column(np.array(["x", "yz"], dtype=object)).to_pylist() == ["x", "yz"]
     assert column(np.array([5, 6], dtype=np.int64)).to_pylist() == [5, 6]
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_repeated_and_tiled_text_columns_equal_take(n):
+    texts = ["0.25", "12345678901", "1", "é", ""]
+    k = len(texts)
+    want_repeated = pa.array(texts, pa.string()).take(pa.array(np.repeat(np.arange(k), n)))
+    want_tiled = pa.array(texts, pa.string()).take(pa.array(np.tile(np.arange(k), n)))
+    assert repeated_text_column(texts, n).equals(want_repeated)
+    assert tiled_text_column(texts, n).equals(want_tiled)
+    assert repeated_text_column(iter([7, 8]), 2).to_pylist() == ["7", "7", "8", "8"]
 
 
 def test_a_sweep_imports_neither_pandas_nor_pyarrow_compute(tmp_path):

@@ -77,3 +77,67 @@ def test_without_pyarrow_the_bytes_are_the_same(forms, monkeypatch):
     plain = io.StringIO()
     sweep.write(forms, WIDTHS + ["0.3333"], RES, plain, "csv", progress=False)
     assert plain.getvalue() == with_arrow.getvalue()
+
+
+ALL_BUILDABLE = list(range(5, 13))     # by_hand: both convs have a side of at least 1
+
+
+def test_all_buildable_grid_bytes_equal_the_plain_join(forms, monkeypatch):
+    """A grid buildable everywhere takes the repeated / tiled text columns (width,
+    resolution, params); the bytes equal the numpy join's, and the values are by hand."""
+    pytest.importorskip("pyarrow")
+    with_arrow = io.StringIO()
+    sweep.write(forms, WIDTHS, ALL_BUILDABLE, with_arrow, "csv", progress=False,
+                block_points=2 * len(ALL_BUILDABLE), workers=2)
+    got = [(row["width"], int(row["resolution"]), int(row["madds"]), int(row["params"]))
+           for row in rows_of(with_arrow.getvalue())]
+    params = {"0.5": 27 * 8 + 9 * 8 * 8, "1": 27 * 8 + 9 * 8 * 8, "2": 27 * 16 + 9 * 16 * 16}
+    assert got == [(w, r, by_hand(w, r), params[w]) for w in WIDTHS for r in ALL_BUILDABLE]
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.csv", None)
+    plain = io.StringIO()
+    sweep.write(forms, WIDTHS, ALL_BUILDABLE, plain, "csv", progress=False)
+    assert plain.getvalue() == with_arrow.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_worker_threads_never_change_the_output(forms, fmt, tmp_path):
+    """Blocks computed on 1 or 3 threads, in blocks of one width row or of all of them:
+    the same file."""
+    if fmt == "parquet":
+        pq = pytest.importorskip("pyarrow.parquet")
+    outputs = []
+    for workers, block_points in [(1, 10**6), (1, 1), (3, 1), (3, 2 * len(RES))]:
+        path = tmp_path / f"{workers}-{block_points}.{fmt}"
+        with open(path, "wb" if fmt != "json" else "w") as fh:
+            counts = sweep.write(forms, WIDTHS + ["0.3333"], RES, fh, fmt, progress=False,
+                                 block_points=block_points, workers=workers)
+        outputs.append((counts, pq.read_table(path) if fmt == "parquet" else path.read_bytes()))
+    for counts, out in outputs[1:]:
+        assert counts == outputs[0][0]
+        assert out.equals(outputs[0][1]) if fmt == "parquet" else out == outputs[0][1]
+
+
+def test_ordered_results_keep_the_order_and_raise_in_turn():
+    """Job 0 cannot finish before job 1 has run (an Event), yet comes out first; a failing
+    job raises when its turn comes, after the results before it."""
+    import threading
+
+    from archcalc.design.sweep_blocks import ordered_results
+    second_ran = threading.Event()
+
+    def job(k):
+        if k == 0:
+            assert second_ran.wait(60)          # a guard against a hang, never a timing
+        if k == 1:
+            second_ran.set()
+        if k == 3:
+            raise ValueError("block 3")
+        return k * k
+    assert list(ordered_results([(k,) for k in range(3)], job, workers=2)) == [0, 1, 4]
+    second_ran.clear()
+    seen = []
+    with pytest.raises(ValueError, match="block 3"):
+        for value in ordered_results([(k,) for k in range(6)], job, workers=2):
+            seen.append(value)
+    assert seen == [0, 1, 4]

@@ -209,6 +209,15 @@ class Evaluator:
                   ) -> Iterator[tuple[int, int, dict]]:
         """The grid in blocks of whole width rows, at most about `max_points` each:
         yields (first width index, end width index, {metric: array (rows, len(resolutions))})."""
+        for start, stop, block in self.grid_blocks(widths, resolutions, metrics, max_points):
+            yield start, stop, block()
+
+    def grid_blocks(self, widths, resolutions, metrics=None, max_points: int = 1 << 20
+                    ) -> list:
+        """The grid's blocks of whole width rows as jobs: [(first width index, end width
+        index, a function computing that block's {metric: array})], in order. The jobs share
+        only read-only atom values and a memo of r atoms (each entry a function of its key),
+        so they may run on several threads at once (numpy releases the GIL on whole arrays)."""
         import numpy as np
 
         from .vectors import GridContext
@@ -216,18 +225,24 @@ class Evaluator:
         ws = width_values(widths)
         rs = resolution_values(resolutions, self.spec.resolution)
         rows = max(1, max_points // max(len(rs), 1))
-        if list(self._partition(ws)) != [()]:
+        groups = self._partition(ws)
+        if list(groups) != [()]:
+            for key in groups:                # every variant compiled here, not on a thread
+                self._variant(key)
             memo: dict = {}                   # r atoms: computed once for every block
-            for start in range(0, len(ws), rows):
-                stop = min(len(ws), start + rows)
-                yield start, stop, self.totals(ws[start:stop], rs, metrics, r_memo=memo)
-            return
+            return [(start, min(len(ws), start + rows),
+                     lambda start=start: self.totals(ws[start:start + rows], rs, metrics,
+                                                     r_memo=memo))
+                    for start in range(0, len(ws), rows)]
         values = self.values(ws, rs)
-        for start in range(0, values.n_a, rows):
-            stop = min(values.n_a, start + rows)
+
+        def block(start: int, stop: int) -> dict:
             ctx = GridContext(values, start, stop)
-            yield start, stop, {m: np.broadcast_to(ctx.eval(self.plans[m]),
-                                                   (stop - start, values.n_r)) for m in metrics}
+            return {m: np.broadcast_to(ctx.eval(self.plans[m]), (stop - start, values.n_r))
+                    for m in metrics}
+        return [(start, min(values.n_a, start + rows),
+                 lambda start=start: block(start, min(values.n_a, start + rows)))
+                for start in range(0, values.n_a, rows)]
 
     def points(self, widths, resolutions, metrics=None) -> dict:
         """Metrics at the paired points (widths[i], resolutions[i]): 1-D arrays."""

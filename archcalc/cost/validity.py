@@ -31,14 +31,23 @@ class Validity:
         self.alpha_test = _side_test([c for c in found if c.axis == "channels"], alpha,
                                      "alpha", source)
         self.r_test = _side_test([c for c in found if c.axis == "spatial"], r, "r", source)
+        self._last_r: tuple | None = None
 
     def alpha_ok(self, widths):
         import numpy as np
         return np.array([self.alpha_test(w) for w in widths], dtype=bool)
 
     def r_ok(self, rs):
+        """r_test at each resolution; the last answer is kept (a sweep asks once per block of
+        widths, always for the same resolutions), read-only."""
         import numpy as np
-        return np.array([self.r_test(x) for x in rs], dtype=bool)
+        key = tuple(rs)
+        last = self._last_r
+        if last is None or last[0] != key:
+            ok = np.array([self.r_test(x) for x in key], dtype=bool)
+            ok.flags.writeable = False
+            last = self._last_r = (key, ok)
+        return last[1]
 
 
 def _side_test(conds, symbol, var: str, source: ExactSource):

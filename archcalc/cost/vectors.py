@@ -94,10 +94,19 @@ class AtomValues:
         self.r_vectors = [_memo(memo, ("comp", e), lambda: exact_vector(fn(self.r_base, zr)))
                           for e, fn in zip(planner.r_side.comp, planner.r_side.comp_fns)]
         self.alphas, self.rs = alphas, rs
+        self._signs: dict = {}            # (side, base atom index): every value >= 0
 
     def nonnegative(self, alpha_idx, r_idx) -> bool:
-        return (all(v >= 0 for i in alpha_idx for v in self.a_base[i])
-                and all(v >= 0 for i in r_idx for v in self.r_base[i]))
+        """Whether every value of these base atoms is >= 0 (each atom checked once)."""
+        signs = self._signs
+        for side, idx, base in (("a", alpha_idx, self.a_base), ("r", r_idx, self.r_base)):
+            for i in idx:
+                ok = signs.get((side, i))
+                if ok is None:
+                    ok = signs[(side, i)] = bool((base[i] >= 0).all())
+                if not ok:
+                    return False
+        return True
 
 
 class PlanContext:

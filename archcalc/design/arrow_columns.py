@@ -47,3 +47,34 @@ def column(values):
     if values.dtype.kind in "US" or values.dtype == object:
         return text_column(values.tolist())
     return number_column(values)
+
+
+def _offsets(lengths) -> "np.ndarray":
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        raise ValueError("a text column of 2 GiB or more")   # blocks are far smaller
+    return offsets.astype(np.int32)
+
+
+def _string_array(n: int, offsets, data: bytes):
+    import pyarrow as pa
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets),
+                                                  pa.py_buffer(data)])
+
+
+def repeated_text_column(texts, n: int):
+    """Each text `n` times in a row (texts[0] n times, then texts[1] ...): the same array as
+    text_column(texts, np.repeat(np.arange(len(texts)), n)), built with one bytes join (a
+    sweep's width column, and every metric that depends on the width alone)."""
+    raw = [str(t).encode("utf-8") for t in texts]
+    offsets = _offsets(np.repeat(np.array([len(b) for b in raw], dtype=np.int64), n))
+    return _string_array(len(raw) * n, offsets, b"".join(b * n for b in raw))
+
+
+def tiled_text_column(texts, n: int):
+    """The texts `n` times over (texts[0], texts[1], ..., texts[0], ...): the same array as
+    text_column(texts, np.tile(np.arange(len(texts)), n)) (a sweep's resolution column)."""
+    raw = [str(t).encode("utf-8") for t in texts]
+    offsets = _offsets(np.tile(np.array([len(b) for b in raw], dtype=np.int64), n))
+    return _string_array(len(raw) * n, offsets, b"".join(raw) * n)

@@ -14,9 +14,11 @@ import time
 from ..cost.axes import check_grid_size, resolution_values, width_values
 from ..errors import OptionError
 from ..numbers import decimal_text
+from .sweep_blocks import (csv_block, default_workers, ordered_results, parquet_table,
+                           parquet_writer)
 
 FORMATS = ("csv", "json", "parquet")
-BLOCK_POINTS = 1 << 18
+BLOCK_POINTS = 1 << 16
 
 
 def _columns(forms, metrics) -> list[str]:
@@ -36,50 +38,6 @@ def _progress(total: int, enabled):
     return progress
 
 
-def _columns_of(width_texts, rs, block: dict, metrics, start: int, stop: int, valid) -> list:
-    """The block's columns, flattened width-major and filtered to the buildable points: the
-    width (as an index into width_texts[start:stop]), the resolution and each metric, as numpy
-    arrays (int64; exact decimal text where a metric holds Fractions or values past int64)."""
-    import numpy as np
-    n_r = len(rs)
-    keep = np.asarray(valid).ravel()
-    cols = [np.repeat(np.arange(stop - start), n_r), np.tile(np.asarray(rs, dtype=np.int64),
-                                                            stop - start)]
-    for m in metrics:
-        arr = np.ascontiguousarray(block[m]).ravel()
-        if arr.dtype == object:
-            arr = np.array([decimal_text(v) for v in arr])
-        cols.append(arr)
-    return cols if keep.all() else [c[keep] for c in cols]
-
-
-def _csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, valid,
-               binary: bool = False):
-    """The block's CSV rows (no header), built column-wise: pyarrow's CSV writer where it is
-    installed, else one join per row over columns converted to text by numpy. With `binary`,
-    the ASCII bytes (a pyarrow Buffer or bytes, for a binary stream: no decoding and
-    re-encoding of the text), else a str."""
-    import numpy as np
-    cols = _columns_of(width_texts, rs, block, metrics, start, stop, valid)
-    if not len(cols[0]):
-        return b"" if binary else ""
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        from .arrow_columns import column, text_column
-    except ImportError:
-        texts = [np.asarray(width_texts[start:stop])[cols[0]]] + [c.astype(str) for c in cols[1:]]
-        text = "\n".join(map(",".join, zip(*(c.tolist() for c in texts)))) + "\n"
-        return text.encode("ascii") if binary else text
-    arrays = [text_column(width_texts[start:stop], cols[0])] + [column(c) for c in cols[1:]]
-    table = pa.table(arrays, names=[str(k) for k in range(len(arrays))])
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
-    data = sink.getvalue()
-    return data if binary else data.to_pybytes().decode("ascii")
-
-
 def grid_provenance(forms, ws, rs) -> dict:
     """What a sweep measured (report/provenance.py): spec, grid, convention, dtype, version."""
     from ..report.provenance import provenance
@@ -95,12 +53,15 @@ def _axis_text(values: list) -> str:
 
 
 def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
-          progress=None, block_points: int = BLOCK_POINTS) -> tuple[int, int]:
+          progress=None, block_points: int = BLOCK_POINTS, workers: int | None = None
+          ) -> tuple[int, int]:
     """Stream the sweep to a text stream (csv, json) or binary stream (parquet; csv, as
     UTF-8 bytes identical to the text); returns
     (points written, points skipped because the spec cannot be built there, e.g. no
     channels left at a tiny width or a vanishing spatial size at a tiny resolution). A grid
-    where no point can be built raises the located SpecError `archcalc report` gives."""
+    where no point can be built raises the located SpecError `archcalc report` gives.
+    Blocks are computed and formatted on `workers` threads (default: the usable cores, at
+    most 4; 1: in this thread) and written in order: the bytes never depend on it."""
     from .buildable import fail_nowhere_buildable, resolutions_never_valid
     if fmt not in FORMATS:
         raise OptionError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
@@ -116,9 +77,18 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     meta = grid_provenance(forms, ws, rs)
     bar = _progress(total, progress)
     done = written = 0
-    parquet: dict = {"writer": None}      # the ParquetWriter, made by the first block
-    pipe = _Pipeline()
+    writer = None                         # the ParquetWriter, made for the first block
     binary = fmt == "csv" and not isinstance(stream, io.TextIOBase)
+
+    def block_job(start: int, stop: int, compute):
+        """Compute and format one block (on a worker thread)."""
+        block = compute()
+        valid = forms.valid(ws[start:stop], rs)
+        if fmt == "parquet":
+            out = parquet_table(ws, width_texts, rs, block, metrics, start, stop, valid)
+        else:
+            out = csv_block(width_texts, rs, block, metrics, start, stop, valid, binary)
+        return out, int(valid.sum()), (stop - start) * len(rs)
     try:
         if fmt == "csv":
             from ..report.provenance import csv_comments
@@ -129,99 +99,34 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
             head = dict(meta, spec_path=forms.spec.path, spec_shown=meta["spec_path"],
                         columns=_columns(forms, metrics))
             stream.write(json.dumps(head)[:-1] + ', "rows": [')
-        for start, stop, block in forms.iter_grid(ws, rs, metrics, max_points=block_points):
-            valid = forms.valid(ws[start:stop], rs)
+        jobs = forms.grid_blocks(ws, rs, metrics, max_points=block_points)
+        for out, n, points in ordered_results(jobs, block_job,
+                                              default_workers() if workers is None else workers):
             if fmt == "csv":
-                pipe.submit(lambda *a: stream.write(_csv_block(*a)), width_texts, rs, block,
-                            metrics, start, stop, valid, binary)
+                if n:
+                    stream.write(out)
             elif fmt == "json":          # each CSV line as a JSON array of numbers
-                text = _csv_block(width_texts, rs, block, metrics, start, stop, valid)
-                if text:
-                    rows = "[" + text[:-1].replace("\n", "],[") + "]"
+                if out:
+                    rows = "[" + out[:-1].replace("\n", "],[") + "]"
                     stream.write(("," if written else "") + rows)
             else:
-                pipe.submit(_parquet_into, parquet, stream, ws, rs, block, metrics, start, stop,
-                            valid, meta)
-            done += (stop - start) * len(rs)
-            written += int(valid.sum())
+                if writer is None:
+                    writer = parquet_writer(stream, out, meta)
+                writer.write_table(out.replace_schema_metadata(writer.schema.metadata))
+            done += points
+            written += n
             if bar is not None:
                 bar.update(bar.task_ids[0], completed=done)
-        pipe.wait()
         if written == 0 and done:
             fail_nowhere_buildable(forms, ws[0], rs[0], "sweep grid")
         if fmt == "json":
             stream.write("]}\n")
-        if parquet["writer"] is not None:
-            parquet["writer"].close()
+        if writer is not None:
+            writer.close()
     finally:
-        pipe.close()
         if bar is not None:
             bar.stop()
     return written, done - written
-
-
-class _Pipeline:
-    """One writer thread: block k is formatted and written while block k+1 is computed
-    (pyarrow's CSV and Parquet writers, numpy and file writes release the GIL); blocks are
-    written in order, at most one waiting, and a failure is raised in the caller by the next
-    submit or wait. No thread is started until the first block."""
-
-    def __init__(self):
-        self.pool = self.pending = None
-
-    def submit(self, fn, *args) -> None:
-        self.wait()
-        if self.pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-            self.pool = ThreadPoolExecutor(1, thread_name_prefix="archcalc-sweep")
-        self.pending = self.pool.submit(fn, *args)
-
-    def wait(self) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.result()
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _parquet_into(state: dict, stream, *args) -> None:
-    state["writer"] = _parquet_block(stream, state["writer"], *args)
-
-
-def _parquet_block(stream, writer, ws, rs, block, metrics, start, stop, valid, meta=None):
-    import numpy as np
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise OptionError("--format parquet needs pyarrow: pip install pyarrow") from None
-    from .arrow_columns import column, number_column, text_column
-    n_r = len(rs)
-    rows = stop - start
-    keep = np.asarray(valid).ravel()
-    every = keep.all()                # else filtered in numpy (pyarrow's filter needs compute)
-    which = np.repeat(np.arange(rows), n_r)         # each point's width, as an index
-    widths = np.repeat([float(w) for w in ws[start:stop]], n_r)
-    res = np.tile(np.array(rs, dtype=np.int64), rows)
-    data = {"width": number_column(widths if every else widths[keep]),
-            "width_text": text_column([decimal_text(w) for w in ws[start:stop]],
-                                      which if every else which[keep]),
-            "resolution": number_column(res if every else res[keep])}
-    for m in metrics:
-        arr = np.ascontiguousarray(block[m]).ravel()
-        if arr.dtype == object:
-            arr = np.array([decimal_text(v) for v in arr], dtype=object)
-        data[m] = column(arr if every else arr[keep])
-    table = pa.table(list(data.values()), names=list(data))
-    if writer is None:
-        from ..report.provenance import parquet_metadata
-        schema = table.schema.with_metadata(parquet_metadata(meta or {}))
-        writer = pq.ParquetWriter(stream, schema)
-    table = table.replace_schema_metadata(writer.schema.metadata)
-    writer.write_table(table)
-    return writer
 
 
 def sweep_text(forms, widths, resolutions, fmt: str = "csv", metrics=None) -> str:

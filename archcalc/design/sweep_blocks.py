@@ -1,0 +1,172 @@
+"""One block of a grid sweep (archcalc.design.sweep), computed and formatted on a worker
+thread: its CSV text or bytes, or its Parquet table; and the ordered runner that computes
+blocks on several threads and hands them back in grid order.
+
+A block is whole width rows of the grid, width-major. Columns that depend on the width alone
+(the width, and metrics such as params) and the resolution column are formatted once per
+distinct value and repeated (arrow_columns.repeated_text_column / tiled_text_column); every
+other metric goes to pyarrow's writers as int64. The bytes are the same either way.
+"""
+from __future__ import annotations
+
+import os
+
+from ..numbers import decimal_text
+
+
+def default_workers() -> int:
+    """Worker threads for a sweep: the cores this process may use, at most 4 (numpy and
+    pyarrow release the GIL on whole arrays; the Python parts of a block do not)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+def ordered_results(jobs, fn, workers: int):
+    """fn(*job) for each job, yielded in the jobs' order; with `workers` > 1 they run on that
+    many threads with at most 2 x workers computed ahead (memory stays bounded). A failure
+    is raised here when its block's turn comes; the rest are cancelled."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield fn(*job)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+    pending: deque = deque()
+    it = iter(jobs)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="archcalc-sweep")
+    try:
+        for job in it:
+            pending.append(pool.submit(fn, *job))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            result = pending.popleft().result()
+            job = next(it, None)
+            if job is not None:
+                pending.append(pool.submit(fn, *job))
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _per_width(arr):
+    """The values of a (widths, resolutions) int64 block whose rows are constant (a metric
+    of the width alone, e.g. params), else None."""
+    import numpy as np
+    if arr.dtype != np.int64 or not arr.shape[1]:
+        return None
+    first = arr[:, :1]
+    return first[:, 0] if (arr.strides[1] == 0 or (arr == first).all()) else None
+
+
+def numpy_columns(width_texts, rs, block: dict, metrics, start: int, stop: int, valid) -> list:
+    """The block's columns, flattened width-major and filtered to the buildable points: the
+    width (as an index into width_texts[start:stop]), the resolution and each metric, as numpy
+    arrays (int64; exact decimal text where a metric holds Fractions or values past int64)."""
+    import numpy as np
+    n_r = len(rs)
+    keep = np.asarray(valid).ravel()
+    cols = [np.repeat(np.arange(stop - start), n_r), np.tile(np.asarray(rs, dtype=np.int64),
+                                                            stop - start)]
+    for m in metrics:
+        arr = np.ascontiguousarray(block[m]).ravel()
+        if arr.dtype == object:
+            arr = np.array([decimal_text(v) for v in arr])
+        cols.append(arr)
+    return cols if keep.all() else [c[keep] for c in cols]
+
+
+def arrow_columns(width_texts, rs, block: dict, metrics, start: int, stop: int, valid) -> list:
+    """The block's CSV columns as pyarrow arrays (numpy_columns' values): where every point
+    is buildable, the width, the resolution and the metrics of the width alone as texts
+    made once per distinct value; otherwise the filtered numpy columns."""
+    import numpy as np
+
+    from .arrow_columns import column, repeated_text_column, text_column, tiled_text_column
+    if not np.asarray(valid).all():
+        cols = numpy_columns(width_texts, rs, block, metrics, start, stop, valid)
+        return [text_column(width_texts[start:stop], cols[0])] + [column(c) for c in cols[1:]]
+    n_r = len(rs)
+    out = [repeated_text_column(width_texts[start:stop], n_r),
+           tiled_text_column([str(r) for r in rs], stop - start)]
+    for m in metrics:
+        arr = block[m]
+        per_width = _per_width(arr)
+        if per_width is not None:
+            out.append(repeated_text_column(map(str, per_width.tolist()), n_r))
+            continue
+        arr = np.ascontiguousarray(arr).ravel()
+        out.append(column(np.array([decimal_text(v) for v in arr]) if arr.dtype == object
+                          else arr))
+    return out
+
+
+def csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, valid,
+              binary: bool = False):
+    """The block's CSV rows (no header), built column-wise: pyarrow's CSV writer where it is
+    installed, else one join per row over columns converted to text by numpy. With `binary`,
+    the ASCII bytes (a pyarrow Buffer or bytes, for a binary stream: no decoding and
+    re-encoding of the text), else a str."""
+    import numpy as np
+    if not np.asarray(valid).any():
+        return b"" if binary else ""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        cols = numpy_columns(width_texts, rs, block, metrics, start, stop, valid)
+        texts = [np.asarray(width_texts[start:stop])[cols[0]]] + [c.astype(str) for c in cols[1:]]
+        text = "\n".join(map(",".join, zip(*(c.tolist() for c in texts)))) + "\n"
+        return text.encode("ascii") if binary else text
+    arrays = arrow_columns(width_texts, rs, block, metrics, start, stop, valid)
+    table = pa.table(arrays, names=[str(k) for k in range(len(arrays))])
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    data = sink.getvalue()
+    return data if binary else data.to_pybytes().decode("ascii")
+
+
+def parquet_table(ws, width_texts, rs, block: dict, metrics, start: int, stop: int, valid):
+    """The block as a pyarrow table: width (float), width_text (exact), resolution, and each
+    metric (int64, or exact text where it holds Fractions or values past int64)."""
+    import numpy as np
+    try:
+        import pyarrow as pa
+    except ImportError:
+        from ..errors import OptionError
+        raise OptionError("--format parquet needs pyarrow: pip install pyarrow") from None
+    from .arrow_columns import column, number_column, text_column
+    n_r = len(rs)
+    rows = stop - start
+    keep = np.asarray(valid).ravel()
+    every = keep.all()                # else filtered in numpy (pyarrow's filter needs compute)
+    which = np.repeat(np.arange(rows), n_r)         # each point's width, as an index
+    widths = np.repeat([float(w) for w in ws[start:stop]], n_r)
+    res = np.tile(np.array(rs, dtype=np.int64), rows)
+    data = {"width": number_column(widths if every else widths[keep]),
+            "width_text": text_column(width_texts[start:stop],
+                                      which if every else which[keep]),
+            "resolution": number_column(res if every else res[keep])}
+    for m in metrics:
+        arr = np.ascontiguousarray(block[m]).ravel()
+        if arr.dtype == object:
+            arr = np.array([decimal_text(v) for v in arr], dtype=object)
+        data[m] = column(arr if every else arr[keep])
+    return pa.table(list(data.values()), names=list(data))
+
+
+def parquet_writer(stream, table, meta: dict):
+    """A ParquetWriter for the sweep's tables, with the provenance in the schema's metadata.
+    Dictionary encoding only for the columns of few distinct values (widths, resolutions):
+    the metrics are nearly all distinct, and trying a dictionary on them costs time."""
+    import pyarrow.parquet as pq
+
+    from ..report.provenance import parquet_metadata
+    schema = table.schema.with_metadata(parquet_metadata(meta or {}))
+    return pq.ParquetWriter(stream, schema,
+                            use_dictionary=["width", "width_text", "resolution"])
