@@ -96,6 +96,13 @@ class AtomValues:
         self.alphas, self.rs = alphas, rs
         self._signs: dict = {}            # (side, base atom index): every value >= 0
 
+    def r_composite_nonnegative(self, j) -> bool:
+        """Whether every value of composite r atom j is >= 0 (checked once)."""
+        ok = self._signs.get(("rc", j))
+        if ok is None:
+            ok = self._signs[("rc", j)] = bool((self.r_vectors[j].values >= 0).all())
+        return ok
+
     def nonnegative(self, alpha_idx, r_idx) -> bool:
         """Whether every value of these base atoms is >= 0 (each atom checked once)."""
         signs = self._signs
@@ -128,7 +135,7 @@ class PlanContext:
             children = node.children
             if node.survivors is not None and self.v.nonnegative(node.guard_alpha, node.guard_r):
                 children = [children[i] for i in node.survivors]
-            results = [self.eval(c) for c in children]
+            results = self._extremum_children(children, node.is_max)
             obj = any(r.dtype == object for r in results)
             fn = np.maximum if node.is_max else np.minimum
             acc = results[0].astype(object) if obj else results[0]
@@ -155,6 +162,33 @@ class PlanContext:
         if isinstance(node, PointFunction):
             return self.point(node.fn)
         raise AssertionError(node)
+
+    def _extremum_children(self, children, is_max: bool) -> list:
+        """The children of a max / min, evaluated; children that are one product
+        A_i(alpha) * R_j(r) with the same R_j >= 0 are combined first as max_i(A_i) * R_j
+        (exact: r >= 0 gives max(a r, b r) = max(a, b) r, and min alike), one grid product
+        per distinct R_j instead of one per child (peak memory: a max over every step)."""
+        np = self.np
+        by_r: dict = {}
+        rest = []
+        for child in children:
+            if isinstance(child, SeparableSum) and len(child.terms) == 1:
+                by_r.setdefault(child.terms[0][1], []).append(child)
+            else:
+                rest.append(child)
+        results = [self.eval(c) for c in rest]
+        fn = np.maximum if is_max else np.minimum
+        for rj, group in by_r.items():
+            r = self.v.r_vectors[rj]
+            alphas = [self.v.alpha_vectors[c.terms[0][0]] for c in group]
+            if (len(group) == 1 or r.bound is None or any(a.bound is None for a in alphas)
+                    or max(a.bound for a in alphas) * r.bound > INT64_MAX
+                    or not self.v.r_composite_nonnegative(rj)):
+                results.extend(self.eval(c) for c in group)
+                continue
+            best = fn.reduce([self.alpha_atom(c.terms[0][0], False) for c in group])
+            results.append(best * self.r_atom(rj, False))
+        return results
 
     def _separable(self, node: SeparableSum):
         np = self.np

@@ -140,17 +140,17 @@ def parquet_table(ws, width_texts, rs, block: dict, metrics, start: int, stop: i
     except ImportError:
         from ..errors import OptionError
         raise OptionError("--format parquet needs pyarrow: pip install pyarrow") from None
-    from .arrow_columns import column, number_column, text_column
+    from .arrow_columns import column, number_column, repeated_text_column, text_column
     n_r = len(rs)
     rows = stop - start
     keep = np.asarray(valid).ravel()
     every = keep.all()                # else filtered in numpy (pyarrow's filter needs compute)
-    which = np.repeat(np.arange(rows), n_r)         # each point's width, as an index
     widths = np.repeat([float(w) for w in ws[start:stop]], n_r)
     res = np.tile(np.array(rs, dtype=np.int64), rows)
     data = {"width": number_column(widths if every else widths[keep]),
-            "width_text": text_column(width_texts[start:stop],
-                                      which if every else which[keep]),
+            "width_text": (repeated_text_column(width_texts[start:stop], n_r) if every else
+                           text_column(width_texts[start:stop],
+                                       np.repeat(np.arange(rows), n_r)[keep])),
             "resolution": number_column(res if every else res[keep])}
     for m in metrics:
         arr = np.ascontiguousarray(block[m]).ravel()
