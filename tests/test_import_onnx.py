@@ -33,7 +33,21 @@ class LeakyReorgPad(torch.nn.Module):
         return self.head(x)
 
 
+class AdaptivePoolUp(torch.nn.Module):
+    """VGG-16's and AlexNet's head below 224: an adaptive average pool to 7 x 7 from 5 x 5,
+    which torch.onnx writes as GatherND, Where, Gather, Add and Div (no pooling operator)."""
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.pool = torch.nn.AdaptiveAvgPool2d((7, 7))
+        self.fc = torch.nn.Linear(4 * 7 * 7, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.conv(x)), 1))
+
+
 CASES = {   # name: (builder, input C x H x W)
+    "adaptive_pool_up_5": (AdaptivePoolUp, (3, 5, 5)),
     "leaky_reorg_pad_64": (LeakyReorgPad, (3, 64, 64)),
     "mobilenet_v2_160": (rm.mobilenet_v2, (3, 160, 160)),
     "resnet18_224x320": (rm.resnet18, (3, 224, 320)),

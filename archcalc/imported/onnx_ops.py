@@ -6,7 +6,9 @@ LayerNormalization, Relu / Clip / HardSwish / HardSigmoid / Sigmoid / Gelu / Tan
 Sub / Div, MaxPool / AveragePool / GlobalAveragePool / ReduceMean, Concat, Split /
 SplitToSequence + SequenceAt, Softmax, and the data-movement operators (Reshape, Transpose,
 Flatten, Squeeze, Unsqueeze, Gather, Slice, Expand, Identity, Dropout, Cast) as free views;
-LeakyRelu, SpaceToDepth (YOLOv2) and a constant Pad (a copy, no arithmetic).
+LeakyRelu, SpaceToDepth (YOLOv2) and a constant Pad (a copy, no arithmetic); GatherND and
+Where of one activation (a copy: torch.onnx writes an adaptive average pool whose output
+does not divide its input as index gathers, masked fills, adds and a division).
 Shape plumbing (Shape, Constant, ... on initializers) reads no activation and leaves no node.
 A Conv's bias counts only when it is an initializer (optimize=False adds a runtime zero bias
 built by Expand / CastLike: not a parameter). MatMul with an initializer as its right operand
@@ -75,6 +77,11 @@ def map_node(b, n) -> None:
         return b.emit(OpKind.VIEW, [b.node(x[0])], size=strip(n.outputs[0].shape))
     if op == "Pad" and n.arg("mode", "constant") in ("constant", b"constant"):
         return b.emit(OpKind.COPY, [b.node(x[0])], size=strip(n.outputs[0].shape))
+    if op in ("GatherND", "Where"):     # an adaptive pool that does not divide, decomposed
+        present = [u for u in (b.node(t) for t in x) if u is not None]
+        if len(present) != 1:
+            raise Unsupported(f"{op} of {len(present)} activations")
+        return b.emit(OpKind.COPY, present, size=strip(n.outputs[0].shape))
     if op == "SpaceToDepth":
         return b.emit(OpKind.SPACE_TO_DEPTH, [b.node(x[0])], stride=n.arg("blocksize"))
     if op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean"):
