@@ -88,6 +88,18 @@ def _operands(n) -> list:
     return [t for t in n.inputs if t.role in ("self", "other", "A", "B")]
 
 
+def _type_only(n, t) -> bool:
+    """Whether node `n` reads tensor `t` for its shape or type only (ONNX Shape, CastLike's
+    target_type: the exporter casts the clamp's eps like the norm)."""
+    return _name(n) in ("Shape", "Size", "shape", "size", "sym_size") or \
+        (_name(n) == "CastLike" and t.role == "target_type")
+
+
+def _same_shape(shape, like) -> bool:
+    """`shape` is `like`'s, where shape inference left a dimension unknown (-1) too."""
+    return len(shape) == len(like) and all(d in (e, -1) for d, e in zip(shape, like))
+
+
 class _Walk:
     """Readers of every tensor and the tensors computed from one parameter alone."""
 
@@ -96,7 +108,8 @@ class _Walk:
         self.readers: dict = {}
         for i, n in enumerate(nodes):
             for t in n.inputs:
-                self.readers.setdefault(t.name, []).append(i)
+                if not _type_only(n, t):
+                    self.readers.setdefault(t.name, []).append(i)
         self.outputs = Counter(t.name for t in captured.outputs)
         live = {t.name for t in captured.inputs}
         self.param: dict = {}          # tensor name -> the parameter it is (a view of)
@@ -139,7 +152,7 @@ def _chain(walk, i: int, n) -> list | None:
         cur = step[1]
         step = walk.next(cur.outputs[0])
         if step is not None and _name(step[1]) in ("expand", "expand_as", "Expand") and \
-                tuple(step[1].outputs[0].shape) == tuple(x.shape):
+                _same_shape(step[1].outputs[0].shape, x.shape):
             members.append(step[0])
             cur = step[1]
             step = walk.next(cur.outputs[0])
