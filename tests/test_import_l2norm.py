@@ -266,3 +266,17 @@ def test_ssd512_import_round_trips(pytorch_counts):
     assert round_trip_differences(graph, text) == []
     t = archcalc.analyze(graph, "torchvision").totals
     assert (t["params"], t["madds"]) == pytorch_counts["ssd512"]
+
+
+def test_ssd300_memory_is_the_spec_rows(capsys, monkeypatch):
+    """The imported l2norm owns one new tensor, as the spec's l2norm row (docs/memory.md):
+    512 x 38 x 38 fp32 = 2,957,312 bytes; the naive peaks of twin and spec agree."""
+    monkeypatch.chdir(ROOT)
+    twin = _report(capsys, SSD["ssd300"][0], "--resolution", "300", "-c", "torchvision")
+    spec = _report(capsys, "specs/ssd300_vgg16.yaml", "--set", "num_classes=91",
+                   "-c", "torchvision")
+    rows = [[{k: row[k] for k in ("output_shape", "params", "madds", "memory_bytes")}
+             for row in d["layers"] if row["op"] == "l2norm"] for d in (twin, spec)]
+    assert rows[0] == rows[1] == [{"output_shape": [512, 38, 38], "params": 512, "madds": 0,
+                                   "memory_bytes": 512 * 38 * 38 * 4}]
+    assert twin["totals"]["peak_memory_bytes"] == spec["totals"]["peak_memory_bytes"]
