@@ -71,12 +71,25 @@ class Partial(nn.Module):
             return w * F.normalize(x, dim=2)
         if self.variant == "p1":
             return w * F.normalize(x, p=1.0)
-        if self.variant == "no_scale":
-            return F.normalize(x)
-        if self.variant == "read_twice":      # the normalised tensor is also an output
-            y = F.normalize(x)
-            return w * y, y
+        if self.variant == "no_eps":          # x / ||x|| without F.normalize's clamp
+            return w * (x / x.norm(dim=1, keepdim=True))
         raise ValueError(self.variant)
+
+
+class Unscaled(nn.Module):
+    """F.normalize without the per-channel scale product: alone, or its result also read by
+    something else (an output) beside the product."""
+    def __init__(self, read_twice=False):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.read_twice = read_twice
+        self.scale_weight = nn.Parameter(torch.full((8,), 20.0)) if read_twice else None
+
+    def forward(self, x):
+        y = F.normalize(self.conv(x))
+        if self.read_twice:
+            return self.scale_weight.view(1, -1, 1, 1) * y, y
+        return y
 
 
 def kinds(graph) -> list:
@@ -149,8 +162,7 @@ def test_onnx_lp_normalization_times_a_scale():
 @pytest.mark.parametrize("variant, why", [
     ("dim2", r"over axes \[2\]"),
     ("p1", "ord=1.0"),
-    ("no_scale", r"not F.normalize\(x, dim=1\) times a per-channel scale"),
-    ("read_twice", r"not F.normalize\(x, dim=1\) times a per-channel scale"),
+    ("no_eps", r"not part of F.normalize\(x, dim=1\)"),
 ])
 def test_a_partial_pattern_is_an_unknown_op(variant, why):
     model = Partial(variant).eval()
@@ -164,6 +176,35 @@ def test_a_partial_pattern_is_an_unknown_op(variant, why):
     assert t["params"] == sum(p.numel() for p in model.parameters())
 
 
+def test_f_normalize_without_a_scale_is_an_l2norm_without_affine():
+    """No scale product: an l2norm row with `affine: false`: conv 224 params, 7,776 MAdds, the
+    normalisation 2 element-wise ops per element (2 x 288 = 576), no weights."""
+    graph = archcalc.from_torch(Unscaled().eval(), input_shape=SHAPE)
+    assert kinds(graph) == ["input", "conv", "l2norm"]
+    t = archcalc.analyze(graph, "torchvision").totals
+    assert (t["params"], t["madds"], t["elementwise_ops"]) == (224, MADDS, 2 * 8 * 36)
+    text = export_spec(graph)
+    assert "{op: l2norm, affine: false}" in text
+    assert round_trip_differences(graph, text) == []
+    # the normalised tensor also returned: the product by the scale is a mul by a param
+    model = Unscaled(read_twice=True).eval()
+    graph = archcalc.from_torch(model, input_shape=SHAPE)
+    assert kinds(graph) == ["input", "conv", "l2norm", "param", "mul"]
+    t = archcalc.analyze(graph, "torchvision").totals
+    assert (t["params"], t["madds"]) == (sum(p.numel() for p in model.parameters()), MADDS)
+
+
+def test_the_unscaled_row_builds_in_pytorch(tmp_path):
+    """`{op: l2norm, affine: false}` compiles and builds (torch_backend) to F.normalize alone:
+    no parameter, and the module's output is F.normalize of its input."""
+    from archcalc.torch_backend.build import L2Norm
+    x = torch.randn(1, 8, 6, 6)
+    plain, scaled = L2Norm(8, affine=False), L2Norm(8)
+    assert list(plain.parameters()) == [] and sum(p.numel() for p in scaled.parameters()) == 8
+    assert torch.equal(plain(x), F.normalize(x))
+    assert torch.allclose(scaled(x), 20 * F.normalize(x))
+
+
 def test_a_partial_pattern_fails_on_the_command_line(tmp_path, capsys):
     path = tmp_path / "partial.py"
     path.write_text("import sys\nsys.path.insert(0, %r)\nfrom test_import_l2norm import Partial"
@@ -175,18 +216,19 @@ def test_a_partial_pattern_fails_on_the_command_line(tmp_path, capsys):
                                                "(over axes [2]) at <root> x1")
 
 
+@pytest.mark.parametrize("build", [Normed, Unscaled], ids=["scaled", "unscaled"])
 @pytest.mark.parametrize("tool", ["fvcore", "ptflops", "thop", "torchinfo", "torchprofile"])
-def test_peer_conventions_equal_the_tool(tool):
+def test_peer_conventions_equal_the_tool(tool, build):
     """The l2norm op's peer rules (cost/peer_kinds.py) on the imported module equal each tool
-    on the same module."""
+    on the same module, with and without the scale."""
     from test_peer_conventions import RUNNERS, _package, _quiet
     _package(tool)
     x = torch.zeros(1, *SHAPE)
     with _quiet(), torch.no_grad():
-        total, params, _ = RUNNERS[tool](Normed().eval(), x)
-    t = archcalc.analyze(archcalc.from_torch(Normed().eval(), x), tool).totals
+        total, params, _ = RUNNERS[tool](build().eval(), x)
+    t = archcalc.analyze(archcalc.from_torch(build().eval(), x), tool).totals
     assert t["madds"] == total
-    assert t["params"] == PARAMS
+    assert t["params"] == sum(p.numel() for p in build().parameters())
     if tool in ("fvcore", "ptflops", "torchinfo"):
         assert t["params"] == params
 

@@ -160,7 +160,7 @@ def _single_keys(graph, n: str, tied: set) -> dict:
     if k is OpKind.L2NORM:
         if len(in_shape) != 3:
             refuse(graph, n, f"an L2 normalisation of a rank-{len(in_shape)} tensor")
-        return {"op": "l2norm"}
+        return {"op": "l2norm"} if op.affine else {"op": "l2norm", "affine": False}
     if k is OpKind.SLICE:
         total = in_shape[op.axis]
         if op.out_ch <= 0 or total % op.out_ch or op.start % op.out_ch:

@@ -11,14 +11,17 @@ the captures record as a chain of five ops:
   Expand -> Div(x, .) -> Mul by the scale; the Expand may be absent, and LpNormalization(axis=1,
   p=2) stands for the first four.
 
-`fuse(captured, front)` replaces each such chain by one node `L2NORM_OP` (operands "input": x,
+`fuse(captured)` replaces each such chain by one node `L2NORM_OP` (operands "input": x,
 "weight": the scale) at the chain's last position, when every intermediate tensor is read by
 the next op of the chain alone (and is not a graph output) and the scale is a parameter (or a
 view of one) of C elements shaped [1, C, 1, 1] or [C, 1, 1]. The op maps emit it as
 OpKind.L2NORM, whose rule (archcalc/ops/resample_rules.py) is the spec's `l2norm` row: the C
-weights counted once, no MAdds, 3 element-wise ops per element, a new tensor. Anything else is
-left as captured and never guessed: a norm over another axis, p != 2, without keepdim, or not
-followed by the normalisation and a per-channel scale is an unknown op (`why` says which).
+weights counted once, no MAdds, 3 element-wise ops per element, a new tensor. F.normalize
+whose result is not read by such a scale product alone is an L2NORM without `affine` (the row
+`{op: l2norm, affine: false}`: no weights, 2 per element); what reads it is imported as
+captured (a product by another parameter: a `mul` and its `param`). Anything else is left as
+captured and never guessed: a norm over another axis, p != 2, without keepdim, or not followed
+by the clamp and division of F.normalize is an unknown op (`unfused` says why).
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from ..ops import OpKind
 from .to_graph import Unsupported, short
 
 L2NORM_OP = "archcalc.l2norm"
-NOT_FUSED = "not F.normalize(x, dim=1) times a per-channel scale"
+NOT_FUSED = "not part of F.normalize(x, dim=1)"
 
 
 def _name(n) -> str:
@@ -136,9 +139,10 @@ class _Walk:
         return t.kind == "parameter" or t.name in self.param
 
 
-def _chain(walk, i: int, n) -> list | None:
-    """The indices of the chain starting at norm node `n` (index i), its last node being the
-    scale product; None when the chain is not there."""
+def _chain(walk, i: int, n) -> tuple | None:
+    """(indices of the chain starting at norm node `n` (index i), the scale operand or None):
+    the chain ends at the scale product, or at the division when no per-channel scale product
+    alone reads the normalised tensor; None when the normalisation is not there."""
     if norm_problem(n) is not None:
         return None
     x = n.inputs[0]
@@ -165,14 +169,14 @@ def _chain(walk, i: int, n) -> list | None:
         cur = step[1]
     step = walk.next(cur.outputs[0])
     if step is None or _name(step[1]) not in ("mul", "Mul"):
-        return None
+        return members, None
     ops = _operands(step[1])
     scale = [t for t in ops if t.name != cur.outputs[0].name]
     if len(ops) != 2 or len(scale) != 1 or not walk.is_param(scale[0]) or \
             tuple(scale[0].shape) not in ((1, c, 1, 1), (c, 1, 1)) or \
             tuple(step[1].outputs[0].shape) != tuple(x.shape):
-        return None
-    return members + [step[0]]
+        return members, None
+    return members + [step[0]], scale[0]
 
 
 def fuse(captured) -> tuple:
@@ -185,29 +189,30 @@ def fuse(captured) -> tuple:
     for i, n in enumerate(captured.nodes):
         if i in drop or not _is_norm(n):
             continue
-        members = _chain(walk, i, n)
-        if members is None:
+        chain = _chain(walk, i, n)
+        if chain is None:
             continue
-        last = captured.nodes[members[-1]]
+        members, scale = chain
         x = replace(n.inputs[0], role="input")
-        normalised = captured.nodes[members[-2]].outputs[0].name
-        scale = next(t for t in _operands(last) if t.name != normalised)
         drop.update(members)
         fused[members[-1]] = CapturedNode(
-            name=f"{n.name}_l2norm", op=L2NORM_OP, inputs=(x, replace(scale, role="weight")),
-            outputs=last.outputs, module=n.module, module_type=n.module_type,
-            module_stack=n.module_stack)
+            name=f"{n.name}_l2norm", op=L2NORM_OP,
+            inputs=(x,) if scale is None else (x, replace(scale, role="weight")),
+            outputs=captured.nodes[members[-1]].outputs, module=n.module,
+            module_type=n.module_type, module_stack=n.module_stack)
     return tuple(fused[i] if i in fused else n for i, n in enumerate(captured.nodes)
                  if i not in drop or i in fused)
 
 
 def emit(b, n) -> str:
-    """The L2NORM op of a fused node: the scale is the rule's C weights."""
+    """The L2NORM op of a fused node: the scale is the rule's C weights; without one, an
+    L2NORM without `affine` (F.normalize alone: no weights)."""
     x, scale = n.operand("input"), n.operand("weight")
-    if scale.kind != "parameter":
-        raise Unsupported("an L2 normalisation scaled by an activation")
-    b.consume(scale, None)
-    return b.emit(OpKind.L2NORM, [b.node(x)], short_name="l2norm")
+    if scale is not None:
+        if scale.kind != "parameter":
+            raise Unsupported("an L2 normalisation scaled by an activation")
+        b.consume(scale, None)
+    return b.emit(OpKind.L2NORM, [b.node(x)], short_name="l2norm", affine=scale is not None)
 
 
 def unfused(n) -> Unsupported:
