@@ -82,13 +82,10 @@ CASES = [
     ("deeplabv3_mobilenet_v3_large", "reference_segmentation.py:deeplabv3_mobilenet_v3_large",
      {"aux": True}, []),
     ("lraspp_mobilenet_v3_large", "reference_segmentation.py:lraspp_mobilenet_v3_large", {}, []),
-    ("ssd300_vgg16", "reference_detection.py:ssd300_vgg16", {"num_classes": 91},
-     ["--allow-unknown"]),
-    ("ssd300_vgg16", "reference_detection.py:ssd300_vgg16", {"num_classes": 81},
-     ["--allow-unknown"]),
-    ("ssd512_vgg16", "reference_detection.py:ssd512_vgg16", {}, ["--allow-unknown"]),
-    ("ssd512_vgg16", "reference_detection.py:ssd512_vgg16", {"layout": "torchvision"},
-     ["--allow-unknown"]),
+    ("ssd300_vgg16", "reference_detection.py:ssd300_vgg16", {"num_classes": 91}, []),
+    ("ssd300_vgg16", "reference_detection.py:ssd300_vgg16", {"num_classes": 81}, []),
+    ("ssd512_vgg16", "reference_detection.py:ssd512_vgg16", {}, []),
+    ("ssd512_vgg16", "reference_detection.py:ssd512_vgg16", {"layout": "torchvision"}, []),
     ("ssd_mobilenet_v2", "reference_ssdlite.py:ssd_mobilenet_v2", {}, []),
     ("ssdlite_mobilenet_v2", "reference_ssdlite.py:ssdlite_mobilenet_v2", {}, []),
     ("ssdlite_mobilenet_v2", "reference_ssdlite.py:ssdlite_mobilenet_v2", {"num_classes": 91},
@@ -173,7 +170,7 @@ def test_a_differing_head_is_the_first_difference(capsys):
     # on conv4_3 (512 x 38 x 38, 4 anchors) differs: 4 x 81 = 324 vs 4 x 91 = 364 channels,
     # 512 x 9 x 324 + 324 = 1,493,316 vs 512 x 9 x 364 + 364 = 1,677,676 params
     rc, out, err = run(capsys, "verify", "specs/ssd300_vgg16.yaml", "--against",
-                       "tests/reference_detection.py:ssd300_vgg16", "--allow-unknown")
+                       "tests/reference_detection.py:ssd300_vgg16")
     assert rc == 1
     assert "MISMATCH: first differing layer: spec predictors.0.cls.conv (conv 3x3, 324x38x38, " \
            "1,493,316 params" in err

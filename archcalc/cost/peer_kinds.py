@@ -96,6 +96,12 @@ def _torchprofile_adaptive(op, inputs, out, cost) -> dict:
     return {"pooling": numel(out)} if op.pool == "avg" else {}
 
 
+def _torchprofile_l2norm(op, inputs, out, cost) -> dict:
+    """_mul: the scale product, 1 per output element; F.normalize's norm and div are ops it
+    does not know (0)."""
+    return {"scale": numel(out)} if op.affine else {}
+
+
 def _thop_softmax(op, inputs, out, cost) -> dict:
     """count_softmax on nn.Softmax(dim=-1): rows x (n exp + (n - 1) adds + n divides), n the
     size of the last axis."""
@@ -165,7 +171,7 @@ KINDS: dict[str, dict] = {
     },
     "torchprofile": {
         OpKind.UPSAMPLE: Count(_torchprofile_upsample, UPSAMPLE_TEXT["torchprofile"]),
-        OpKind.L2NORM: per_element("scale", 1, "L2Norm's scale product 1 per element"),
+        OpKind.L2NORM: Count(_torchprofile_l2norm, "L2Norm's scale product 1 per element"),
         OpKind.LINEAR: MACS,
         OpKind.NORM: Count(_torchprofile_norm, "affine layer / group norm 1 per element"),
         OpKind.ADAPTIVE_POOL: Count(_torchprofile_adaptive, ""),

@@ -4,7 +4,8 @@ Walks the graph in its execution order and writes each op as the row that compil
 it (graph/compile.py, graph/tensor_rows.py): a convolution with the BN and activation that
 follow it alone becomes one `conv` / `dwconv` / `pwconv` row (norm: none, act: linear and
 bias as the model has them); pools, `fc`, and the rows of the ops an imported model is made
-of (`bn`, `act`, `add`, `mul`, `concat`, `flatten`, `linear`, `view`, ...). A row whose input
+of (`bn`, `act`, `add`, `mul`, `concat`, `flatten`, `linear`, `view`, ...; SSD's L2Norm as
+`l2norm`). A row whose input
 is not the previous row's output says so with `from:`; a tensor read again later gets a
 `name:`. The ops of a streamed block (MobileNetV2 Sec. 5.1, imported/stream.py) carry one
 `stream_group:` id, so the streamed memory is the model's.
@@ -28,7 +29,7 @@ from ..spec.schema import ACTIVATIONS
 from .text import unique_name
 
 PASS_THROUGH = (OpKind.BN, OpKind.ACT, OpKind.VIEW, OpKind.COPY, OpKind.UPSAMPLE,
-                OpKind.SOFTMAX, OpKind.POOL, OpKind.ADAPTIVE_POOL)
+                OpKind.SOFTMAX, OpKind.POOL, OpKind.ADAPTIVE_POOL, OpKind.L2NORM)
 WEIGHTED = (*CONV_KINDS, OpKind.LINEAR, OpKind.FC)
 MERGES = {OpKind.ADD: "add", OpKind.MUL: "mul", OpKind.CONCAT: "concat",
           OpKind.MATMUL: "matmul", OpKind.ATTENTION: "attention"}
@@ -156,6 +157,10 @@ def _single_keys(graph, n: str, tied: set) -> dict:
         return {"op": "shuffle", "groups": op.groups}
     if k is OpKind.SPACE_TO_DEPTH:
         return {"op": "space_to_depth", "block": op.stride}
+    if k is OpKind.L2NORM:
+        if len(in_shape) != 3:
+            refuse(graph, n, f"an L2 normalisation of a rank-{len(in_shape)} tensor")
+        return {"op": "l2norm"} if op.affine else {"op": "l2norm", "affine": False}
     if k is OpKind.SLICE:
         total = in_shape[op.axis]
         if op.out_ch <= 0 or total % op.out_ch or op.start % op.out_ch:

@@ -5,7 +5,8 @@
   2017, arXiv:1706.05587, Sec. 3.3; the logits resized to the input).
 - `space_to_depth`: YOLOv2's passthrough "reorg" (Redmon & Farhadi 2016, arXiv:1612.08242,
   Sec. 2 "Fine-Grained Features").
-- `l2norm`: SSD's conv4_3 normalisation (Liu et al. 2016, arXiv:1512.02325, Sec. 3.1).
+- `l2norm`: SSD's conv4_3 normalisation (Liu et al. 2016, arXiv:1512.02325, Sec. 3.1);
+  `affine: false` without its learned scale (F.normalize alone).
 - `layer_stride`: a spec's `output_stride` (DeepLab; TF-slim mobilenet.py's rule): once the
   running stride reaches the output stride, a layer that would stride runs at stride 1 with
   the current atrous rate, and the rate of the layers after it is multiplied by that stride.
@@ -78,7 +79,8 @@ def space_to_depth(c, row: schema.SpaceToDepthRow, x: RowOutput, stride: int, pa
 
 def l2norm(c, row: schema.L2NormRow, x: RowOutput, stride: int, path: str,
            rep: int) -> RowOutput:
-    node = c.op(row, [x.node], kind=OpKind.L2NORM, name=f"{path}.l2norm", layer=path)
+    node = c.op(row, [x.node], kind=OpKind.L2NORM, name=f"{path}.l2norm", layer=path,
+                affine=row.affine)
     return RowOutput(node, x.design_c)
 
 

@@ -5,12 +5,14 @@ One table, keyed by the op's short name (the overload dropped: "aten.convolution
 FlopCounterMode sees: convolution, addmm + t, native_batch_norm, native_layer_norm, mean.dim,
 max_pool2d_with_indices, bmm + _safe_softmax for attention on meta) and torch.export's
 training IR (conv2d, linear, batch_norm, layer_norm, scaled_dot_product_attention,
-adaptive_avg_pool2d, max_pool2d, dropout). Mapping is by op name and arguments, never by
-module class. An op not in the table raises `Unsupported` (the import lists it).
+adaptive_avg_pool2d, max_pool2d, dropout); F.normalize(x) times a per-channel scale (SSD's
+L2Norm, five ops) is fused into one L2NORM op first (l2norm.py). Mapping is by op name and
+arguments, never by module class. An op not in the table raises `Unsupported` (the import lists it).
 """
 from __future__ import annotations
 
 from ..ops import OpKind
+from . import l2norm
 from .to_graph import Unsupported, short, strip
 
 ACTIVATIONS = {"relu": "relu", "hardswish": "hswish", "silu": "swish", "sigmoid": "sigmoid",
@@ -69,6 +71,14 @@ UPSAMPLES = {"upsample_nearest2d": "nearest", "_upsample_nearest_exact2d": "near
              "upsample_bilinear2d": "bilinear"}
 
 
+NORMS = {"linalg_vector_norm", "norm"}     # an L2 norm alone: only in SSD's L2Norm (l2norm.py)
+
+
+def fuse(captured) -> tuple:
+    """The captured nodes, F.normalize(x) times a per-channel scale as one node (l2norm.py)."""
+    return l2norm.fuse(captured)
+
+
 def kind_hint(n) -> OpKind | None:
     name = name_of(n)
     if name in CONVS:
@@ -81,6 +91,10 @@ def kind_hint(n) -> OpKind | None:
 def map_node(b, n) -> None:
     name = name_of(n)
     x = b.activations(n)
+    if n.op == l2norm.L2NORM_OP:
+        return l2norm.emit(b, n)
+    if name in NORMS:
+        raise l2norm.unfused(n)
     if name in CONVS:
         return _conv(b, n)
     if name in LINEARS:

@@ -8,7 +8,8 @@ SplitToSequence + SequenceAt, Softmax, and the data-movement operators (Reshape,
 Flatten, Squeeze, Unsqueeze, Gather, Slice, Expand, Identity, Dropout, Cast) as free views;
 LeakyRelu, SpaceToDepth (YOLOv2) and a constant Pad (a copy, no arithmetic); GatherND and
 Where of one activation (a copy: torch.onnx writes an adaptive average pool whose output
-does not divide its input as index gathers, masked fills, adds and a division).
+does not divide its input as index gathers, masked fills, adds and a division); ReduceL2 /
+LpNormalization only as F.normalize times a per-channel scale (SSD's L2Norm, l2norm.py).
 Shape plumbing (Shape, Constant, ... on initializers) reads no activation and leaves no node.
 A Conv's bias counts only when it is an initializer (optimize=False adds a runtime zero bias
 built by Expand / CastLike: not a parameter). MatMul with an initializer as its right operand
@@ -17,6 +18,7 @@ is a linear layer (its bias, a following Add, is a PARAM operand there).
 from __future__ import annotations
 
 from ..ops import OpKind
+from . import l2norm
 from .to_graph import Unsupported, strip
 
 ACTIVATIONS = {"Relu": "relu", "Clip": "clip", "HardSwish": "hswish", "HardSigmoid": "hsigmoid",
@@ -28,6 +30,12 @@ VIEWS = {"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Gather", "S
          "Identity", "Dropout", "Cast", "CastLike"}
 BINARY = {"Add": OpKind.ADD, "Sub": OpKind.ADD, "Mul": OpKind.MUL, "Div": OpKind.MUL}
 PLUMBING = {"Shape", "Size", "Constant", "ConstantOfShape"}
+
+
+def fuse(captured) -> tuple:
+    """The captured nodes, ReduceL2 -> Clip -> Expand -> Div -> Mul by a per-channel scale
+    (F.normalize times SSD's scale, l2norm.py) as one node."""
+    return l2norm.fuse(captured)
 
 
 def kind_hint(n) -> OpKind | None:
@@ -50,6 +58,10 @@ def map_node(b, n) -> None:
     x = b.activations(n)
     if op in PLUMBING or (op == "CastLike" and (not x or x[0] is not n.inputs[0])):
         return None     # CastLike(constant, x) reads x for its type only: constant plumbing
+    if op == l2norm.L2NORM_OP:
+        return l2norm.emit(b, n)
+    if op in ("ReduceL2", "LpNormalization"):
+        raise l2norm.unfused(n)
     if op == "Conv":
         return _conv(b, n)
     if op in ("Gemm", "MatMul"):

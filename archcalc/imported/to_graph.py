@@ -2,7 +2,8 @@
 
 `to_graph(captured, model, mapper, allow_unknown)` walks the captured nodes in execution order
 and asks `mapper` (aten.py for PyTorch, onnx_ops.py for ONNX) to emit archcalc `Op`s through a
-`Builder`. The graph is the same type `compile_graph` returns, so `archcalc.cost.analyze`,
+`Builder`; `mapper.fuse` first replaces the chains of captured ops that are one archcalc op
+(SSD's L2Norm, l2norm.py) by one node. The graph is the same type `compile_graph` returns, so `archcalc.cost.analyze`,
 `CostTable.layers()`, the memory schedules and every renderer work unchanged.
 
 Shapes: the batch dimension of 1 is dropped from every captured shape (a leading 1 of a
@@ -176,7 +177,7 @@ def to_graph(captured, model, mapper, allow_unknown: bool = False) -> ArchGraph:
                                    out_ch=strip(t.shape)[0] if len(strip(t.shape)) else 1)
     unknown: Counter = Counter()
     derived: dict = {}      # a tensor computed from one parameter alone -> that parameter
-    for n in captured.nodes:
+    for n in mapper.fuse(captured):
         if derived and any(t.name in derived for t in n.inputs):
             n = replace(n, inputs=tuple(replace(t, kind="parameter", param=derived[t.name])
                                         if t.name in derived else t for t in n.inputs))

@@ -88,6 +88,7 @@ class Op:
     # imported models (archcalc/imported): fields the spec language does not set
     axis: int = -3            # CONCAT / SLICE axis, counted from the end (-3: channels of C x H x W)
     norm: str | None = None   # NORM: "layer" | "group"
+    affine: bool = True       # L2NORM: with its learned per-channel scale (SSD); False: F.normalize
     reused: tuple = ()        # ((category, elements), ...) of parameters an earlier op already
     #                           counted (a module called twice, tied weights); analyze subtracts
 

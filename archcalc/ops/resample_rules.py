@@ -46,13 +46,16 @@ class SpaceToDepthRule:
 class L2NormRule:
     """SSD's L2Norm (Liu et al. 2016, Sec. 3.1, after ParseNet): x / ||x||_2 over channels at
     each position, times a learned per-channel scale: C weights, no MAdds (not a conv or fc);
-    3 element-wise ops per element (square-accumulate, divide, scale); a new tensor."""
+    3 element-wise ops per element (square-accumulate, divide, scale); a new tensor. Without
+    the scale (`op.affine` False: F.normalize alone): no weights, 2 per element."""
     @staticmethod
     def shape(op, inputs):
         return inputs[0]
 
     @staticmethod
     def cost(op, inputs, out):
+        if not op.affine:
+            return Cost(elementwise=2 * numel(out))
         return Cost(weights=out[0], elementwise=3 * numel(out))
 
 

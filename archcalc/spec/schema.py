@@ -272,7 +272,9 @@ class SpaceToDepthRow(Row):
 
 @dataclass(frozen=True)
 class L2NormRow(Row):
-    """SSD's L2Norm on conv4_3: x / ||x||_2 over channels, times a learned per-channel scale."""
+    """SSD's L2Norm on conv4_3: x / ||x||_2 over channels, times a learned per-channel scale
+    (`affine: false`: without the scale, F.normalize alone)."""
+    affine: bool = True
 
 
 @dataclass(frozen=True)

@@ -311,12 +311,14 @@ class Resample(nn.Module):
 
 class L2Norm(nn.Module):
     """SSD's L2Norm: F.normalize over channels times a learned per-channel scale (init 20),
-    as torchvision's ssd.py SSDFeatureExtractorVGG."""
-    def __init__(self, channels: int):
+    as torchvision's ssd.py SSDFeatureExtractorVGG; F.normalize alone without `affine`."""
+    def __init__(self, channels: int, affine: bool = True):
         super().__init__()
-        self.scale_weight = nn.Parameter(torch.full((channels,), 20.0))
+        self.scale_weight = nn.Parameter(torch.full((channels,), 20.0)) if affine else None
 
     def forward(self, x):
+        if self.scale_weight is None:
+            return nn.functional.normalize(x)
         return self.scale_weight.view(1, -1, 1, 1) * nn.functional.normalize(x)
 
 
@@ -332,7 +334,7 @@ def _space_to_depth(op: Op, in_shape: tuple) -> nn.Module:
 
 @builder(OpKind.L2NORM)
 def _l2norm(op: Op, in_shape: tuple) -> nn.Module:
-    return L2Norm(in_shape[0])
+    return L2Norm(in_shape[0], op.affine)
 
 
 from . import tensor_build  # noqa: E402,F401  (registers the imported ops' builders)
