@@ -4,10 +4,14 @@ This is the mechanism of torch.utils.flop_counter.FlopCounterMode (which sees ev
 below autograd), with two differences: no arithmetic runs at all (parameters, buffers and
 inputs are meta tensors: shapes only), and each op's operands are named. Tensors are
 identified by object identity: a parameter is known by the meta tensor put in its place by
-``torch.func.functional_call``; an op's result by the node that made it; a view of a
+``torch.func.functional_call`` (or by itself, when the module was built on the meta device:
+then nothing is copied or swapped); an op's result by the node that made it; a view of a
 parameter (``aten.t`` of a Linear weight) stays a parameter read. The nn.Module an op runs
 in comes from global forward pre/post hooks (a stack of module paths), as torch's own
 ModuleTracker does. See capture/torch.py for when to use it instead of torch.export.
+Per op, the overload's name, schema slots and view flag are read once (capture/fast_record.py)
+and each hook call pushes its module with the enclosing ones already built, so recording an
+op costs a few dict look-ups and the record objects themselves.
 """
 from __future__ import annotations
 
