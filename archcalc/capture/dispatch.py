@@ -79,8 +79,12 @@ class _Recorder(TorchDispatchMode):
         view_of = inputs[0] if view and inputs and \
             inputs[0].kind in ("parameter", "buffer", "constant") else None
         kind, param = (view_of.kind, view_of.param) if view_of else ("activation", "")
-        results = [out] if isinstance(out, Tensor) else \
-            [r for r in tree_leaves(out) if isinstance(r, Tensor)]
+        if isinstance(out, Tensor):
+            results = [out]
+        elif isinstance(out, (tuple, list)) and all(isinstance(r, Tensor) for r in out):
+            results = list(out)              # a flat tuple of tensors: its own leaves
+        else:
+            results = [r for r in tree_leaves(out) if isinstance(r, Tensor)]
         outputs = []
         for i, r in enumerate(results):
             info = tensor_info(r, name if len(results) == 1 else f"{name}:{i}", kind, param)
