@@ -23,9 +23,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from .fast_meta import like, meta_outputs
-from .records import CaptureError, CapturedGraph, CapturedNode
-from .torch import bind, plain, stored_tensors, tensor_info, type_name
 from .fast_record import bound, op_spec, with_role
+from .records import CaptureError, CapturedGraph, CapturedNode, TensorInfo
+from .torch import bind, plain, stored_tensors, tensor_info, type_name
 
 Tensor = torch.Tensor
 _SPECS: dict = {}            # OpOverload -> op_spec(op), filled as ops are first seen
@@ -67,13 +67,19 @@ class _Recorder(TorchDispatchMode):
         self.used[base] = k + 1
         name = base if k == 0 else f"{base}_{k}"
         inputs, params = [], []
+        names = self.names
         for arg, value in (bind(func, args, kwargs) if slots is None else
                            bound(slots, args, kwargs)):
             if isinstance(value, Tensor):
-                inputs.append(self._info(value, arg))
+                info = names.get(id(value))
+                inputs.append(self._info(value, arg) if info is None else
+                              TensorInfo(info.name, info.shape, info.dtype, info.kind,
+                                         info.param, arg))
             elif isinstance(value, (list, tuple)) and value and \
                     all(isinstance(v, Tensor) for v in value):
                 inputs.extend(self._info(t, arg) for t in value)
+            elif value is None or value.__class__ in (bool, int, float, str):
+                params.append((arg, value))          # plain(value) is the value itself
             else:
                 params.append((arg, plain(value)))
         view_of = inputs[0] if view and inputs and \
