@@ -18,6 +18,7 @@ Prints seconds per runner and the ratio of each runner to archcalc (> 1: archcal
 
     .venv/bin/python benchmarks/import.py --repeats 5
     .venv/bin/python benchmarks/import.py --models mobilenet_v2,resnet18 --resolution 160
+    .venv/bin/python benchmarks/import.py --models issue12 --threads 1   # on a shared machine
 """
 from __future__ import annotations
 
@@ -130,7 +131,14 @@ def main(argv=None) -> int:
                    help="comma-separated names, or 'issue12' for the issue's whole list")
     p.add_argument("--resolution", type=int, default=224)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch.set_num_threads for every runner (default: torch's own); 1 keeps "
+                        "the tools' real forward passes off a core another job holds (OpenMP "
+                        "threads waiting on a busy core made them 10x slower at load average 3)")
     args = p.parse_args(argv)
+    if args.threads is not None:
+        import torch
+        torch.set_num_threads(args.threads)
     import os
     import warnings
     warnings.simplefilter("ignore")
@@ -138,7 +146,8 @@ def main(argv=None) -> int:
     models, source = builders(names.split(","))
     run = runners(args.resolution)
     print(f"models: {source}; resolution {args.resolution}; median of {args.repeats} "
-          f"interleaved rounds; runners: {', '.join(run)}; load average "
+          f"interleaved rounds; runners: {', '.join(run)}; torch threads "
+          f"{__import__('torch').get_num_threads()}; load average "
           f"{os.getloadavg()[0]:.2f}")
     print("each cell: median wall seconds, then that runner's time / archcalc's (> 1: archcalc "
           "faster); the CPU ratio (all threads) is in brackets")

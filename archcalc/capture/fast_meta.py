@@ -8,11 +8,14 @@ returns its input, an out-of-place one (and eval-mode batch norm's output) is `e
 the input, and batch norm's saved statistics are (C,) vectors in float32 (float64 for
 float64 inputs). tests/test_capture_fast_meta.py checks each entry against the kernel it
 replaces (shapes, strides and dtypes, contiguous and channels-last). Anything else, and
-anything not on the meta device, runs the real kernel.
+anything not on the meta device, runs the real kernel. Convolution, cat, mean, addmm and the
+binary element-wise ops: capture/fast_meta_ops.py.
 """
 from __future__ import annotations
 
 import torch
+
+from .fast_meta_ops import SHORTCUTS
 
 aten = torch.ops.aten
 
@@ -42,6 +45,9 @@ def like(x):
 
 def meta_outputs(func, args):
     """The op's result without running its kernel, or None where the real kernel must run."""
+    several = SHORTCUTS.get(func)          # multi-operand ops: capture/fast_meta_ops.py
+    if several is not None:
+        return several(args)
     if not args or not isinstance(args[0], torch.Tensor):
         return None
     x = args[0]

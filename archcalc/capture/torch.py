@@ -110,8 +110,14 @@ def type_name(obj_or_type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+_DTYPE_NAMES: dict = {}
+
+
 def dtype_name(dtype) -> str:
-    return str(dtype).removeprefix("torch.")
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
+    return name
 
 
 def plain(value):
@@ -185,8 +191,7 @@ def stored_tensors(module) -> tuple:
 
 
 def tensor_info(t, name: str, kind: str = "activation", param: str = "", role: str = ""):
-    return TensorInfo(name=name, shape=tuple(int(d) for d in t.shape), dtype=dtype_name(t.dtype),
-                      kind=kind, param=param, role=role)
+    return TensorInfo(name, tuple(map(int, t.shape)), dtype_name(t.dtype), kind, param, role)
 
 
 def _first_line(err: BaseException) -> str:

@@ -127,8 +127,10 @@ def build_for_counting(build, **kwargs):
     where the constructor reads tensor values (RegNet computes its widths with torch), on the
     CPU (the count never reads a value: the capture runs on meta copies)."""
     import torch
+
+    from .frontend import gc_paused     # the collector off, as for the capture (no cycles)
     try:
-        with init_skipped(), torch.device("meta"):
+        with gc_paused(), init_skipped(), torch.device("meta"):
             return build(**kwargs)
     except Exception:
         with init_skipped():

@@ -13,8 +13,6 @@ left unstreamed.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..ops import OpKind
 
 _FOLLOW = (OpKind.BN, OpKind.ACT)
@@ -73,6 +71,17 @@ def mark_streams(graph) -> int:
         if not chain:
             continue
         blocks += 1
+        group = f"{op.layer}#stream"
         for n in chain:
-            graph.nodes[n]["op"] = replace(graph.op(n), stream_group=f"{op.layer}#stream")
+            graph.nodes[n]["op"] = _in_group(graph.op(n), group)
     return blocks
+
+
+def _in_group(op, group: str):
+    """`dataclasses.replace(op, stream_group=group)` without replace's per-call field
+    introspection (Op: every field an __init__ field, no __post_init__; tests/
+    test_import_speedups.py compares the two)."""
+    new = object.__new__(type(op))
+    new.__dict__.update(op.__dict__)
+    new.__dict__["stream_group"] = group
+    return new

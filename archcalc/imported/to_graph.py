@@ -38,14 +38,22 @@ class Unsupported(Exception):
 
 def strip(shape) -> tuple:
     """The captured shape without its batch dimension of 1."""
-    shape = tuple(int(d) for d in shape)
+    shape = tuple(map(int, shape))
     return shape[1:] if len(shape) >= 2 and shape[0] == 1 else shape
+
+
+_SHORT: dict = {}      # op text -> short(op): a model has a few dozen distinct ops
 
 
 def short(op: str) -> str:
     """"aten.convolution.default" -> "convolution"; ONNX "Conv" -> "conv"."""
-    parts = op.split(".")
-    return (parts[1] if len(parts) >= 2 and parts[0] == "aten" else parts[-1]).lower()
+    name = _SHORT.get(op)
+    if name is None:
+        parts = op.split(".")
+        name = (parts[1] if len(parts) >= 2 and parts[0] == "aten" else parts[-1]).lower()
+        if len(_SHORT) < 4096:
+            _SHORT[op] = name
+    return name
 
 
 class Builder:
