@@ -119,14 +119,20 @@ def test_worker_threads_never_change_the_output(forms, fmt, tmp_path):
 
 
 def test_ordered_results_keep_the_order_and_raise_in_turn():
-    """Job 0 cannot finish before job 1 has run (an Event), yet comes out first; a failing
-    job raises when its turn comes, after the results before it."""
+    """Block 0's formatting cannot finish before block 1's has run (an Event), yet comes out
+    first; a failing step (computing or formatting) raises when its block's turn comes,
+    after the results before it."""
     import threading
 
     from archcalc.design.sweep_blocks import ordered_results
     second_ran = threading.Event()
 
-    def job(k):
+    def compute(k):
+        if k == 4:
+            raise KeyError("block 4")
+        return k
+
+    def finish(k):
         if k == 0:
             assert second_ran.wait(60)          # a guard against a hang, never a timing
         if k == 1:
@@ -134,10 +140,14 @@ def test_ordered_results_keep_the_order_and_raise_in_turn():
         if k == 3:
             raise ValueError("block 3")
         return k * k
-    assert list(ordered_results([(k,) for k in range(3)], job, workers=2)) == [0, 1, 4]
-    second_ran.clear()
-    seen = []
-    with pytest.raises(ValueError, match="block 3"):
-        for value in ordered_results([(k,) for k in range(6)], job, workers=2):
-            seen.append(value)
-    assert seen == [0, 1, 4]
+    assert list(ordered_results([(k,) for k in range(3)], compute, finish, workers=2)) == [0, 1, 4]
+    for fails_at, error in [(3, ValueError), (4, KeyError)]:
+        second_ran.clear()
+        seen = []
+        jobs = [(k,) for k in range(8) if fails_at == 3 or k != 3]
+        with pytest.raises(error, match=f"block {fails_at}"):
+            for value in ordered_results(jobs, compute, finish, workers=2):
+                seen.append(value)
+        assert seen == [k * k for k, in jobs if k < fails_at]
+    second_ran.set()
+    assert list(ordered_results([(k,) for k in (1, 2)], compute, finish, workers=1)) == [1, 4]

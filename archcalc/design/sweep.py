@@ -60,8 +60,9 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     (points written, points skipped because the spec cannot be built there, e.g. no
     channels left at a tiny width or a vanishing spatial size at a tiny resolution). A grid
     where no point can be built raises the located SpecError `archcalc report` gives.
-    Blocks are computed and formatted on `workers` threads (default: the usable cores, at
-    most 4; 1: in this thread) and written in order: the bytes never depend on it."""
+    Blocks are computed on one thread and formatted on `workers` threads beside it (default:
+    the usable cores, at most 4; 1: all in this thread) and written in order: the bytes
+    never depend on it."""
     from .buildable import fail_nowhere_buildable, resolutions_never_valid
     if fmt not in FORMATS:
         raise OptionError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
@@ -80,10 +81,13 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     writer = None                         # the ParquetWriter, made for the first block
     binary = fmt == "csv" and not isinstance(stream, io.TextIOBase)
 
-    def block_job(start: int, stop: int, compute):
-        """Compute and format one block (on a worker thread)."""
-        block = compute()
-        valid = forms.valid(ws[start:stop], rs)
+    def compute_block(start: int, stop: int, compute) -> tuple:
+        """One block's metrics and buildable points (on the grid thread)."""
+        return start, stop, compute(), forms.valid(ws[start:stop], rs)
+
+    def format_block(computed: tuple) -> tuple:
+        """One block as CSV text or bytes, or as a Parquet table (on a formatting thread)."""
+        start, stop, block, valid = computed
         if fmt == "parquet":
             out = parquet_table(ws, width_texts, rs, block, metrics, start, stop, valid)
         else:
@@ -100,7 +104,7 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
                         columns=_columns(forms, metrics))
             stream.write(json.dumps(head)[:-1] + ', "rows": [')
         jobs = forms.grid_blocks(ws, rs, metrics, max_points=block_points)
-        for out, n, points in ordered_results(jobs, block_job,
+        for out, n, points in ordered_results(jobs, compute_block, format_block,
                                               default_workers() if workers is None else workers):
             if fmt == "csv":
                 if n:

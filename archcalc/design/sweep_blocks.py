@@ -19,8 +19,8 @@ CSV_BATCH_ROWS = 1 << 16     # rows pyarrow formats (encodes) at a time; its def
 
 
 def default_workers() -> int:
-    """Worker threads for a sweep: the cores this process may use, at most 4 (numpy and
-    pyarrow release the GIL on whole arrays; the Python parts of a block do not)."""
+    """Formatting threads for a sweep: the cores this process may use, at most 4 (pyarrow's
+    writers release the GIL); 1 on one core (everything in the calling thread)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -28,34 +28,44 @@ def default_workers() -> int:
     return max(1, min(4, cores))
 
 
-def ordered_results(jobs, fn, workers: int):
-    """fn(*job) for each job, yielded in the jobs' order; with `workers` > 1 they run on that
-    many threads with at most 2 x workers computed ahead (memory stays bounded). A failure
-    is raised here when its block's turn comes; the rest are cancelled."""
+def ordered_results(jobs, compute, finish, workers: int):
+    """finish(compute(*job)) for each job, yielded in the jobs' order. With `workers` > 1,
+    compute runs on one thread, block after block (the grid is Python-heavy: two threads
+    computing at once only contend for the GIL), and finish (formatting, which pyarrow does
+    without the GIL) on `workers` threads beside it, at most 2 x workers + 2 blocks ahead
+    (memory stays bounded). A failure is raised here when its block's turn comes; the rest
+    are cancelled."""
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            yield fn(*job)
+            yield finish(compute(*job))
         return
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
     pending: deque = deque()
     it = iter(jobs)
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="archcalc-sweep")
+    computing = ThreadPoolExecutor(1, thread_name_prefix="archcalc-grid")
+    formatting = ThreadPoolExecutor(workers, thread_name_prefix="archcalc-format")
+
+    def submit(job) -> None:
+        block = computing.submit(compute, *job)
+        pending.append((block, formatting.submit(lambda: finish(block.result()))))
     try:
         for job in it:
-            pending.append(pool.submit(fn, *job))
-            if len(pending) >= 2 * workers:
+            submit(job)
+            if len(pending) >= 2 * workers + 2:
                 break
         while pending:
-            result = pending.popleft().result()
+            result = pending.popleft()[1].result()
             job = next(it, None)
             if job is not None:
-                pending.append(pool.submit(fn, *job))
+                submit(job)
             yield result
     finally:
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        for block, done in pending:
+            block.cancel()
+            done.cancel()
+        computing.shutdown(wait=True, cancel_futures=True)
+        formatting.shutdown(wait=True, cancel_futures=True)
 
 
 def _per_width(arr):
