@@ -38,11 +38,14 @@ def _progress(total: int, enabled):
     return progress
 
 
-def grid_provenance(forms, ws, rs) -> dict:
-    """What a sweep measured (report/provenance.py): spec, grid, convention, dtype, version."""
+def grid_provenance(forms, ws, rs, width_texts=None) -> dict:
+    """What a sweep measured (report/provenance.py): spec, grid, convention, dtype, version
+    (`width_texts`: the widths' decimal texts where the caller has them)."""
     from ..report.provenance import provenance
+    if width_texts is None:
+        width_texts = [decimal_text(w) for w in ws]
     return provenance(forms.spec, forms.convention, forms.dtype,
-                      widths=_axis_text([decimal_text(w) for w in ws]),
+                      widths=_axis_text(width_texts),
                       resolutions=_axis_text([str(r) for r in rs]))
 
 
@@ -75,7 +78,7 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
         fail_nowhere_buildable(forms, ws[0], rs[0], "sweep grid")
     total = len(ws) * len(rs)
     width_texts = [decimal_text(w) for w in ws]
-    meta = grid_provenance(forms, ws, rs)
+    meta = grid_provenance(forms, ws, rs, width_texts)
     bar = _progress(total, progress)
     done = written = 0
     writer = None                         # the ParquetWriter, made for the first block
