@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import OptionError
 from .codegen import ExactSource
+from .vector_source import ArrayFunction
 
 # the constant-1 composite atom is registered first on each side (AtomSide.composite(1) == 0)
 ONE = 0
@@ -92,6 +93,7 @@ class AtomSide:
         self.base: list = []
         self.base_index: dict = {}
         self.base_fns: list = []
+        self.base_arrays: list = []       # the same sources on whole int64 arrays (or None)
         self.comp: list = []
         self.comp_index: dict = {}
         self.comp_fns: list = []
@@ -102,7 +104,9 @@ class AtomSide:
             i = self.base_index[e] = len(self.base)
             self.base.append(e)
             leaf = lambda x: self.var if x == self.symbol else None   # noqa: E731
-            self.base_fns.append(self.source.compile(self.var, self.source(e, leaf)))
+            body = self.source(e, leaf)
+            self.base_fns.append(self.source.compile(self.var, body))
+            self.base_arrays.append(ArrayFunction(self.var, body, self.source))
         return i
 
     def _leaf(self, e):

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 from ..numbers import exact_python
 from .plan import (ONE, Constant, Extremum, PointFunction, Power, Product, SeparableSum,
                    Sum)
+from .vector_source import SAFE_BOUND
 
 INT64_MAX = 2**63 - 1
 
@@ -62,6 +63,19 @@ def fits_int64(value) -> bool:
     return isinstance(value, int) and abs(value) <= INT64_MAX
 
 
+def _base_values(fn, array_fn, values):
+    """fn at each of `values` (ints), as an object array of Python ints: on the whole int64
+    array at once where archcalc.cost.vector_source proves that exact, else one call each."""
+    import numpy as np
+    if values and all(type(v) is int for v in values):
+        bound = max(max(values), -min(values))
+        if bound <= SAFE_BOUND:
+            out = array_fn(np.array(values, dtype=np.int64), bound)
+            if out is not None:
+                return out.astype(object)
+    return np.array([fn(v) for v in values] or [0], dtype=object)[:len(values)]
+
+
 def _memo(memo: dict, key, make):
     found = memo.get(key)
     if found is None:
@@ -84,9 +98,9 @@ class AtomValues:
         memo = {} if r_memo is None else r_memo
         self.a_base = [np.array([fn(a) for a in alphas] or [0], dtype=object)[:self.n_a]
                        for fn in planner.alpha_side.base_fns]
-        self.r_base = [_memo(memo, ("base", e), lambda: np.array(
-            [fn(r) for r in rs] or [0], dtype=object)[:self.n_r])
-            for e, fn in zip(planner.r_side.base, planner.r_side.base_fns)]
+        self.r_base = [_memo(memo, ("base", e), lambda: _base_values(fn, array_fn, rs))
+                       for e, fn, array_fn in zip(planner.r_side.base, planner.r_side.base_fns,
+                                                  planner.r_side.base_arrays)]
         za = np.zeros(self.n_a, dtype=object)
         zr = np.zeros(self.n_r, dtype=object)
         self.alpha_vectors = [exact_vector(fn(self.a_base, za))
