@@ -171,6 +171,25 @@ def test_blocks_cover_the_grid_exactly_once():
     assert (seen == 1).all()
 
 
+@pytest.mark.parametrize("name", ["mobilenet_v2", "shufflenet_v1", "nasnet_a_mobile"])
+def test_block_jobs_with_valid_equal_grid_and_valid(name):
+    """Evaluator.grid_blocks(with_valid=True), what sweeps run: each block's metrics and
+    buildable points equal grid() and valid() of the whole grid, across structural variants
+    (widths from 0.05) and, for NASNet, unbuildable points (resolutions from 1)."""
+    forms = compile_forms(next(p for p in SPECS if p.stem == name))
+    ws, rs = WIDTHS[::9], [1, 2, 3, 5, 8, 13, 31, 32, 33, 96, 127, 224]
+    full, valid = forms.grid(ws, rs), forms.valid(ws, rs)
+    assert valid.any()
+    assert valid.all() != (name == "nasnet_a_mobile")   # its valid-padded reductions vanish
+    jobs = forms.grid_blocks(ws, rs, max_points=4 * len(rs), with_valid=True)
+    assert [(a, b) for a, b, _ in jobs] == [(k, min(k + 4, len(ws))) for k in range(0, len(ws), 4)]
+    for start, stop, job in jobs:
+        block, ok = job()
+        assert np.array_equal(ok, valid[start:stop]) and ok.dtype == bool
+        for m in full:
+            assert np.array_equal(block[m][ok], full[m][start:stop][ok])
+
+
 def test_csv_json_and_summary_match_the_grid(tmp_path):
     path = SPECS[0]
     forms = compile_forms(path)

@@ -155,10 +155,11 @@ class Evaluator:
             self._variants[key] = Evaluator.from_table(table, self.metrics, graph)
         return self._variants[key]
 
-    def _stitch(self, widths, call) -> dict:
-        """Evaluate `call(evaluator, indices)` per guard pattern; put the rows back in order."""
+    def _stitch(self, widths, call, groups: dict | None = None) -> dict:
+        """Evaluate `call(evaluator, indices)` per guard pattern (`groups`: the widths'
+        _partition where the caller has it); put the rows back in order."""
         import numpy as np
-        groups = self._partition(widths)
+        groups = self._partition(widths) if groups is None else groups
         if len(groups) == 1:
             (key, idx), = groups.items()
             return call(self._variant(key), idx)
@@ -212,12 +213,13 @@ class Evaluator:
         for start, stop, block in self.grid_blocks(widths, resolutions, metrics, max_points):
             yield start, stop, block()
 
-    def grid_blocks(self, widths, resolutions, metrics=None, max_points: int = 1 << 20
-                    ) -> list:
+    def grid_blocks(self, widths, resolutions, metrics=None, max_points: int = 1 << 20,
+                    with_valid: bool = False) -> list:
         """The grid's blocks of whole width rows as jobs: [(first width index, end width
-        index, a function computing that block's {metric: array})], in order. The jobs share
-        only read-only atom values and a memo of r atoms (each entry a function of its key),
-        so they may run on several threads at once (numpy releases the GIL on whole arrays)."""
+        index, a function computing that block's {metric: array})], in order; `with_valid`:
+        the function gives ({metric: array}, where the spec builds: valid()'s bool array).
+        The jobs share only read-only atom values and a memo of r atoms (each entry a
+        function of its key), so they may run on several threads at once."""
         import numpy as np
 
         from .vectors import GridContext
@@ -227,19 +229,34 @@ class Evaluator:
         rows = max(1, max_points // max(len(rs), 1))
         groups = self._partition(ws)
         if list(groups) != [()]:
-            for key in groups:                # every variant compiled here, not on a thread
-                self._variant(key)
+            key_of: list = [None] * len(ws)
+            for key, idx in groups.items():
+                self._variant(key)            # every variant compiled here, not on a thread
+                for i in idx:
+                    key_of[i] = key
             memo: dict = {}                   # r atoms: computed once for every block
+
+            def guarded(start: int, stop: int):
+                sub = ws[start:stop]
+                local: dict = {}              # the block's partition, read off key_of
+                for i in range(start, stop):
+                    local.setdefault(key_of[i], []).append(i - start)
+                out = self._stitch(sub, lambda ev, idx: ev._grid(
+                    ev.values([sub[i] for i in idx], rs, memo), metrics), local)
+                if not with_valid:
+                    return out
+                ok = self._stitch(sub, self._valid_call(sub, rs), local)["valid"]
+                return out, np.asarray(ok, dtype=bool)
             return [(start, min(len(ws), start + rows),
-                     lambda start=start: self.totals(ws[start:start + rows], rs, metrics,
-                                                     r_memo=memo))
+                     lambda start=start: guarded(start, min(len(ws), start + rows)))
                     for start in range(0, len(ws), rows)]
         values = self.values(ws, rs)
 
-        def block(start: int, stop: int) -> dict:
+        def block(start: int, stop: int):
             ctx = GridContext(values, start, stop)
-            return {m: np.broadcast_to(ctx.eval(self.plans[m]), (stop - start, values.n_r))
-                    for m in metrics}
+            out = {m: np.broadcast_to(ctx.eval(self.plans[m]), (stop - start, values.n_r))
+                   for m in metrics}
+            return (out, self.valid(ws[start:stop], rs)) if with_valid else out
         return [(start, min(values.n_a, start + rows),
                  lambda start=start: block(start, min(values.n_a, start + rows)))
                 for start in range(0, values.n_a, rows)]
@@ -302,13 +319,19 @@ class Evaluator:
         import numpy as np
         ws = width_values(widths)
         rs = resolution_values(resolutions, self.spec.resolution)
+        return np.asarray(self._stitch(ws, self._valid_call(ws, rs))["valid"], dtype=bool)
+
+    @staticmethod
+    def _valid_call(ws, rs):
+        """valid()'s per-variant step: the outer product of its width and resolution tests."""
+        import numpy as np
 
         def call(ev, idx):
             sub = [ws[i] for i in idx]
             if ev.validity is None:
                 return {"valid": np.ones((len(sub), len(rs)), dtype=bool)}
             return {"valid": np.outer(ev.validity.alpha_ok(sub), ev.validity.r_ok(rs))}
-        return self._stitch(ws, call)["valid"].astype(bool)
+        return call
 
     def valid_points(self, widths, resolutions) -> Any:
         """valid() at paired points: a 1-D bool array."""

@@ -86,7 +86,7 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
 
     def compute_block(start: int, stop: int, compute) -> tuple:
         """One block's metrics and buildable points (on the grid thread)."""
-        return start, stop, compute(), forms.valid(ws[start:stop], rs)
+        return (start, stop, *compute())
 
     def format_block(computed: tuple) -> tuple:
         """One block as CSV text or bytes, or as a Parquet table (on a formatting thread)."""
@@ -106,7 +106,7 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
             head = dict(meta, spec_path=forms.spec.path, spec_shown=meta["spec_path"],
                         columns=_columns(forms, metrics))
             stream.write(json.dumps(head)[:-1] + ', "rows": [')
-        jobs = forms.grid_blocks(ws, rs, metrics, max_points=block_points)
+        jobs = forms.grid_blocks(ws, rs, metrics, max_points=block_points, with_valid=True)
         for out, n, points in ordered_results(jobs, compute_block, format_block,
                                               default_workers() if workers is None else workers):
             if fmt == "csv":
