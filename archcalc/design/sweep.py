@@ -14,8 +14,8 @@ import time
 from ..cost.axes import check_grid_size, resolution_values, width_values
 from ..errors import OptionError
 from ..numbers import decimal_text
-from .sweep_blocks import (csv_block, default_workers, ordered_results, parquet_table,
-                           parquet_writer)
+from .sweep_blocks import (csv_block, default_workers, finish_parquet, ordered_results,
+                           parquet_table, parquet_writer, write_parquet)
 
 FORMATS = ("csv", "json", "parquet")
 BLOCK_POINTS = 1 << 16
@@ -81,7 +81,7 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     meta = grid_provenance(forms, ws, rs, width_texts)
     bar = _progress(total, progress)
     done = written = 0
-    writer = None                         # the ParquetWriter, made for the first block
+    writer = None                         # parquet_writer's parts, made for the first block
     binary = fmt == "csv" and not isinstance(stream, io.TextIOBase)
 
     def compute_block(start: int, stop: int, compute) -> tuple:
@@ -119,7 +119,7 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
             else:
                 if writer is None:
                     writer = parquet_writer(stream, out, meta)
-                writer.write_table(out.replace_schema_metadata(writer.schema.metadata))
+                write_parquet(writer, out)
             done += points
             written += n
             if bar is not None:
@@ -129,7 +129,7 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
         if fmt == "json":
             stream.write("]}\n")
         if writer is not None:
-            writer.close()
+            finish_parquet(*writer)
     finally:
         if bar is not None:
             bar.stop()
