@@ -20,6 +20,7 @@ from .plan import (ONE, Constant, Extremum, PointFunction, Power, Product, Separ
 from .vector_source import SAFE_BOUND
 
 INT64_MAX = 2**63 - 1
+FLOAT_EXACT = 2**53              # every integer below it is a float64, and so are sums
 
 
 @dataclass
@@ -262,6 +263,31 @@ class GridContext(PlanContext):
     def constant(self, value):
         np = self.np
         return np.full((1, 1), value, dtype=np.int64 if fits_int64(value) else object)
+
+    def _separable(self, node: SeparableSum):
+        """A sum of three or more products A_j(alpha) R_j(r) over the block as one matrix
+        product [A_1 .. A_k] @ [R_1; ..; R_k] in float64 (BLAS), exact because every product
+        and partial sum is an integer below 2^53 in magnitude (the bound summed over the
+        terms, as for int64), then int64; otherwise term by term."""
+        np = self.np
+        terms = node.terms
+        if len(terms) < 3:
+            return super()._separable(node)
+        alpha_vectors, r_vectors = self.v.alpha_vectors, self.v.r_vectors
+        bound = 0
+        for ai, rj in terms:
+            a, r = alpha_vectors[ai], r_vectors[rj]
+            if a.bound is None or r.bound is None:
+                return super()._separable(node)
+            bound += a.bound * r.bound
+        if bound >= FLOAT_EXACT:
+            return super()._separable(node)
+        left = np.empty((self.stop - self.start, len(terms)), dtype=np.float64)
+        right = np.empty((len(terms), self.v.n_r), dtype=np.float64)
+        for k, (ai, rj) in enumerate(terms):
+            left[:, k] = alpha_vectors[ai].values[self.start:self.stop]
+            right[k] = r_vectors[rj].values
+        return (left @ right).astype(np.int64)
 
     def point(self, fn):
         np = self.np
