@@ -83,6 +83,7 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     done = written = 0
     writer = None                         # parquet_writer's parts, made for the first block
     binary = fmt == "csv" and not isinstance(stream, io.TextIOBase)
+    memo: dict = {}                       # columns every block of this sweep shares
 
     def compute_block(start: int, stop: int, compute) -> tuple:
         """One block's metrics and buildable points (on the grid thread)."""
@@ -94,7 +95,7 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
         if fmt == "parquet":
             out = parquet_table(ws, width_texts, rs, block, metrics, start, stop, valid)
         else:
-            out = csv_block(width_texts, rs, block, metrics, start, stop, valid, binary)
+            out = csv_block(width_texts, rs, block, metrics, start, stop, valid, binary, memo)
         return out, int(valid.sum()), (stop - start) * len(rs)
     try:
         if fmt == "csv":

@@ -95,19 +95,20 @@ def numpy_columns(width_texts, rs, block: dict, metrics, start: int, stop: int, 
     return cols if keep.all() else [c[keep] for c in cols]
 
 
-def arrow_columns(width_texts, rs, block: dict, metrics, start: int, stop: int, valid) -> list:
+def arrow_columns(width_texts, rs, block: dict, metrics, start: int, stop: int, valid,
+                  memo: dict | None = None) -> list:
     """The block's CSV columns as pyarrow arrays (numpy_columns' values): where every point
     is buildable, the width, the resolution and the metrics of the width alone as texts
     made once per distinct value; otherwise the filtered numpy columns."""
     import numpy as np
 
-    from .arrow_columns import column, repeated_text_column, text_column, tiled_text_column
+    from .arrow_columns import column, repeated_text_column, text_column
     if not np.asarray(valid).all():
         cols = numpy_columns(width_texts, rs, block, metrics, start, stop, valid)
         return [text_column(width_texts[start:stop], cols[0])] + [column(c) for c in cols[1:]]
     n_r = len(rs)
     out = [repeated_text_column(width_texts[start:stop], n_r),
-           tiled_text_column([str(r) for r in rs], stop - start)]
+           _resolution_texts(rs, stop - start, {} if memo is None else memo)]
     for m in metrics:
         arr = block[m]
         per_width = _per_width(arr)
@@ -120,12 +121,22 @@ def arrow_columns(width_texts, rs, block: dict, metrics, start: int, stop: int, 
     return out
 
 
+def _resolution_texts(rs, widths: int, memo: dict):
+    """The resolution column of a block of `widths` width rows: the same for every full
+    block of a sweep, so made once per sweep (`memo`: the sweep's own)."""
+    from .arrow_columns import tiled_text_column
+    found = memo.get(widths)
+    if found is None:
+        found = memo[widths] = tiled_text_column([str(r) for r in rs], widths)
+    return found
+
+
 def csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, valid,
-              binary: bool = False):
+              binary: bool = False, memo: dict | None = None):
     """The block's CSV rows (no header), built column-wise: pyarrow's CSV writer where it is
     installed, else one join per row over columns converted to text by numpy. With `binary`,
     the ASCII bytes (a pyarrow Buffer or bytes, for a binary stream: no decoding and
-    re-encoding of the text), else a str."""
+    re-encoding of the text), else a str. `memo`: columns shared by a sweep's blocks."""
     import numpy as np
     if not np.asarray(valid).any():
         return b"" if binary else ""
@@ -137,7 +148,7 @@ def csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, vali
         texts = [np.asarray(width_texts[start:stop])[cols[0]]] + [c.astype(str) for c in cols[1:]]
         text = "\n".join(map(",".join, zip(*(c.tolist() for c in texts)))) + "\n"
         return text.encode("ascii") if binary else text
-    arrays = arrow_columns(width_texts, rs, block, metrics, start, stop, valid)
+    arrays = arrow_columns(width_texts, rs, block, metrics, start, stop, valid, memo)
     table = pa.table(arrays, names=[str(k) for k in range(len(arrays))])
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none",
