@@ -131,7 +131,7 @@ def writers(rounds: int) -> dict:
 
     from archcalc.cost import Evaluator
     from archcalc.design.sweep import BLOCK_POINTS, sweep_file
-    from archcalc.design.sweep_blocks import CSV_BATCH_ROWS
+    from archcalc.design.sweep_blocks import BATCH_ROWS
     out: dict = {}
     out["compile"] = timed(lambda: out.setdefault("forms", Evaluator(str(ROOT / SPEC))))[0]
     forms = out.pop("forms")
@@ -154,7 +154,7 @@ def writers(rounds: int) -> dict:
         def csv_alone():
             with open(os.path.join(tmp, "alone.csv"), "wb") as fh:
                 pacsv.write_csv(csv_table, fh, pacsv.WriteOptions(quoting_style="none",
-                                                                   batch_size=CSV_BATCH_ROWS))
+                                                                   batch_size=BATCH_ROWS))
 
         def parquet_alone():
             pq.write_table(parquet_table, os.path.join(tmp, "alone.parquet"))

@@ -15,6 +15,7 @@ caller evaluates one value at a time, as before.
 from __future__ import annotations
 
 import ast
+import functools
 
 SAFE_BOUND = 2**62
 HELPERS = ("_ceil_div", "_floor_div", "_max", "_min")
@@ -58,8 +59,7 @@ def majorant(node, bound: int) -> int:
     if isinstance(node, ast.BinOp):
         left = majorant(node.left, bound)
         if isinstance(node.op, ast.Pow):
-            n = node.right.value
-            return left if n == 1 else max(left, 1) ** n if left < SAFE_BOUND else SAFE_BOUND + 1
+            return left if left > SAFE_BOUND else max(left, left ** node.right.value)
         right = majorant(node.right, bound)
         out = left + right if not isinstance(node.op, ast.Mult) else left * right
         return max(out, left, right)
@@ -69,29 +69,17 @@ def majorant(node, bound: int) -> int:
 
 def _vmax(*args):
     import numpy as np
-    out = args[0]
-    for a in args[1:]:
-        out = np.maximum(out, a)
-    return out
+    return functools.reduce(np.maximum, args)
 
 
 def _vmin(*args):
     import numpy as np
-    out = args[0]
-    for a in args[1:]:
-        out = np.minimum(out, a)
-    return out
+    return functools.reduce(np.minimum, args)
 
 
-def _ceil_div(n, d):
-    return -((-n) // d)
-
-
-def _floor_div(n, d):
-    return n // d
-
-
-NAMESPACE = {"_ceil_div": _ceil_div, "_floor_div": _floor_div, "_max": _vmax, "_min": _vmin}
+# in place of codegen's scalar helpers: its integer divisions (-((-n) // d), n // d) work on
+# int64 arrays as they are; max and min need their element-wise forms
+NAMESPACE = {"_max": _vmax, "_min": _vmin}
 
 
 class ArrayFunction:
@@ -99,7 +87,7 @@ class ArrayFunction:
 
     def __init__(self, var: str, body: str, source):
         """`source`: the archcalc.cost.codegen.ExactSource that wrote `body` (it compiles
-        generated code; here with the array helpers in place of the scalar ones)."""
+        generated code; here with the array forms of max and min)."""
         self.tree = ast.parse(body, mode="eval").body
         self.ok = _check(self.tree, var)
         self.fn = source.compile(var, body, NAMESPACE) if self.ok else None

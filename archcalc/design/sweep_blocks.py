@@ -1,6 +1,6 @@
-"""One block of a grid sweep (archcalc.design.sweep), computed and formatted on a worker
-thread: its CSV text or bytes, or its Parquet table; and the ordered runner that computes
-blocks on several threads and hands them back in grid order.
+"""One block of a grid sweep (archcalc.design.sweep) formatted: its CSV text or bytes, or its
+Parquet table; the ordered runner that computes blocks on one thread, formats them on others
+and hands them back in grid order; and the Parquet file they go to.
 
 A block is whole width rows of the grid, width-major. Columns that depend on the width alone
 (the width, and metrics such as params) and the resolution column are formatted once per
@@ -13,9 +13,8 @@ import os
 
 from ..numbers import decimal_text
 
-
-CSV_BATCH_ROWS = 1 << 16     # rows pyarrow formats (encodes) at a time; its default 1,024
-                             # makes the CSV writer 15% slower, the Parquet writer 8%
+BATCH_ROWS = 1 << 16     # rows pyarrow formats (encodes) at a time; its default 1,024
+                         # makes the CSV writer 15% slower, the Parquet writer 8%
 
 
 def default_workers() -> int:
@@ -95,7 +94,7 @@ def numpy_columns(width_texts, rs, block: dict, metrics, start: int, stop: int, 
     return cols if keep.all() else [c[keep] for c in cols]
 
 
-def arrow_columns(width_texts, rs, block: dict, metrics, start: int, stop: int, valid,
+def csv_columns(width_texts, rs, block: dict, metrics, start: int, stop: int, valid,
                   memo: dict | None = None) -> list:
     """The block's CSV columns as pyarrow arrays (numpy_columns' values): where every point
     is buildable, the width, the resolution and the metrics of the width alone as texts
@@ -148,11 +147,11 @@ def csv_block(width_texts, rs, block: dict, metrics, start: int, stop: int, vali
         texts = [np.asarray(width_texts[start:stop])[cols[0]]] + [c.astype(str) for c in cols[1:]]
         text = "\n".join(map(",".join, zip(*(c.tolist() for c in texts)))) + "\n"
         return text.encode("ascii") if binary else text
-    arrays = arrow_columns(width_texts, rs, block, metrics, start, stop, valid, memo)
+    arrays = csv_columns(width_texts, rs, block, metrics, start, stop, valid, memo)
     table = pa.table(arrays, names=[str(k) for k in range(len(arrays))])
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none",
-                                                    batch_size=CSV_BATCH_ROWS))
+                                                    batch_size=BATCH_ROWS))
     data = sink.getvalue()
     return data if binary else data.to_pybytes().decode("ascii")
 
@@ -235,7 +234,7 @@ def parquet_writer(stream, table, meta: dict) -> tuple:
     guarded = GuardedStream(stream)
     sink = pa.BufferedOutputStream(pa.PythonFile(guarded, mode="w"), buffer_size=1 << 22)
     writer = pq.ParquetWriter(sink, schema, use_dictionary=["width", "width_text", "resolution"],
-                              write_batch_size=CSV_BATCH_ROWS)
+                              write_batch_size=BATCH_ROWS)
     return writer, sink, guarded
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import keyword
 import re
 
+from ..imported.layers import unique
+
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
@@ -38,12 +40,7 @@ def unique_name(text: str, taken: set, *, prefix: str, empty: str, reserved=()) 
     base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text).strip("_") or empty
     if base[0].isdigit() or keyword.iskeyword(base) or base in reserved:
         base = prefix + base
-    name, k = base, 1
-    while name in taken:
-        k += 1
-        name = f"{base}_{k}"
-    taken.add(name)
-    return name
+    return unique(base, taken, first=2)
 
 
 def spec_text(emitted, *, name: str, source: str, channels: int, resolution,

@@ -28,16 +28,17 @@ def parent(path: str) -> str:
     return path.rpartition(".")[0]
 
 
-
-def _unique(base: str, taken: set) -> str:
-    """`base`, or `base_1`, `base_2`, ... the first not in `taken` (then added to it): node
-    and layer names stay distinct when a module runs twice."""
-    name, k = base, 0
+def unique(base: str, taken: set, first: int = 1) -> str:
+    """`base`, or `base_<first>`, `base_<first + 1>`, ... the first not in `taken` (then added
+    to it): node and layer names stay distinct when a module runs twice (and a written
+    spec's row names, export/text.py, from `_2`)."""
+    name, k = base, first - 1
     while name in taken:
         k += 1
         name = f"{base}_{k}"
     taken.add(name)
     return name
+
 
 class Namer:
     """Gives each emitted op its node name, layer and block, in execution order."""
@@ -54,7 +55,7 @@ class Namer:
         self.current: tuple | None = None          # (anchor module, layer name)
 
     def node_name(self, module: str, op_short: str) -> str:
-        return _unique(module or op_short, self.nodes)
+        return unique(module or op_short, self.nodes)
 
     def _is_leaf(self, path: str) -> bool:
         return not self.children.get(path)
@@ -70,7 +71,7 @@ class Namer:
         return module
 
     def _fresh(self, base: str) -> str:
-        return _unique(base, self.layers)
+        return unique(base, self.layers)
 
     def layer(self, kind: OpKind, module: str, op_short: str) -> tuple[str, str]:
         """(layer, block) of the next op."""
