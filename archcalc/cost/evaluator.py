@@ -199,12 +199,7 @@ class Evaluator:
     grid = totals
 
     def _grid(self, values, metrics) -> dict:
-        import numpy as np
-
-        from .vectors import GridContext
-        ctx = GridContext(values, 0, values.n_a)
-        return {m: np.broadcast_to(ctx.eval(self.plans[m]), (values.n_a, values.n_r))
-                for m in metrics}
+        return self._grid_rows(values, slice(0, values.n_a), metrics)
 
     def iter_grid(self, widths, resolutions, metrics=None, max_points: int = 1 << 20
                   ) -> Iterator[tuple[int, int, dict]]:
@@ -218,48 +213,47 @@ class Evaluator:
         """The grid's blocks of whole width rows as jobs: [(first width index, end width
         index, a function computing that block's {metric: array})], in order; `with_valid`:
         the function gives ({metric: array}, where the spec builds: valid()'s bool array).
-        The jobs share only read-only atom values and a memo of r atoms (each entry a
-        function of its key), so they may run on several threads at once."""
+        The jobs share atom values made under a lock (BlockAtoms) and a memo of r atoms (each
+        entry a function of its key), so they may run on several threads at once."""
         import numpy as np
 
-        from .vectors import GridContext
+        from .vectors import BlockAtoms
         metrics = self.metrics_for(metrics)
         ws = width_values(widths)
         rs = resolution_values(resolutions, self.spec.resolution)
         rows = max(1, max_points // max(len(rs), 1))
-        groups = self._partition(ws)
-        if list(groups) != [()]:
-            key_of: list = [None] * len(ws)
-            for key, idx in groups.items():
-                self._variant(key)            # every variant compiled here, not on a thread
-                for i in idx:
-                    key_of[i] = key
-            memo: dict = {}                   # r atoms: computed once for every block
-
-            def guarded(start: int, stop: int):
-                sub = ws[start:stop]
-                local: dict = {}              # the block's partition, read off key_of
-                for i in range(start, stop):
-                    local.setdefault(key_of[i], []).append(i - start)
-                out = self._stitch(sub, lambda ev, idx: ev._grid(
-                    ev.values([sub[i] for i in idx], rs, memo), metrics), local)
-                if not with_valid:
-                    return out
-                ok = self._stitch(sub, self._valid_call(sub, rs), local)["valid"]
-                return out, np.asarray(ok, dtype=bool)
-            return [(start, min(len(ws), start + rows),
-                     lambda start=start: guarded(start, min(len(ws), start + rows)))
-                    for start in range(0, len(ws), rows)]
-        values = self.values(ws, rs)
+        key_of: list = [None] * len(ws)
+        for key, idx in self._partition(ws).items():
+            self._variant(key)                # every variant compiled here, not on a thread
+            for i in idx:
+                key_of[i] = key
+        atoms = BlockAtoms(lambda key, sub: self._variant(key).values(sub, rs, atoms.r_memo),
+                           ws, key_of, rows)
 
         def block(start: int, stop: int):
-            ctx = GridContext(values, start, stop)
-            out = {m: np.broadcast_to(ctx.eval(self.plans[m]), (stop - start, values.n_r))
-                   for m in metrics}
-            return (out, self.valid(ws[start:stop], rs)) if with_valid else out
-        return [(start, min(values.n_a, start + rows),
-                 lambda start=start: block(start, min(values.n_a, start + rows)))
-                for start in range(0, values.n_a, rows)]
+            sub = ws[start:stop]
+            local: dict = {}                  # the block's partition, read off key_of
+            for i in range(start, stop):
+                local.setdefault(key_of[i], []).append(i - start)
+            out = self._stitch(sub, lambda ev, idx: ev._grid_rows(
+                *atoms.rows(start, idx), metrics), local)
+            atoms.finished(start)
+            if not with_valid:
+                return out
+            ok = self._stitch(sub, self._valid_call(sub, rs), local)["valid"]
+            return out, np.asarray(ok, dtype=bool)
+        return [(start, min(len(ws), start + rows),
+                 lambda start=start: block(start, min(len(ws), start + rows)))
+                for start in range(0, len(ws), rows)]
+
+    def _grid_rows(self, values, rows, metrics) -> dict:
+        """Every metric at the rows `rows` (a slice or indices) of `values`' widths."""
+        import numpy as np
+
+        from .vectors import GridContext
+        ctx = GridContext(values, rows)
+        return {m: np.broadcast_to(ctx.eval(self.plans[m]), (ctx.n_rows, values.n_r))
+                for m in metrics}
 
     def points(self, widths, resolutions, metrics=None) -> dict:
         """Metrics at the paired points (widths[i], resolutions[i]): 1-D arrays."""

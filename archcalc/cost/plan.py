@@ -97,6 +97,27 @@ class AtomSide:
         self.comp: list = []
         self.comp_index: dict = {}
         self.comp_fns: list = []
+        self._bodies: dict = {}           # ("base" | "comp", index): generated source
+        self._arrays: dict = {}           # the same sources for many widths (made on demand)
+
+    def ratio_fn(self, i: int):
+        """Base atom i for many widths at once (alpha_arrays.RatioFunction), compiled on first
+        use: a sweep needs it, a single point does not."""
+        found = self._arrays.get(("base", i))
+        if found is None:
+            from .alpha_arrays import RatioFunction
+            found = self._arrays[("base", i)] = RatioFunction(self.var, self._bodies[("base", i)],
+                                                              self.source)
+        return found
+
+    def comp_array(self, j: int):
+        """Composite atom j on int64 arrays of its base atoms (vector_source.ArrayFunction in
+        b[i]), compiled on first use."""
+        found = self._arrays.get(("comp", j))
+        if found is None:
+            found = self._arrays[("comp", j)] = ArrayFunction("b", self._bodies[("comp", j)],
+                                                              self.source)
+        return found
 
     def base_atom(self, e) -> int:
         i = self.base_index.get(e)
@@ -104,7 +125,7 @@ class AtomSide:
             i = self.base_index[e] = len(self.base)
             self.base.append(e)
             leaf = lambda x: self.var if x == self.symbol else None   # noqa: E731
-            body = self.source(e, leaf)
+            body = self._bodies[("base", i)] = self.source(e, leaf)
             self.base_fns.append(self.source.compile(self.var, body))
             self.base_arrays.append(ArrayFunction(self.var, body, self.source))
         return i
@@ -121,7 +142,7 @@ class AtomSide:
         if i is None:
             i = self.comp_index[e] = len(self.comp)
             self.comp.append(e)
-            body = self.source(e, self._leaf)
+            body = self._bodies[("comp", i)] = self.source(e, self._leaf)
             self.comp_fns.append(self.source.compile("b, z", f"{body} + z"))
         return i
 

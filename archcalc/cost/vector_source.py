@@ -22,9 +22,13 @@ HELPERS = ("_ceil_div", "_floor_div", "_max", "_min")
 
 
 def _check(node, var: str) -> bool:
-    """Whether `node` only uses what the array path evaluates exactly."""
+    """Whether `node` only uses what the array path evaluates exactly (`var` alone, or its
+    elements `var[i]`: the base atoms a composite atom is a polynomial in)."""
     if isinstance(node, ast.Name):
         return node.id == var
+    if isinstance(node, ast.Subscript):
+        return (isinstance(node.value, ast.Name) and node.value.id == var
+                and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int)
     if isinstance(node, ast.Constant):
         return type(node.value) is int
     if isinstance(node, ast.UnaryOp):
@@ -47,11 +51,15 @@ def _check(node, var: str) -> bool:
     return False
 
 
-def majorant(node, bound: int) -> int:
+def majorant(node, bound) -> int:
     """An upper bound on |value| of `node` and of every value computed inside it, when the
-    variable's values are at most `bound` in absolute value (a node that passed _check)."""
+    variable's values are at most `bound` in absolute value (a node that passed _check; for
+    `var[i]`, `bound` is a sequence: bound[i] for element i, None where it is unknown)."""
     if isinstance(node, ast.Name):
         return bound
+    if isinstance(node, ast.Subscript):
+        found = bound[node.slice.value]
+        return SAFE_BOUND + 1 if found is None else found
     if isinstance(node, ast.Constant):
         return abs(node.value)
     if isinstance(node, ast.UnaryOp):
@@ -92,11 +100,14 @@ class ArrayFunction:
         self.ok = _check(self.tree, var)
         self.fn = source.compile(var, body, NAMESPACE) if self.ok else None
 
-    def __call__(self, values, bound: int):
+    def __call__(self, values, bound, length: int | None = None):
         """The values at every element of the int64 array `values` (|values| <= bound), as an
-        int64 array of that length; None where the array path is not exact."""
+        int64 array of that length; None where the array path is not exact. For a source in
+        `var[i]`, `values` is a list of int64 arrays of `length` elements each and `bound`
+        their bounds."""
         import numpy as np
         if not self.ok or majorant(self.tree, bound) > SAFE_BOUND:
             return None
-        out = np.broadcast_to(np.asarray(self.fn(values)), values.shape)
+        shape = values.shape if length is None else (length,)
+        out = np.broadcast_to(np.asarray(self.fn(values)), shape)
         return out if out.dtype == np.int64 else None

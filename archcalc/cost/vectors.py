@@ -77,6 +77,49 @@ def _base_values(fn, array_fn, values):
     return np.array([fn(v) for v in values] or [0], dtype=object)[:len(values)]
 
 
+ARRAY_WIDTHS = 32        # from this many widths, alpha atoms go through alpha_arrays (numpy)
+
+
+def _alpha_base(side, alphas) -> tuple[list, list]:
+    """([each base atom of the width at every width], [max |value| of each, None where
+    unknown]): int64 arrays where archcalc.cost.alpha_arrays evaluates them exactly on all
+    widths at once, else object arrays of the exact values, one call per width."""
+    import numpy as np
+
+    from .alpha_arrays import ratios
+    many = ratios(alphas) if len(alphas) >= ARRAY_WIDTHS else None
+    values, bounds = [], []
+    for i, fn in enumerate(side.base_fns):
+        ints = side.ratio_fn(i)(many) if many is not None else None
+        if ints is None:
+            values.append(np.array([fn(a) for a in alphas] or [0], dtype=object)[:len(alphas)])
+            bounds.append(None)
+        else:
+            values.append(ints)
+            bounds.append(max(int(ints.max()), -int(ints.min())))
+    return values, bounds
+
+
+def _alpha_composites(side, base: list, bounds: list, zeros) -> list:
+    """Each composite atom of the width (a polynomial in the base atoms) as an ExactVector:
+    on the int64 base arrays where a majorant of every intermediate stays below 2^62
+    (vector_source), else in exact Python ints (the base atoms as object arrays)."""
+    import numpy as np
+    n = len(zeros)
+    exact = None
+    out = []
+    for j, fn in enumerate(side.comp_fns):
+        ints = side.comp_array(j)(base, bounds, n) if n >= ARRAY_WIDTHS else None
+        if ints is not None:
+            ints = np.ascontiguousarray(ints)
+            out.append(ExactVector(ints, max(int(ints.max()), -int(ints.min()))))
+            continue
+        if exact is None:
+            exact = [b if b.dtype == object else b.astype(object) for b in base]
+        out.append(exact_vector(fn(exact, zeros)))
+    return out
+
+
 def _memo(memo: dict, key, make):
     found = memo.get(key)
     if found is None:
@@ -97,15 +140,13 @@ class AtomValues:
         import numpy as np
         self.n_a, self.n_r = len(alphas), len(rs)
         memo = {} if r_memo is None else r_memo
-        self.a_base = [np.array([fn(a) for a in alphas] or [0], dtype=object)[:self.n_a]
-                       for fn in planner.alpha_side.base_fns]
+        self.a_base, a_bounds = _alpha_base(planner.alpha_side, alphas)
         self.r_base = [_memo(memo, ("base", e), lambda: _base_values(fn, array_fn, rs))
                        for e, fn, array_fn in zip(planner.r_side.base, planner.r_side.base_fns,
                                                   planner.r_side.base_arrays)]
         za = np.zeros(self.n_a, dtype=object)
         zr = np.zeros(self.n_r, dtype=object)
-        self.alpha_vectors = [exact_vector(fn(self.a_base, za))
-                              for fn in planner.alpha_side.comp_fns]
+        self.alpha_vectors = _alpha_composites(planner.alpha_side, self.a_base, a_bounds, za)
         self.r_vectors = [_memo(memo, ("comp", e), lambda: exact_vector(fn(self.r_base, zr)))
                           for e, fn in zip(planner.r_side.comp, planner.r_side.comp_fns)]
         self.alphas, self.rs = alphas, rs
@@ -242,15 +283,23 @@ class PlanContext:
 
 
 class GridContext(PlanContext):
-    """Alpha atoms as columns (rows start:stop), r atoms as a row: results broadcast to a grid."""
+    """Alpha atoms as columns (the widths `rows`: a slice, or a list of indices, of the
+    values' widths), r atoms as a row: results broadcast to a grid."""
 
-    def __init__(self, values: AtomValues, start: int, stop: int):
+    def __init__(self, values: AtomValues, rows):
         super().__init__(values)
-        self.start, self.stop = start, stop
+        if not isinstance(rows, slice):
+            rows = list(rows)
+            if rows and rows == list(range(rows[0], rows[-1] + 1)):
+                rows = slice(rows[0], rows[-1] + 1)       # contiguous: views, not copies
+            else:
+                rows = self.np.array(rows, dtype=self.np.intp)
+        self.rows = rows
+        self.n_rows = len(range(values.n_a)[rows]) if isinstance(rows, slice) else len(rows)
 
     def alpha_atom(self, i, obj):
         def make():
-            v = self.v.alpha_vectors[i].values[self.start:self.stop]
+            v = self.v.alpha_vectors[i].values[self.rows]
             return (v.astype(object) if obj else v)[:, None]
         return self._cached(("a", i, obj), make)
 
@@ -282,17 +331,19 @@ class GridContext(PlanContext):
             bound += a.bound * r.bound
         if bound >= FLOAT_EXACT:
             return super()._separable(node)
-        left = np.empty((self.stop - self.start, len(terms)), dtype=np.float64)
+        left = np.empty((self.n_rows, len(terms)), dtype=np.float64)
         right = np.empty((len(terms), self.v.n_r), dtype=np.float64)
         for k, (ai, rj) in enumerate(terms):
-            left[:, k] = alpha_vectors[ai].values[self.start:self.stop]
+            left[:, k] = alpha_vectors[ai].values[self.rows]
             right[k] = r_vectors[rj].values
         return (left @ right).astype(np.int64)
 
     def point(self, fn):
         np = self.np
-        out = np.empty((self.stop - self.start, self.v.n_r), dtype=object)
-        for i, a in enumerate(self.v.alphas[self.start:self.stop]):
+        out = np.empty((self.n_rows, self.v.n_r), dtype=object)
+        alphas = self.v.alphas
+        picked = alphas[self.rows] if isinstance(self.rows, slice) else [alphas[k] for k in self.rows]
+        for i, a in enumerate(picked):
             for j, r in enumerate(self.v.rs):
                 out[i, j] = exact_python(fn(a, r))
         return out
@@ -327,3 +378,48 @@ class PairContext(PlanContext):
         for k, (i, j) in enumerate(zip(self.ia, self.ir)):
             out[k] = exact_python(fn(self.v.alphas[i], self.v.rs[j]))
         return out
+
+
+class BlockAtoms:
+    """The atom values of a sweep's blocks (Evaluator.grid_blocks): per structural variant and
+    chunk of about CHUNK_WIDTHS widths (whole blocks), made once, on the first block of the
+    chunk that needs them (under a lock: blocks may run on several threads), and dropped
+    after the chunk's last block. Width atoms made for many widths at once go through numpy
+    (alpha_arrays) instead of one call per width, and memory stays that of one chunk."""
+
+    CHUNK_WIDTHS = 4096
+
+    def __init__(self, make, widths, key_of: list, rows: int):
+        """`make(key, widths)`: the AtomValues of that variant at those widths; `key_of`: each
+        width's variant; `rows`: widths per block."""
+        import threading
+        self.make, self.widths, self.key_of = make, widths, key_of
+        self.span = max(1, -(-self.CHUNK_WIDTHS // rows)) * rows
+        self.r_memo: dict = {}            # r atoms: computed once for every block
+        self._lock = threading.Lock()
+        self._made: dict = {}             # (chunk, key) -> (AtomValues, {width index: row})
+        self._left = {c: len(range(c * self.span, min(len(widths), (c + 1) * self.span), rows))
+                      for c in range(-(-len(widths) // self.span))}
+
+    def rows(self, start: int, idx: list) -> tuple:
+        """(the AtomValues holding the widths start + idx, all of one variant; their rows)."""
+        chunk, key = start // self.span, self.key_of[start + idx[0]]
+        with self._lock:
+            found = self._made.get((chunk, key))
+            if found is None:
+                lo, hi = chunk * self.span, min(len(self.widths), (chunk + 1) * self.span)
+                mine = [i for i in range(lo, hi) if self.key_of[i] == key]
+                found = self._made[(chunk, key)] = (
+                    self.make(key, [self.widths[i] for i in mine]),
+                    {i: row for row, i in enumerate(mine)})
+        values, row_of = found
+        return values, [row_of[start + i] for i in idx]
+
+    def finished(self, start: int) -> None:
+        """The block at `start` is done: its chunk's values go after its last block."""
+        chunk = start // self.span
+        with self._lock:
+            self._left[chunk] = left = self._left.get(chunk, 0) - 1
+            if left <= 0:
+                for key in [k for k in self._made if k[0] == chunk]:
+                    del self._made[key]

@@ -1,0 +1,192 @@
+"""The width atoms of many widths at once: make_divisible(16*alpha, 8, 8) and its kin on numpy
+int64 arrays, each width alpha = p / q held as two int64 arrays, where that is provably exact.
+
+A sweep evaluates every base atom of the width (channel counts: TF-slim's `_make_divisible`,
+MobileNetV1's truncate, the floor divisions of SE blocks and group sizes, Max/Min) at
+every width; one exact Python call per width and atom was half the grid's time. The source
+archcalc.cost.codegen generates for an atom is evaluated here as it is, with the rounding rules
+of archcalc.rounding written for arrays (`_make_divisible_pq`'s integer formula,
+floor(v/d + 1/2) = (2p + dq) // 2dq and the 10% test 10 new q < 9 p, numpy's // rounding
+toward -infinity as Python's does).
+
+Exactness: a source qualifies only if it is built from the width, integer constants, products
+of the width by an integer, and these helpers (the grammar checked on its syntax tree);
+every array entering or leaving a helper is checked to stay within LIMIT = 2^28 in absolute
+value, so that no product inside a helper can pass 2^62. Anything else (a Fraction constant,
+round_half_even, a width whose numerator or denominator is past the limit, an atom whose value
+is not an integer) raises Inexact and the caller evaluates one width at a time, as before.
+"""
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+LIMIT = 2**28
+HELPERS = ("_make_divisible_scaled", "_make_divisible", "_truncate", "_floor_div",
+           "_ceil_div", "_max", "_min")
+
+
+class Inexact(Exception):
+    """The array path cannot prove this evaluation exact (the caller falls back)."""
+
+
+def _small(values):
+    arr = np.asarray(values)
+    if arr.size and int(np.abs(arr).max()) > LIMIT:
+        raise Inexact
+    return values
+
+
+def _constant(c) -> int:
+    if type(c) is not int or abs(c) > LIMIT:
+        raise Inexact
+    return c
+
+
+class Ratio:
+    """alpha = numerator / denominator element-wise (int64 arrays, denominators > 0)."""
+
+    __slots__ = ("numerator", "denominator")
+
+    def __init__(self, numerator, denominator):
+        self.numerator, self.denominator = _small(numerator), _small(denominator)
+
+    def __mul__(self, c):
+        return Ratio(np.multiply(self.numerator, _constant(c)), self.denominator)
+
+    __rmul__ = __mul__
+
+
+def ratios(alphas) -> Ratio | None:
+    """The widths (ints and Fractions) as a Ratio; None if any numerator or denominator is
+    past LIMIT."""
+    nums = [a.numerator for a in alphas]
+    dens = [a.denominator for a in alphas]
+    if not nums or max(map(abs, nums)) > LIMIT or max(dens) > LIMIT:
+        return None
+    return Ratio(np.array(nums, dtype=np.int64), np.array(dens, dtype=np.int64))
+
+
+def _pq(x) -> tuple:
+    """(p, q) with x = p / q: a Ratio's arrays, or an integer array over 1."""
+    if isinstance(x, Ratio):
+        return x.numerator, x.denominator
+    if isinstance(x, np.ndarray) and x.dtype == np.int64:
+        return _small(x), 1
+    if type(x) is int:
+        return _constant(x), 1
+    raise Inexact
+
+
+def _divisible(p, q, divisor: int, min_value: int):
+    """archcalc.rounding._make_divisible_pq on arrays: |p|, q, divisor <= LIMIT keep every
+    product below 2^62 (2 divisor q <= 2^57; new <= |p| / q + 2 divisor, 10 new q < 2^61)."""
+    divisor, min_value = _constant(divisor), _constant(min_value)
+    if divisor < 1:
+        raise Inexact
+    new = np.maximum(min_value, (2 * p + divisor * q) // (2 * divisor * q) * divisor)
+    new = new + divisor * (10 * new * q < 9 * p)
+    return _small(new)
+
+
+def _make_divisible_scaled(num: int, den: int, x, divisor: int, min_value: int):
+    """rounding.make_divisible_scaled: make_divisible(num / den * x, divisor, min_value)."""
+    p, q = _pq(x)
+    num, den = _constant(num), _constant(den)
+    if den < 1:
+        raise Inexact
+    return _divisible(_small(np.multiply(p, num)), _small(np.multiply(q, den)), divisor,
+                      min_value)
+
+
+def _make_divisible(x, divisor: int = 8, min_value: int | None = None):
+    p, q = _pq(x)
+    return _divisible(p, q, divisor, divisor if min_value is None else min_value)
+
+
+def _truncate(x, min_value: int = 8):
+    """rounding.truncate: max(floor(x), min_value)."""
+    p, q = _pq(x)
+    return _small(np.maximum(p // q, _constant(min_value)))
+
+
+def _floor_div(n, d: int):
+    """n // d of an integer n (codegen writes it only for integer-valued n)."""
+    if isinstance(n, Ratio) or _constant(d) < 1:
+        raise Inexact
+    return _pq(n)[0] // d
+
+
+def _ceil_div(n, d: int):
+    if isinstance(n, Ratio) or _constant(d) < 1:
+        raise Inexact
+    return -((-_pq(n)[0]) // d)
+
+
+def _extremum(args, fn):
+    """Max / Min of integers and at most one Ratio (over its own denominators)."""
+    ratio = [a for a in args if isinstance(a, Ratio)]
+    if len(ratio) > 1:
+        raise Inexact
+    if not ratio:
+        parts = [_pq(a)[0] for a in args]
+        out = parts[0]
+        for part in parts[1:]:
+            out = fn(out, part)
+        return out
+    den = ratio[0].denominator
+    out = ratio[0].numerator
+    for a in args:
+        if a is not ratio[0]:
+            out = fn(out, _small(np.multiply(_pq(a)[0], den)))
+    return Ratio(out, den)
+
+
+def _max(*args):
+    return _extremum(args, np.maximum)
+
+
+def _min(*args):
+    return _extremum(args, np.minimum)
+
+
+NAMESPACE = {name: globals()[name] for name in HELPERS}
+
+
+def _check(node, var: str) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id == var
+    if isinstance(node, ast.Constant):
+        return type(node.value) is int
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        consts = [n for n in (node.left, node.right) if isinstance(n, ast.Constant)]
+        return bool(consts) and all(_check(n, var) for n in (node.left, node.right))
+    if isinstance(node, ast.Call):
+        return (isinstance(node.func, ast.Name) and node.func.id in HELPERS
+                and not node.keywords and bool(node.args)
+                and all(_check(a, var) for a in node.args))
+    return False
+
+
+class RatioFunction:
+    """One base atom's source `body` in the width `var`, for a Ratio of many widths."""
+
+    def __init__(self, var: str, body: str, source):
+        """`source`: the archcalc.cost.codegen.ExactSource that wrote `body`."""
+        self.ok = _check(ast.parse(body, mode="eval").body, var)
+        self.fn = source.compile(var, body, NAMESPACE) if self.ok else None
+
+    def __call__(self, alphas: Ratio):
+        """The atom at every width as an int64 array, or None (not provably exact here: the
+        caller evaluates it one width at a time)."""
+        if not self.ok:
+            return None
+        try:
+            out = self.fn(alphas)
+        except Inexact:
+            return None
+        if isinstance(out, Ratio) or not isinstance(out, (np.ndarray, np.integer, int)):
+            return None                   # the width itself, or another non-integer atom
+        out = np.broadcast_to(np.asarray(out), alphas.numerator.shape)
+        return out if out.dtype == np.int64 else None
