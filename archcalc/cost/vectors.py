@@ -191,14 +191,8 @@ class PlanContext:
             children = node.children
             if node.survivors is not None and self.v.nonnegative(node.guard_alpha, node.guard_r):
                 children = [children[i] for i in node.survivors]
-            results = self._extremum_children(children, node.is_max)
-            obj = any(r.dtype == object for r in results)
-            fn = np.maximum if node.is_max else np.minimum
-            acc = results[0].astype(object) if obj else results[0]
-            acc = np.array(np.broadcast_to(acc, np.broadcast_shapes(*(r.shape for r in results))))
-            for res in results[1:]:
-                fn(acc, res.astype(object) if obj else res, out=acc)
-            return acc
+            results, products = self._extremum_children(children, node.is_max)
+            return self._fold(results, products, np.maximum if node.is_max else np.minimum)
         if isinstance(node, (Sum, Product, Power)):
             kids = [self.eval(c) for c in (node.children if not isinstance(node, Power)
                                            else [node.child])]
@@ -219,11 +213,12 @@ class PlanContext:
             return self.point(node.fn)
         raise AssertionError(node)
 
-    def _extremum_children(self, children, is_max: bool) -> list:
-        """The children of a max / min, evaluated; children that are one product
-        A_i(alpha) * R_j(r) with the same R_j >= 0 are combined first as max_i(A_i) * R_j
-        (exact: r >= 0 gives max(a r, b r) = max(a, b) r, and min alike), one grid product
-        per distinct R_j instead of one per child (peak memory: a max over every step)."""
+    def _extremum_children(self, children, is_max: bool) -> tuple[list, list]:
+        """(the children of a max / min evaluated as they are, [(A, R)]: products still to
+        form). Children that are one product A_i(alpha) * R_j(r) within int64 are kept as
+        (A, R) pairs, and those sharing R_j >= 0 combined first as max_i(A_i) * R_j (exact:
+        r >= 0 gives max(a r, b r) = max(a, b) r, and min alike): one grid product per
+        distinct R_j instead of one per child (peak memory: a max over every step)."""
         np = self.np
         by_r: dict = {}
         rest = []
@@ -233,18 +228,49 @@ class PlanContext:
             else:
                 rest.append(child)
         results = [self.eval(c) for c in rest]
+        products = []
         fn = np.maximum if is_max else np.minimum
         for rj, group in by_r.items():
             r = self.v.r_vectors[rj]
             alphas = [self.v.alpha_vectors[c.terms[0][0]] for c in group]
-            if (len(group) == 1 or r.bound is None or any(a.bound is None for a in alphas)
+            if (r.bound is None or any(a.bound is None for a in alphas)
                     or max(a.bound for a in alphas) * r.bound > INT64_MAX
-                    or not self.v.r_composite_nonnegative(rj)):
+                    or (len(group) > 1 and not self.v.r_composite_nonnegative(rj))):
                 results.extend(self.eval(c) for c in group)
                 continue
-            best = fn.reduce([self.alpha_atom(c.terms[0][0], False) for c in group])
-            results.append(best * self.r_atom(rj, False))
-        return results
+            atoms = [self.alpha_atom(c.terms[0][0], False) for c in group]
+            products.append((atoms[0] if len(atoms) == 1 else fn.reduce(atoms),
+                             self.r_atom(rj, False)))
+        return results, products
+
+    def _fold(self, results: list, products: list, fn):
+        """fn (np.maximum or np.minimum) over the arrays `results` and the int64 products A * R
+        of `products`, element-wise: the products formed one at a time into one scratch
+        array, so that memory is two grids whatever the number of children."""
+        np = self.np
+        shape = np.broadcast_shapes(*(r.shape for r in results),
+                                    *(np.broadcast_shapes(a.shape, r.shape) for a, r in products))
+        if any(res.dtype == object for res in results):      # exact Python ints throughout
+            results = [res.astype(object) for res in results] + \
+                [(a * r).astype(object) for a, r in products]
+            products = []
+        if products:
+            a, r = products[0]
+            acc = a * r
+            products = products[1:]
+        else:
+            acc, results = results[0], results[1:]
+        if acc.shape != shape or not acc.flags.writeable or acc.base is not None:
+            acc = np.array(np.broadcast_to(acc, shape))    # never an atom vector itself
+        scratch = None
+        for a, r in products:
+            if scratch is None or scratch.shape != np.broadcast_shapes(a.shape, r.shape):
+                scratch = np.empty(np.broadcast_shapes(a.shape, r.shape), dtype=np.int64)
+            np.multiply(a, r, out=scratch)
+            fn(acc, scratch, out=acc)
+        for res in results:
+            fn(acc, res, out=acc)
+        return acc
 
     def _separable(self, node: SeparableSum):
         np = self.np
