@@ -151,3 +151,28 @@ def test_ordered_results_keep_the_order_and_raise_in_turn():
         assert seen == [k * k for k, in jobs if k < fails_at]
     second_ran.set()
     assert list(ordered_results([(k,) for k in (1, 2)], compute, finish, workers=1)) == [1, 4]
+
+
+def test_large_sweeps_keep_freed_memory_for_the_next_block(monkeypatch, forms):
+    """A sweep of more than one block asks the C allocator to keep freed memory (glibc's
+    mallopt M_MMAP_THRESHOLD, M_TRIM_THRESHOLD); a one-block sweep does not, and
+    ARCHCALC_NO_MALLOPT turns it off. (What it saves, page faults and time, is measured by
+    benchmarks/fast_paths.py, not here.)"""
+    import ctypes
+
+    from archcalc.design import sweep_blocks
+    calls: list = []
+
+    class FakeC:
+        def mallopt(self, option, value):
+            calls.append((option, value))
+            return 1
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeC())
+    monkeypatch.delenv("ARCHCALC_NO_MALLOPT", raising=False)
+    sweep.write(forms, ["0.5", "1"], [24], io.StringIO(), "csv")
+    assert calls == []
+    sweep.write(forms, ["0.5", "1"], [16, 24, 32], io.StringIO(), "csv", block_points=3)
+    assert calls == [(-3, 32 << 20), (-1, 256 << 20)]
+    monkeypatch.setenv("ARCHCALC_NO_MALLOPT", "1")
+    sweep_blocks.keep_freed_memory()
+    assert len(calls) == 2

@@ -14,7 +14,8 @@ import time
 from ..cost.axes import check_grid_size, resolution_values, width_values
 from ..errors import OptionError
 from ..numbers import decimal_text
-from .sweep_blocks import (csv_block, default_workers, finish_parquet, ordered_results,
+from .sweep_blocks import (csv_block, default_workers, finish_parquet, keep_freed_memory,
+                           ordered_results,
                            parquet_table, parquet_writer, write_parquet)
 
 FORMATS = ("csv", "json", "parquet")
@@ -81,6 +82,8 @@ def write(forms, widths, resolutions, stream, fmt: str = "csv", metrics=None,
     meta = grid_provenance(forms, ws, rs, width_texts)
     bar = _progress(total, progress)
     done = written = 0
+    if total > block_points:
+        keep_freed_memory()
     writer = None                         # parquet_writer's parts, made for the first block
     binary = fmt == "csv" and not isinstance(stream, io.TextIOBase)
     memo: dict = {}                       # columns every block of this sweep shares

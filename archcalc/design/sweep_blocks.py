@@ -17,6 +17,25 @@ BATCH_ROWS = 1 << 16     # rows pyarrow formats (encodes) at a time; its default
                          # makes the CSV writer 15% slower, the Parquet writer 8%
 
 
+def keep_freed_memory() -> None:
+    """Have the C allocator (glibc's malloc) keep the memory a block frees for the next block
+    instead of handing it back to the system and faulting it in again: M_MMAP_THRESHOLD 32 MiB
+    (a block's arrays come from the heap, not one mmap each), M_TRIM_THRESHOLD 256 MiB (the
+    free top of the heap is kept up to that size). Process-wide and left so: it only decides
+    when freed memory goes back to the system (at most 256 MiB is kept). Without it, a 10^6-
+    point sweep takes about 13,000 page faults, 25 ms of CPU. Nothing where the C library has
+    no mallopt (macOS, Windows)."""
+    if os.environ.get("ARCHCALC_NO_MALLOPT"):
+        return
+    try:
+        import ctypes
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(-3, 32 << 20)             # M_MMAP_THRESHOLD
+    mallopt(-1, 256 << 20)            # M_TRIM_THRESHOLD
+
+
 def default_workers() -> int:
     """Formatting threads for a sweep: the cores this process may use, at most 4 (pyarrow's
     writers release the GIL); 1 on one core (everything in the calling thread)."""
