@@ -6,11 +6,14 @@ from __future__ import annotations
 import io
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
 from archcalc.cost import Evaluator
 from archcalc.design import sweep
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SPEC = """\
 name: V
@@ -176,3 +179,66 @@ def test_large_sweeps_keep_freed_memory_for_the_next_block(monkeypatch, forms):
     monkeypatch.setenv("ARCHCALC_NO_MALLOPT", "1")
     sweep_blocks.keep_freed_memory()
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_overwriting_a_large_file_gives_the_same_file_as_writing_a_new_one(tmp_path, fmt):
+    """A previous output of 1 MiB or more is emptied on a thread (report.output.TruncatedLater)
+    while the sweep computes: the file ends byte-identical to a sweep into a new file, keeps
+    its permissions (it is the same file, as open(path, "wb") keeps it), and a symbolic link
+    to it is written through, not replaced."""
+    from archcalc.design.grid import parse_widths
+    from archcalc.report import output
+    forms = Evaluator(str(ROOT / "specs" / "mobilenet_v2.yaml"))
+    ws, rs = parse_widths("0.25:1.5:0.01"), list(range(32, 513, 4))
+    new = tmp_path / f"new.{fmt}"
+    sweep.sweep_file(forms, ws, rs, str(new), fmt)
+    old = tmp_path / f"old.{fmt}"
+    old.write_bytes(b"x" * (3 * output.LATE_TRUNCATE_BYTES))
+    old.chmod(0o640)
+    link = tmp_path / f"link.{fmt}"
+    link.symlink_to(old)
+    sweep.sweep_file(forms, ws, rs, str(link), fmt)
+    assert link.is_symlink() and (old.stat().st_mode & 0o777) == 0o640
+    assert old.read_bytes() == new.read_bytes()
+
+
+def test_writes_wait_for_a_slow_truncation_and_a_failed_one_is_one_line(tmp_path, monkeypatch):
+    """Writes made while the old content is still being freed are held and written after it;
+    a truncation that fails (the OS's error) is the usual one-line OptionError."""
+    import os
+    import threading
+
+    from archcalc.errors import OptionError
+    from archcalc.report import output
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old" * output.LATE_TRUNCATE_BYTES)
+    gate = threading.Event()
+    real = os.ftruncate
+
+    def slow(fd, size):
+        gate.wait(60)                      # a guard against a hang, never reached
+        real(fd, size)
+    monkeypatch.setattr(os, "ftruncate", slow)
+    with output.output_file(str(path), binary=True) as fh:
+        assert isinstance(fh, output.TruncatedLater)
+        fh.write(b"head,")
+        fh.write(b"rows\n")
+        assert path.read_bytes().startswith(b"oldold")     # nothing written yet
+        gate.set()
+    assert path.read_bytes() == b"head,rows\n"
+
+    def failing(fd, size):
+        raise OSError(5, "Input/output error")
+    path.write_bytes(b"old" * output.LATE_TRUNCATE_BYTES)
+    monkeypatch.setattr(os, "ftruncate", failing)
+    with pytest.raises(OptionError) as err:
+        with output.output_file(str(path), binary=True) as fh:
+            fh.write(b"data")
+    assert str(err.value) == f"--out {path}: cannot write: Input/output error"
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"tiny")
+    with output.output_file(str(small), binary=True) as fh:   # small: opened the usual way
+        assert not isinstance(fh, output.TruncatedLater)
+        fh.write(b"new")
+    assert small.read_bytes() == b"new"

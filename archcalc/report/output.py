@@ -20,13 +20,24 @@ def describe(err: OSError) -> str:
     return err.strerror or type(err).__name__
 
 
+LATE_TRUNCATE_BYTES = 1 << 20     # a file this large is emptied on a thread (see output_file)
+
+
 @contextlib.contextmanager
 def output_file(path: str, binary: bool = False, what: str = "--out") -> Iterator[IO]:
-    """open(path, "w"/"wb") whose every failure (open, write, close) is one OptionError line."""
+    """open(path, "w"/"wb") whose every failure (open, write, close) is one OptionError line.
+
+    In binary mode, a regular file of LATE_TRUNCATE_BYTES or more (a previous sweep's
+    output) is opened without truncating it and emptied on a thread while the caller
+    computes what it will write: freeing its pages takes the kernel 10-30 ms for 70 MB.
+    Writes made before that is done are held (TruncatedLater) and written after it, so the
+    file ends the same."""
     if os.path.isdir(path):
         raise OptionError(f"{what} {path}: is a directory (give a file name)")
     try:
-        fh = open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="")
+        fh = _open_late(path) if binary else None
+        if fh is None:
+            fh = open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="")
     except OSError as err:
         raise OptionError(f"{what} {path}: cannot write: {describe(err)}") from None
     try:
@@ -34,6 +45,79 @@ def output_file(path: str, binary: bool = False, what: str = "--out") -> Iterato
             yield fh
     except OSError as err:
         raise OptionError(f"{what} {path}: cannot write: {describe(err)}") from None
+
+
+def _open_late(path: str):
+    """A TruncatedLater over `path` opened for binary update, or None (not a large regular
+    file, or not readable: then the caller opens it the usual way)."""
+    import stat
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size < LATE_TRUNCATE_BYTES:
+            return None
+        fh = open(path, "r+b")
+    except OSError:
+        return None
+    return TruncatedLater(fh)
+
+
+class TruncatedLater:
+    """A binary file opened for update, emptied (ftruncate to 0) on a thread: writes wait in memory
+    until that is done; `close` (or leaving the `with`) waits for it, writes what is held and
+    closes the file. A failed truncation is raised by the next write or by close."""
+
+    def __init__(self, fh):
+        import threading
+        self._fh, self._held, self._error = fh, [], None
+        self._thread = threading.Thread(target=self._truncate, name="archcalc-truncate",
+                                        daemon=True)
+        self._thread.start()
+
+    def _truncate(self) -> None:
+        try:
+            os.ftruncate(self._fh.fileno(), 0)
+        except OSError as err:
+            self._error = err
+
+    def _settle(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            if self._error is not None:
+                raise self._error
+            for data in self._held:
+                self._fh.write(data)
+            self._held = []
+
+    def write(self, data):
+        if self._thread is not None and self._thread.is_alive():
+            self._held.append(data)
+            return len(data)
+        self._settle()
+        return self._fh.write(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        self._settle()
+        self._fh.flush()
+
+    def close(self) -> None:
+        try:
+            self._settle()
+        finally:
+            self._fh.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._fh.closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class OutputFailed(Exception):
