@@ -576,3 +576,16 @@ def test_every_limit_is_in_the_docs_table():
         assert row is not None, f"{name} is not in docs/spec.md's Limits table"
         value = getattr(limits, name)
         assert f"{value:,}" in row, (name, value, row)
+
+
+def test_the_documented_default_keys_are_the_allowed_ones():
+    """docs/spec.md's `defaults` section lists exactly the keys a `defaults:` mapping accepts
+    (archcalc.spec.rows.DEFAULT_KEYS, derived from the row schema)."""
+    import re
+
+    from archcalc.spec.rows import DEFAULT_KEYS
+    docs = (REPO / "docs" / "spec.md").read_text()
+    section = docs[docs.index("## `defaults`"):]
+    listed = section[section.index("`when`:") + 7:section.index("Any other key is")]
+    listed = re.sub(r"\([^)]*\)", "", listed)          # "(of `l2norm` rows)": a remark
+    assert sorted(re.findall(r"`(\w+)`", listed)) == sorted(DEFAULT_KEYS)
