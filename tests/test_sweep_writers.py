@@ -228,6 +228,17 @@ def test_writes_wait_for_a_slow_truncation_and_a_failed_one_is_one_line(tmp_path
         gate.set()
     assert path.read_bytes() == b"head,rows\n"
 
+    gate.clear()                           # past HELD_BYTES, a write waits for the truncation
+    monkeypatch.setattr(output, "HELD_BYTES", 10)
+    path.write_bytes(b"old" * output.LATE_TRUNCATE_BYTES)
+    with output.output_file(str(path), binary=True) as fh:
+        fh.write(b"0123456789")
+        assert fh._held_bytes == 10
+        threading.Timer(0.05, gate.set).start()
+        fh.write(b"more")                  # waits for the truncation, then writes it all
+        assert fh._held_bytes == 0 and gate.is_set()
+    assert path.read_bytes() == b"0123456789more"
+
     def failing(fd, size):
         raise OSError(5, "Input/output error")
     path.write_bytes(b"old" * output.LATE_TRUNCATE_BYTES)

@@ -21,6 +21,7 @@ def describe(err: OSError) -> str:
 
 
 LATE_TRUNCATE_BYTES = 1 << 20     # a file this large is emptied on a thread (see output_file)
+HELD_BYTES = 64 << 20             # at most this much written meanwhile is held in memory
 
 
 @contextlib.contextmanager
@@ -62,13 +63,14 @@ def _open_late(path: str):
 
 
 class TruncatedLater:
-    """A binary file opened for update, emptied (ftruncate to 0) on a thread: writes wait in memory
-    until that is done; `close` (or leaving the `with`) waits for it, writes what is held and
-    closes the file. A failed truncation is raised by the next write or by close."""
+    """A binary file opened for update, emptied (ftruncate to 0) on a thread: writes wait in
+    memory until that is done (at most HELD_BYTES: past that, the write waits for the
+    truncation); `close` (or leaving the `with`) waits for it, writes what is held and closes
+    the file. A failed truncation is raised by the next write or by close."""
 
     def __init__(self, fh):
         import threading
-        self._fh, self._held, self._error = fh, [], None
+        self._fh, self._held, self._held_bytes, self._error = fh, [], 0, None
         self._thread = threading.Thread(target=self._truncate, name="archcalc-truncate",
                                         daemon=True)
         self._thread.start()
@@ -87,11 +89,13 @@ class TruncatedLater:
                 raise self._error
             for data in self._held:
                 self._fh.write(data)
-            self._held = []
+            self._held, self._held_bytes = [], 0
 
     def write(self, data):
-        if self._thread is not None and self._thread.is_alive():
+        if (self._thread is not None and self._thread.is_alive()
+                and self._held_bytes + len(data) <= HELD_BYTES):
             self._held.append(data)
+            self._held_bytes += len(data)
             return len(data)
         self._settle()
         return self._fh.write(data)
