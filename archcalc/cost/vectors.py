@@ -256,12 +256,11 @@ class PlanContext:
             products = []
         if products:
             a, r = products[0]
-            acc = a * r
-            products = products[1:]
-        else:
-            acc, results = results[0], results[1:]
-        if acc.shape != shape or not acc.flags.writeable or acc.base is not None:
-            acc = np.array(np.broadcast_to(acc, shape))    # never an atom vector itself
+            acc, products = a * r, products[1:]              # a new array, ours to overwrite
+            if acc.shape != shape:
+                acc = np.array(np.broadcast_to(acc, shape))
+        else:       # a copy: a result may be an atom vector a context caches (PairContext's)
+            acc, results = np.array(np.broadcast_to(results[0], shape)), results[1:]
         scratch = None
         for a, r in products:
             if scratch is None or scratch.shape != np.broadcast_shapes(a.shape, r.shape):
