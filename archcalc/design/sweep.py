@@ -15,8 +15,7 @@ from ..cost.axes import check_grid_size, resolution_values, width_values
 from ..errors import OptionError
 from ..numbers import decimal_text
 from .sweep_blocks import (csv_block, default_workers, finish_parquet, keep_freed_memory,
-                           ordered_results,
-                           parquet_table, parquet_writer, write_parquet)
+                           ordered_results, parquet_table, parquet_writer, write_parquet)
 
 FORMATS = ("csv", "json", "parquet")
 BLOCK_POINTS = 1 << 16
