@@ -243,9 +243,21 @@ def test_writes_wait_for_a_slow_truncation_and_a_failed_one_is_one_line(tmp_path
         raise OSError(5, "Input/output error")
     path.write_bytes(b"old" * output.LATE_TRUNCATE_BYTES)
     monkeypatch.setattr(os, "ftruncate", failing)
+    with output.output_file(str(path), binary=True) as fh:    # emptied by O_TRUNC instead
+        fh.write(b"data")
+    assert path.read_bytes() == b"data"
+    real_open = os.open
+
+    def no_trunc(name, flags, *args):
+        if flags & os.O_TRUNC:
+            raise OSError(5, "Input/output error")
+        return real_open(name, flags, *args)
+    path.write_bytes(b"old" * output.LATE_TRUNCATE_BYTES)
+    monkeypatch.setattr(os, "open", no_trunc)
     with pytest.raises(OptionError) as err:
         with output.output_file(str(path), binary=True) as fh:
             fh.write(b"data")
+    monkeypatch.setattr(os, "open", real_open)
     assert str(err.value) == f"--out {path}: cannot write: Input/output error"
     small = tmp_path / "small.bin"
     small.write_bytes(b"tiny")

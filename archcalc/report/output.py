@@ -78,8 +78,11 @@ class TruncatedLater:
     def _truncate(self) -> None:
         try:
             os.ftruncate(self._fh.fileno(), 0)
-        except OSError as err:
-            self._error = err
+        except OSError as err:                # a file system without ftruncate: O_TRUNC,
+            try:                              # as open(path, "wb") would have done
+                os.close(os.open(self._fh.name, os.O_WRONLY | os.O_TRUNC))
+            except OSError:
+                self._error = err
 
     def _settle(self) -> None:
         if self._thread is not None:
