@@ -108,6 +108,8 @@ def test_other_rules_equal_the_exact_helpers(body):
     "_floor_div(alpha, 2)",                                    # a floor of a non-integer
     "_make_divisible_scaled(16, 1, alpha, (-8), (8))",         # a divisor below 1
     f"_make_divisible_scaled({2**40}, 1, alpha, (8), (8))",    # past the limit
+    f"_floor_div(({2**40}) * _make_divisible_scaled(16, 1, alpha, (8), (8)), 3)",  # 2^68
+    f"({2**20}) * (({2**20}) * _truncate(((3) * alpha), (8)))",  # nested products past 2^62
 ])
 def test_sources_the_array_path_cannot_prove_exact_are_refused(body):
     source = ExactSource()

@@ -10,11 +10,12 @@ floor(v/d + 1/2) = (2p + dq) // 2dq and the 10% test 10 new q < 9 p, numpy's // 
 toward -infinity as Python's does).
 
 Exactness: a source qualifies only if it is built from the width, integer constants, products
-of the width by an integer, and these helpers (the grammar checked on its syntax tree);
-every array entering or leaving a helper is checked to stay within LIMIT = 2^28 in absolute
-value, so that no product inside a helper can pass 2^62. Anything else (a Fraction constant,
-round_half_even, a width whose numerator or denominator is past the limit, an atom whose value
-is not an integer) raises Inexact and the caller evaluates one width at a time, as before.
+by an integer constant, and these helpers (the grammar checked on its syntax tree, with a
+bound on every product below 2^62); every array entering or leaving a helper is checked to
+stay within LIMIT = 2^28 in absolute value, so that no product inside a helper can pass
+2^62. Anything else (a Fraction constant, round_half_even, a width whose numerator or
+denominator is past the limit, an atom whose value is not an integer) raises Inexact and the
+caller evaluates one width at a time, as before.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import ast
 import numpy as np
 
 LIMIT = 2**28
+SAFE_BOUND = 2**62
 HELPERS = ("_make_divisible_scaled", "_make_divisible", "_truncate", "_floor_div",
            "_ceil_div", "_max", "_min")
 
@@ -154,19 +156,28 @@ def _min(*args):
 NAMESPACE = {name: globals()[name] for name in HELPERS}
 
 
-def _check(node, var: str) -> bool:
+def _majorant(node, var: str) -> int | None:
+    """None where `node` is outside the grammar, else a bound on |value| of it and of every
+    value computed inside it: a constant's own; the width and a helper's result LIMIT (Ratio
+    and the helpers check it at run time); a product, the product of its factors' bounds,
+    which must stay below 2^62 (a product is computed by numpy unchecked)."""
     if isinstance(node, ast.Name):
-        return node.id == var
+        return LIMIT if node.id == var else None
     if isinstance(node, ast.Constant):
-        return type(node.value) is int
+        return abs(node.value) if type(node.value) is int else None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-        consts = [n for n in (node.left, node.right) if isinstance(n, ast.Constant)]
-        return bool(consts) and all(_check(n, var) for n in (node.left, node.right))
+        if not any(isinstance(n, ast.Constant) for n in (node.left, node.right)):
+            return None
+        left, right = _majorant(node.left, var), _majorant(node.right, var)
+        if left is None or right is None or left * right > SAFE_BOUND:
+            return None
+        return left * right
     if isinstance(node, ast.Call):
-        return (isinstance(node.func, ast.Name) and node.func.id in HELPERS
-                and not node.keywords and bool(node.args)
-                and all(_check(a, var) for a in node.args))
-    return False
+        ok = (isinstance(node.func, ast.Name) and node.func.id in HELPERS
+              and not node.keywords and bool(node.args)
+              and all(_majorant(a, var) is not None for a in node.args))
+        return LIMIT if ok else None
+    return None
 
 
 class RatioFunction:
@@ -174,7 +185,7 @@ class RatioFunction:
 
     def __init__(self, var: str, body: str, source):
         """`source`: the archcalc.cost.codegen.ExactSource that wrote `body`."""
-        self.ok = _check(ast.parse(body, mode="eval").body, var)
+        self.ok = _majorant(ast.parse(body, mode="eval").body, var) is not None
         self.fn = source.compile(var, body, NAMESPACE) if self.ok else None
 
     def __call__(self, alphas: Ratio):
