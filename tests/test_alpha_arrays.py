@@ -31,7 +31,8 @@ def widths(seed: str) -> list:
     rng = random.Random(seed)
     odd = {Fraction(rng.randrange(1, 4000), rng.choice([1, 3, 7, 8, 100, 800, 999, 1024]))
            for _ in range(200)}
-    return sorted({w for w in odd if w <= 64} | {Fraction(1, 4) + Fraction(i, 800) for i in range(100)}
+    regular = {Fraction(1, 4) + Fraction(i, 800) for i in range(100)}
+    return sorted({w for w in odd if w <= 64} | regular
                   | {Fraction(1, 100), Fraction(1, 20), Fraction(7, 2), Fraction(3)})
 
 

@@ -367,7 +367,8 @@ class GridContext(PlanContext):
         np = self.np
         out = np.empty((self.n_rows, self.v.n_r), dtype=object)
         alphas = self.v.alphas
-        picked = alphas[self.rows] if isinstance(self.rows, slice) else [alphas[k] for k in self.rows]
+        picked = (alphas[self.rows] if isinstance(self.rows, slice)
+                  else [alphas[k] for k in self.rows])
         for i, a in enumerate(picked):
             for j, r in enumerate(self.v.rs):
                 out[i, j] = exact_python(fn(a, r))
