@@ -30,7 +30,7 @@ def keep_freed_memory() -> None:
     try:
         import ctypes
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):      # no such symbol; Windows: no CDLL(None)
         return
     mallopt(-3, 32 << 20)             # M_MMAP_THRESHOLD
     mallopt(-1, 256 << 20)            # M_TRIM_THRESHOLD
