@@ -155,8 +155,9 @@ def test_grid_context_rows_may_be_any_widths():
 
 
 def test_block_atoms_are_made_once_per_chunk_and_dropped_after_its_last_block(monkeypatch):
-    """The jobs of a sweep in any order and on several threads give the grid; each chunk's
-    atom values are made once per variant, and none are held once every block ran."""
+    """The jobs of a sweep in any order and on several threads give the grid and valid();
+    each chunk's atom values are made once per variant, and none are held once every block
+    ran."""
     monkeypatch.setattr(vectors.BlockAtoms, "CHUNK_WIDTHS", 20)
     forms = Evaluator(str(ROOT / "specs" / "mobilenet_v2.yaml"))
     ws = [Fraction(1, 20) + Fraction(i, 90) for i in range(120)]   # several variants
@@ -169,7 +170,7 @@ def test_block_atoms_are_made_once_per_chunk_and_dropped_after_its_last_block(mo
         real(self, lambda key, sub: made.append((key, sub[0])) or make(key, sub), *args)
         made.append(self)
     monkeypatch.setattr(vectors.BlockAtoms, "__init__", spy)
-    jobs = forms.grid_blocks(ws, rs, max_points=7 * len(rs))
+    jobs = forms.grid_blocks(ws, rs, max_points=7 * len(rs), with_valid=True)
     atoms = made.pop(0)
     order = list(range(len(jobs)))
     random.Random(3).shuffle(order)
@@ -180,9 +181,67 @@ def test_block_atoms_are_made_once_per_chunk_and_dropped_after_its_last_block(mo
         t.start()
     for t in threads:
         t.join()
+    valid = forms.valid(ws, rs)
     for k, (start, stop, _) in enumerate(jobs):
+        block, ok = results[k]
+        assert np.array_equal(ok, valid[start:stop])
         for m in full:
-            assert np.array_equal(results[k][m], full[m][start:stop])
+            assert np.array_equal(block[m][ok], full[m][start:stop][ok])
     assert len(made) == len(set(made))                  # (variant, chunk) made once
     assert len(made) > len(forms._variants)             # several chunks and variants
     assert not atoms._made                              # every chunk dropped
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[Path(p).stem for p in SPECS])
+def test_build_checks_and_structural_guards_on_arrays_equal_the_exact_tests(path):
+    """Every spec and its variants: which of 300+ widths (tiny ones among them, where channels
+    vanish) pass the channel build checks, and where a structural guard fires, computed on
+    arrays of all the widths at once, equal the exact test of each width; and the array path
+    is the one taken."""
+    forms = Evaluator(path)
+    ws = widths(Path(path).stem) + [Fraction(1, 1000), Fraction(1, 300), Fraction(1, 64)]
+    forms.grid([str(w) for w in ws[::6]], [224])
+    arrays = 0
+    for ev in [forms, *forms._variants.values()]:
+        if ev.validity is not None:
+            many = ev.validity._alpha_ok_many(ratios(ws), len(ws))
+            exact = [ev.validity.alpha_test(w) for w in ws]
+            assert many is not None and many.dtype == bool
+            assert many.tolist() == exact
+            assert ev.validity.alpha_ok(ws).tolist() == exact
+            arrays += 1
+        if ev.guards:
+            fires = ev._fires_many(ws)
+            assert fires is not None
+            assert fires.tolist() == [any(ev._fires(w)) for w in ws]
+    assert arrays >= 1
+
+
+def test_array_relations_equal_the_exact_relations_on_whole_counts():
+    from archcalc.graph.checks import ARRAY_RELATIONS, RELATIONS
+    xs = np.arange(-20, 41, dtype=np.int64)
+    for name, test in RELATIONS.items():
+        consts = {"at_most": [7], "divisible": [4]}.get(name, [])
+        other = [xs[::-1]] if name == "equal" else []
+        want = [bool(test(int(x), *[int(o[i]) for o in other], *consts))
+                for i, x in enumerate(xs)]
+        assert ARRAY_RELATIONS[name](xs, *other, *consts).tolist() == want, name
+
+
+@pytest.mark.parametrize("body,ok", [
+    ("(((-1) * _floor_div(_make_divisible_scaled(22, 1, alpha, (1), (1)), 2))"
+     " + _make_divisible_scaled(22, 1, alpha, (1), (1)))", True),      # NASNet's half split
+    ("(_truncate(((3) * alpha), (8)) - (4))", True),
+    ("-(_truncate(((3) * alpha), (8)))", True),
+    ("(((4) * alpha) + (1))", False),          # a sum with the width itself: not an integer
+    ("(_max((1), alpha) + (1))", False),
+])
+def test_sums_of_counts_are_exact_and_sums_with_the_width_are_refused(body, ok):
+    ws = widths(body)
+    fn = RatioFunction("alpha", body, ExactSource())
+    got = fn(ratios(ws))
+    if not ok:
+        assert got is None
+        return
+    exact = eval(f"lambda alpha: {body}", dict(NAMESPACE))
+    assert got is not None and got.tolist() == [exact(w) for w in ws]

@@ -10,12 +10,16 @@ floor(v/d + 1/2) = (2p + dq) // 2dq and the 10% test 10 new q < 9 p, numpy's // 
 toward -infinity as Python's does).
 
 Exactness: a source qualifies only if it is built from the width, integer constants, products
-by an integer constant, and these helpers (the grammar checked on its syntax tree, with a
-bound on every product below 2^62); every array entering or leaving a helper is checked to
-stay within LIMIT = 2^28 in absolute value, so that no product inside a helper can pass
-2^62. Anything else (a Fraction constant, round_half_even, a width whose numerator or
-denominator is past the limit, an atom whose value is not an integer) raises Inexact and the
-caller evaluates one width at a time, as before.
+by an integer constant, sums and differences of integers, and these helpers (the grammar
+checked on its syntax tree, with a bound on every product and sum below 2^62); every array
+entering or leaving a helper is checked to stay within LIMIT = 2^28 in absolute value, so
+that no product inside a helper can pass 2^62. Anything else (a Fraction constant,
+round_half_even, a width whose numerator or denominator is past the limit, a value that is
+not an integer) raises Inexact and the caller evaluates one width at a time, as before.
+
+Besides the sweep's width atoms (cost/vectors.py), the channel build checks
+(cost/validity.py, with graph.checks.ARRAY_RELATIONS) and the structural guards
+(Evaluator._partition) of many widths are evaluated here.
 """
 from __future__ import annotations
 
@@ -50,6 +54,7 @@ class Ratio:
     """alpha = numerator / denominator element-wise (int64 arrays, denominators > 0)."""
 
     __slots__ = ("numerator", "denominator")
+    __array_ufunc__ = None      # numpy arrays defer to Ratio: an array + Ratio is a TypeError
 
     def __init__(self, numerator, denominator):
         self.numerator, self.denominator = _small(numerator), _small(denominator)
@@ -156,6 +161,13 @@ def _min(*args):
 NAMESPACE = {name: globals()[name] for name in HELPERS}
 
 
+def _is_constant(node) -> bool:
+    """An integer constant: `(8)`, or `(-1)` (a minus sign before it)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
 def _majorant(node, var: str) -> int | None:
     """None where `node` is outside the grammar, else a bound on |value| of it and of every
     value computed inside it: a constant's own; the width and a helper's result LIMIT (Ratio
@@ -166,12 +178,19 @@ def _majorant(node, var: str) -> int | None:
     if isinstance(node, ast.Constant):
         return abs(node.value) if type(node.value) is int else None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-        if not any(isinstance(n, ast.Constant) for n in (node.left, node.right)):
+        if not any(_is_constant(n) for n in (node.left, node.right)):
             return None
         left, right = _majorant(node.left, var), _majorant(node.right, var)
         if left is None or right is None or left * right > SAFE_BOUND:
             return None
         return left * right
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        left, right = _majorant(node.left, var), _majorant(node.right, var)  # of integers:
+        if left is None or right is None or left + right > SAFE_BOUND:    # a Ratio has no +
+            return None
+        return left + right
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _majorant(node.operand, var)
     if isinstance(node, ast.Call):
         ok = (isinstance(node.func, ast.Name) and node.func.id in HELPERS
               and not node.keywords and bool(node.args)
@@ -181,7 +200,8 @@ def _majorant(node, var: str) -> int | None:
 
 
 class RatioFunction:
-    """One base atom's source `body` in the width `var`, for a Ratio of many widths."""
+    """One source `body` in the width `var` (a base atom, a build check's channel count, a
+    structural guard's side), for a Ratio of many widths."""
 
     def __init__(self, var: str, body: str, source):
         """`source`: the archcalc.cost.codegen.ExactSource that wrote `body`."""
@@ -195,9 +215,26 @@ class RatioFunction:
             return None
         try:
             out = self.fn(alphas)
-        except Inexact:
+        except (Inexact, TypeError):      # TypeError: a sum with the width itself
             return None
         if isinstance(out, Ratio) or not isinstance(out, (np.ndarray, np.integer, int)):
             return None                   # the width itself, or another non-integer atom
         out = np.broadcast_to(np.asarray(out), alphas.numerator.shape)
         return out if out.dtype == np.int64 else None
+
+
+def width_values(bodies, source, alphas: Ratio, functions: dict) -> dict | None:
+    """{body: its int64 values at every width} for these sources in `alpha` (each distinct
+    body once; `functions` keeps the compiled RatioFunctions of a caller's sources), or None
+    if any of them is not provably exact here (the caller tests one width at a time)."""
+    out: dict = {}
+    for body in bodies:
+        if body in out:
+            continue
+        fn = functions.get(body)
+        if fn is None:
+            fn = functions[body] = RatioFunction("alpha", body, source)
+        out[body] = fn(alphas)
+        if out[body] is None:
+            return None
+    return out

@@ -81,6 +81,8 @@ class Evaluator:
         # variant forms compiled for their structure (see _variant).
         self.guards = tuple(getattr(table, "guards", ()) or ())
         self.guard_tests = [guard_test(g, self.alpha, self.planner.source) for g in self.guards]
+        self._guard_sides: list | None = None     # made by _fires_many when first needed
+        self._guard_functions: dict = {}
         self._variants: dict = {}
         self._representative: dict = {}
         self.validity = Validity(graph, self.guards, self.planner.source, self.alpha, self.r) \
@@ -109,6 +111,14 @@ class Evaluator:
                 raise OptionError(f"unknown metric {m!r} (known: {', '.join(self.metrics)})")
         return metrics
 
+    def _widths_ok(self, widths):
+        """Which widths pass the channel build checks (whatever the resolution): a bool array,
+        all True when this evaluator has no graph."""
+        import numpy as np
+        if self.validity is None:
+            return np.ones(len(widths), dtype=bool)
+        return self.validity.alpha_ok(widths)
+
     def resolutions_valid(self, resolutions):
         """Which resolutions pass the spatial build checks (whatever the width): a bool array,
         all True when this evaluator has no graph."""
@@ -122,6 +132,34 @@ class Evaluator:
     def _fires(self, width: Fraction) -> tuple:
         return tuple(bool(fn(width)) for fn in self.guard_tests)
 
+    def _fires_many(self, widths):
+        """Whether any structural guard fires at each width, as a bool array: both sides of
+        each guard on int64 arrays of all the widths at once (archcalc.cost.alpha_arrays);
+        None for few widths or where a side is not provably exact there."""
+        from .alpha_arrays import ratios, width_values
+        from .vectors import ARRAY_WIDTHS
+        many = ratios(widths) if len(widths) >= ARRAY_WIDTHS else None
+        if many is None:
+            return None
+        if self._guard_sides is None:
+            import sympy
+            leaf = {self.alpha: "alpha"}.get
+            source = self.planner.source
+            self._guard_sides = [
+                bool(g) if g in (sympy.true, sympy.false) else
+                (type(g).__name__ == "Unequality", source(g.args[0], leaf), source(g.args[1], leaf))
+                for g in self.guards]
+        sides = [s for s in self._guard_sides if not isinstance(s, bool)]
+        values = width_values([b for s in sides for b in s[1:]], self.planner.source, many,
+                              self._guard_functions)
+        if values is None:
+            return None
+        import numpy as np
+        fires = np.full(len(widths), any(s is True for s in self._guard_sides))
+        for unequal, lhs, rhs in sides:
+            fires |= (values[lhs] != values[rhs]) if unequal else (values[lhs] == values[rhs])
+        return fires
+
     def _partition(self, widths) -> dict:
         """{key: [indices]}: key () for widths where the closed forms hold, else the exact
         channel counts (all alpha atoms) of the network, which fix its structure."""
@@ -129,10 +167,11 @@ class Evaluator:
             return {(): list(range(len(widths)))}
         groups: dict = {}
         memo: dict = {}
+        fires = self._fires_many(widths)          # None: one test per width
         for i, w in enumerate(widths):
             key = memo.get(w)
             if key is None:
-                if any(self._fires(w)):
+                if fires[i] if fires is not None else any(self._fires(w)):
                     key = tuple(fn(w) for fn in self.planner.alpha_side.base_fns)
                     self._representative.setdefault(key, w)
                 else:
@@ -228,20 +267,24 @@ class Evaluator:
             for i in idx:
                 key_of[i] = key
         atoms = BlockAtoms(lambda key, sub: self._variant(key).values(sub, rs, atoms.r_memo),
-                           ws, key_of, rows)
+                           ws, key_of, rows,
+                           lambda key, sub: self._variant(key)._widths_ok(sub))
 
         def block(start: int, stop: int):
             sub = ws[start:stop]
             local: dict = {}                  # the block's partition, read off key_of
             for i in range(start, stop):
                 local.setdefault(key_of[i], []).append(i - start)
-            out = self._stitch(sub, lambda ev, idx: ev._grid_rows(
-                *atoms.rows(start, idx), metrics), local)
-            atoms.finished(start)
-            if not with_valid:
-                return out
-            ok = self._stitch(sub, self._valid_call(sub, rs), local)["valid"]
-            return out, np.asarray(ok, dtype=bool)
+            try:
+                out = self._stitch(sub, lambda ev, idx: ev._grid_rows(
+                    *atoms.rows(start, idx), metrics), local)
+                if not with_valid:
+                    return out
+                ok = self._stitch(sub, lambda ev, idx: {"valid": np.outer(
+                    atoms.alpha_ok(start, idx), ev.resolutions_valid(rs))}, local)["valid"]
+                return out, np.asarray(ok, dtype=bool)
+            finally:
+                atoms.finished(start)
         return [(start, min(len(ws), start + rows),
                  lambda start=start: block(start, min(len(ws), start + rows)))
                 for start in range(0, len(ws), rows)]

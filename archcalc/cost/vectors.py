@@ -77,7 +77,7 @@ def _base_values(fn, array_fn, values):
     return np.array([fn(v) for v in values] or [0], dtype=object)[:len(values)]
 
 
-ARRAY_WIDTHS = 32        # from this many widths, alpha atoms go through alpha_arrays (numpy)
+ARRAY_WIDTHS = 32        # from this many widths, width atoms and checks go through numpy
 
 
 def _alpha_base(side, alphas) -> tuple[list, list]:
@@ -407,39 +407,55 @@ class PairContext(PlanContext):
 
 
 class BlockAtoms:
-    """The atom values of a sweep's blocks (Evaluator.grid_blocks): per structural variant and
-    chunk of about CHUNK_WIDTHS widths (whole blocks), made once, on the first block of the
-    chunk that needs them (under a lock: blocks may run on several threads), and dropped
-    after the chunk's last block. Width atoms made for many widths at once go through numpy
-    (alpha_arrays) instead of one call per width, and memory stays that of one chunk."""
+    """The atom values of a sweep's blocks (Evaluator.grid_blocks), and which of their widths
+    pass the channel build checks: per structural variant and chunk of about CHUNK_WIDTHS
+    widths (whole blocks), made once, on the first block of the chunk that needs them (under
+    a lock: blocks may run on several threads), and dropped after the chunk's last block.
+    Width atoms and checks made for many widths at once go through numpy (alpha_arrays)
+    instead of one call per width, and memory stays that of one chunk."""
 
     CHUNK_WIDTHS = 4096
 
-    def __init__(self, make, widths, key_of: list, rows: int):
-        """`make(key, widths)`: the AtomValues of that variant at those widths; `key_of`: each
-        width's variant; `rows`: widths per block."""
+    def __init__(self, make, widths, key_of: list, rows: int, make_ok=None):
+        """`make(key, widths)`: the AtomValues of that variant at those widths; `make_ok(key,
+        widths)`: where they pass its channel checks (a bool array); `key_of`: each width's
+        variant; `rows`: widths per block."""
         import threading
-        self.make, self.widths, self.key_of = make, widths, key_of
+        self.make, self.make_ok = make, make_ok
+        self.widths, self.key_of = widths, key_of
         self.span = max(1, -(-self.CHUNK_WIDTHS // rows)) * rows
         self.r_memo: dict = {}            # r atoms: computed once for every block
         self._lock = threading.Lock()
-        self._made: dict = {}             # (chunk, key) -> (AtomValues, {width index: row})
+        self._made: dict = {}             # (chunk, key) -> [AtomValues, {width: row}, ok, widths]
         self._left = {c: len(range(c * self.span, min(len(widths), (c + 1) * self.span), rows))
                       for c in range(-(-len(widths) // self.span))}
 
+    def _entry(self, start: int, idx: list) -> tuple:
+        """(the variant's key, the made entry of the chunk holding start + idx); under the lock."""
+        chunk, key = start // self.span, self.key_of[start + idx[0]]
+        found = self._made.get((chunk, key))
+        if found is None:
+            lo, hi = chunk * self.span, min(len(self.widths), (chunk + 1) * self.span)
+            mine = [i for i in range(lo, hi) if self.key_of[i] == key]
+            found = self._made[(chunk, key)] = [None, {i: row for row, i in enumerate(mine)},
+                                                None, [self.widths[i] for i in mine]]
+        return key, found
+
     def rows(self, start: int, idx: list) -> tuple:
         """(the AtomValues holding the widths start + idx, all of one variant; their rows)."""
-        chunk, key = start // self.span, self.key_of[start + idx[0]]
         with self._lock:
-            found = self._made.get((chunk, key))
-            if found is None:
-                lo, hi = chunk * self.span, min(len(self.widths), (chunk + 1) * self.span)
-                mine = [i for i in range(lo, hi) if self.key_of[i] == key]
-                found = self._made[(chunk, key)] = (
-                    self.make(key, [self.widths[i] for i in mine]),
-                    {i: row for row, i in enumerate(mine)})
-        values, row_of = found
-        return values, [row_of[start + i] for i in idx]
+            key, entry = self._entry(start, idx)
+            if entry[0] is None:
+                entry[0] = self.make(key, entry[3])
+        return entry[0], [entry[1][start + i] for i in idx]
+
+    def alpha_ok(self, start: int, idx: list):
+        """Whether the widths start + idx (all of one variant) pass its channel checks."""
+        with self._lock:
+            key, entry = self._entry(start, idx)
+            if entry[2] is None:
+                entry[2] = self.make_ok(key, entry[3])
+        return entry[2][[entry[1][start + i] for i in idx]]
 
     def finished(self, start: int) -> None:
         """The block at `start` is done: its chunk's values go after its last block."""

@@ -43,6 +43,9 @@ RELATIONS = {
     # a fractional count (rounding: none) is an idealised one: groups do not apply to it
     "divisible": lambda x, groups: not _whole(x) or x % groups == 0,
 }
+# the same tests element-wise on int64 arrays of whole counts (many widths at once,
+# archcalc.cost.validity): every count is whole, so `divisible` is the remainder test alone
+ARRAY_RELATIONS = dict(RELATIONS, divisible=lambda x, groups: x % groups == 0)
 
 
 @dataclass(frozen=True)
