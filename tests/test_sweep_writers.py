@@ -223,7 +223,9 @@ def test_writes_wait_for_a_slow_truncation_and_a_failed_one_is_one_line(tmp_path
     with output.output_file(str(path), binary=True) as fh:
         assert isinstance(fh, output.TruncatedLater)
         fh.write(b"head,")
-        fh.write(b"rows\n")
+        reused = bytearray(b"rows\n")
+        fh.write(reused)
+        reused[:] = b"XXXX\n"              # a writer reusing its buffer: what was held stays
         assert path.read_bytes().startswith(b"oldold")     # nothing written yet
         gate.set()
     assert path.read_bytes() == b"head,rows\n"

@@ -145,16 +145,30 @@ def exact_function(expr, symbols: dict, source: ExactSource | None = None):
     return source.compile(", ".join(symbols.values()), source.source(expr, symbols.get))
 
 
-def guard_test(guard, alpha, source: ExactSource | None = None):
+def guard_sides(guard, alpha, source: ExactSource):
     """A structural guard (archcalc.graph.compile: `Eq` / `Ne` of two channel expressions in
-    alpha, or sympy's true / false) as an exact test of a width."""
+    alpha, or sympy's true / false) as (is it `Ne`, the source of each side), or as the bool
+    sympy decided it to."""
     import sympy
     if guard in (sympy.true, sympy.false):     # decided by sympy (e.g. Eq(32*alpha, 16*alpha))
-        return lambda a, v=bool(guard): v
-    op = {"Equality": "==", "Unequality": "!="}.get(type(guard).__name__)
-    if op is None or not (guard.free_symbols <= {alpha}):
+        return bool(guard)
+    kind = type(guard).__name__
+    if kind not in ("Equality", "Unequality") or not (guard.free_symbols <= {alpha}):
         raise OptionError(f"unsupported structural guard {guard}")
-    source = ExactSource() if source is None else source
     leaf = {alpha: "alpha"}.get
     lhs, rhs = guard.args
-    return source.compile("alpha", f"({source(lhs, leaf)}) {op} ({source(rhs, leaf)})")
+    return kind == "Unequality", source(lhs, leaf), source(rhs, leaf)
+
+
+def compile_guard(sides, source: ExactSource):
+    """guard_sides' answer as an exact test of a width."""
+    if isinstance(sides, bool):
+        return lambda a, v=sides: v
+    unequal, lhs, rhs = sides
+    return source.compile("alpha", f"({lhs}) {'!=' if unequal else '=='} ({rhs})")
+
+
+def guard_test(guard, alpha, source: ExactSource | None = None):
+    """A structural guard as an exact test of a width."""
+    source = ExactSource() if source is None else source
+    return compile_guard(guard_sides(guard, alpha, source), source)

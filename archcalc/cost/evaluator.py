@@ -57,7 +57,7 @@ class Evaluator:
         import sympy
 
         from .. import symbolic
-        from .codegen import guard_test
+        from .codegen import compile_guard, guard_sides
         from .plan import Planner
         from .validity import Validity
         if not table.symbolic:
@@ -80,9 +80,10 @@ class Evaluator:
         # where one fires, the closed forms above do not hold; those widths are evaluated with
         # variant forms compiled for their structure (see _variant).
         self.guards = tuple(getattr(table, "guards", ()) or ())
-        self.guard_tests = [guard_test(g, self.alpha, self.planner.source) for g in self.guards]
-        self._guard_sides: list | None = None     # made by _fires_many when first needed
-        self._guard_functions: dict = {}
+        source = self.planner.source
+        self._guard_sides = [guard_sides(g, self.alpha, source) for g in self.guards]
+        self.guard_tests = [compile_guard(sides, source) for sides in self._guard_sides]
+        self._guard_functions: dict = {}          # the sides on arrays (_fires_many)
         self._variants: dict = {}
         self._representative: dict = {}
         self.validity = Validity(graph, self.guards, self.planner.source, self.alpha, self.r) \
@@ -136,25 +137,18 @@ class Evaluator:
         """Whether any structural guard fires at each width, as a bool array: both sides of
         each guard on int64 arrays of all the widths at once (archcalc.cost.alpha_arrays);
         None for few widths or where a side is not provably exact there."""
+        import numpy as np
+
         from .alpha_arrays import ratios, width_values
         from .vectors import ARRAY_WIDTHS
         many = ratios(widths) if len(widths) >= ARRAY_WIDTHS else None
         if many is None:
             return None
-        if self._guard_sides is None:
-            import sympy
-            leaf = {self.alpha: "alpha"}.get
-            source = self.planner.source
-            self._guard_sides = [
-                bool(g) if g in (sympy.true, sympy.false) else
-                (type(g).__name__ == "Unequality", source(g.args[0], leaf), source(g.args[1], leaf))
-                for g in self.guards]
         sides = [s for s in self._guard_sides if not isinstance(s, bool)]
         values = width_values([b for s in sides for b in s[1:]], self.planner.source, many,
                               self._guard_functions)
         if values is None:
             return None
-        import numpy as np
         fires = np.full(len(widths), any(s is True for s in self._guard_sides))
         for unequal, lhs, rhs in sides:
             fires |= (values[lhs] != values[rhs]) if unequal else (values[lhs] == values[rhs])
@@ -364,10 +358,8 @@ class Evaluator:
         import numpy as np
 
         def call(ev, idx):
-            sub = [ws[i] for i in idx]
-            if ev.validity is None:
-                return {"valid": np.ones((len(sub), len(rs)), dtype=bool)}
-            return {"valid": np.outer(ev.validity.alpha_ok(sub), ev.validity.r_ok(rs))}
+            return {"valid": np.outer(ev._widths_ok([ws[i] for i in idx]),
+                                      ev.resolutions_valid(rs))}
         return call
 
     def valid_points(self, widths, resolutions) -> Any:

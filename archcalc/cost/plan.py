@@ -103,20 +103,18 @@ class AtomSide:
     def ratio_fn(self, i: int):
         """Base atom i for many widths at once (alpha_arrays.RatioFunction), compiled on first
         use: a sweep needs it, a single point does not."""
-        found = self._arrays.get(("base", i))
-        if found is None:
-            from .alpha_arrays import RatioFunction
-            found = self._arrays[("base", i)] = RatioFunction(self.var, self._bodies[("base", i)],
-                                                              self.source)
-        return found
+        from .alpha_arrays import RatioFunction
+        return self._array(("base", i), lambda body: RatioFunction(self.var, body, self.source))
 
     def comp_array(self, j: int):
         """Composite atom j on int64 arrays of its base atoms (vector_source.ArrayFunction in
         b[i]), compiled on first use."""
-        found = self._arrays.get(("comp", j))
+        return self._array(("comp", j), lambda body: ArrayFunction("b", body, self.source))
+
+    def _array(self, key: tuple, make):
+        found = self._arrays.get(key)
         if found is None:
-            found = self._arrays[("comp", j)] = ArrayFunction("b", self._bodies[("comp", j)],
-                                                              self.source)
+            found = self._arrays[key] = make(self._bodies[key])
         return found
 
     def base_atom(self, e) -> int:

@@ -406,6 +406,15 @@ class PairContext(PlanContext):
         return out
 
 
+class _Chunk:
+    """The widths of one variant in one chunk, their rows, and what is made of them."""
+
+    __slots__ = ("widths", "row_of", "values", "ok")
+
+    def __init__(self, widths: list, row_of: dict):
+        self.widths, self.row_of, self.values, self.ok = widths, row_of, None, None
+
+
 class BlockAtoms:
     """The atom values of a sweep's blocks (Evaluator.grid_blocks), and which of their widths
     pass the channel build checks: per structural variant and chunk of about CHUNK_WIDTHS
@@ -416,7 +425,7 @@ class BlockAtoms:
 
     CHUNK_WIDTHS = 4096
 
-    def __init__(self, make, widths, key_of: list, rows: int, make_ok=None):
+    def __init__(self, make, widths, key_of: list, rows: int, make_ok):
         """`make(key, widths)`: the AtomValues of that variant at those widths; `make_ok(key,
         widths)`: where they pass its channel checks (a bool array); `key_of`: each width's
         variant; `rows`: widths per block."""
@@ -426,36 +435,35 @@ class BlockAtoms:
         self.span = max(1, -(-self.CHUNK_WIDTHS // rows)) * rows
         self.r_memo: dict = {}            # r atoms: computed once for every block
         self._lock = threading.Lock()
-        self._made: dict = {}             # (chunk, key) -> [AtomValues, {width: row}, ok, widths]
+        self._made: dict = {}             # (chunk, key) -> _Chunk
         self._left = {c: len(range(c * self.span, min(len(widths), (c + 1) * self.span), rows))
                       for c in range(-(-len(widths) // self.span))}
 
-    def _entry(self, start: int, idx: list) -> tuple:
-        """(the variant's key, the made entry of the chunk holding start + idx); under the lock."""
+    def _chunk(self, start: int, idx: list, what: str):
+        """(the chunk holding the widths start + idx, all of one variant, with `what` made:
+        "values" or "ok"; their rows in it)."""
         chunk, key = start // self.span, self.key_of[start + idx[0]]
-        found = self._made.get((chunk, key))
-        if found is None:
-            lo, hi = chunk * self.span, min(len(self.widths), (chunk + 1) * self.span)
-            mine = [i for i in range(lo, hi) if self.key_of[i] == key]
-            found = self._made[(chunk, key)] = [None, {i: row for row, i in enumerate(mine)},
-                                                None, [self.widths[i] for i in mine]]
-        return key, found
+        with self._lock:
+            found = self._made.get((chunk, key))
+            if found is None:
+                lo, hi = chunk * self.span, min(len(self.widths), (chunk + 1) * self.span)
+                mine = [i for i in range(lo, hi) if self.key_of[i] == key]
+                found = self._made[(chunk, key)] = _Chunk(
+                    [self.widths[i] for i in mine], {i: row for row, i in enumerate(mine)})
+            if getattr(found, what) is None:
+                make = self.make if what == "values" else self.make_ok
+                setattr(found, what, make(key, found.widths))
+        return found, [found.row_of[start + i] for i in idx]
 
     def rows(self, start: int, idx: list) -> tuple:
         """(the AtomValues holding the widths start + idx, all of one variant; their rows)."""
-        with self._lock:
-            key, entry = self._entry(start, idx)
-            if entry[0] is None:
-                entry[0] = self.make(key, entry[3])
-        return entry[0], [entry[1][start + i] for i in idx]
+        found, rows = self._chunk(start, idx, "values")
+        return found.values, rows
 
     def alpha_ok(self, start: int, idx: list):
         """Whether the widths start + idx (all of one variant) pass its channel checks."""
-        with self._lock:
-            key, entry = self._entry(start, idx)
-            if entry[2] is None:
-                entry[2] = self.make_ok(key, entry[3])
-        return entry[2][[entry[1][start + i] for i in idx]]
+        found, rows = self._chunk(start, idx, "ok")
+        return found.ok[rows]
 
     def finished(self, start: int) -> None:
         """The block at `start` is done: its chunk's values go after its last block."""

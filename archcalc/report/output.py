@@ -97,7 +97,9 @@ class TruncatedLater:
     def write(self, data):
         if (self._thread is not None and self._thread.is_alive()
                 and self._held_bytes + len(data) <= HELD_BYTES):
-            self._held.append(data)
+            # a copy: the caller may reuse its buffer once write returns (pyarrow's writers
+            # hand over their own buffers)
+            self._held.append(data if type(data) is bytes else bytes(data))
             self._held_bytes += len(data)
             return len(data)
         self._settle()
